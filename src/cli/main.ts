@@ -1,0 +1,42 @@
+/**
+ * `prio` — wiring only. Each command group lives in its own file and registers itself here;
+ * a command's action returns its exit code, which `main` hands back to the process.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, processIo, reportError, type Io } from './output.js';
+
+/** Every command group: `(program, io, setExit) => void`. Add one line per group. */
+export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
+
+const groups: Register[] = [
+  // command groups are added below, one per line
+];
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('prio')
+    .description('Migrate a live request scheduler from one priority system to another, proving each step safe first.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+  for (const register of groups) register(program, io, setExit);
+  return program;
+}
+
+/** Runs the CLI with `argv` (as process.argv) and resolves to the exit code. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; every other parser complaint is a usage error.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    return reportError(err, io);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What every command shares: exit codes, error reporting, table and JSON printing.
+ * Commands stay thin: parse options, call the library, print with these, return an exit code.
+ */
+import { ConfigError } from '../validation/index.js';
+import { FileReadError } from '../config/index.js';
+
+export const ExitCode = {
+  ok: 0,
+  /** An error in the data, or findings (lint findings, a rejected token, a refused command). */
+  findings: 1,
+  /** Bad usage, unreadable file, invalid configuration handed to a command. */
+  usage: 2,
+  gateFailed: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Thrown by commands for a usage problem the option parser cannot see (exit 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: Io = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+};
+
+/** Maps an error escaping a command to its message and exit code; unknown errors are bugs and keep their stack. */
+export function reportError(err: unknown, io: Io): ExitCode {
+  if (err instanceof ConfigError) {
+    io.err(`invalid configuration:\n${err.message}`);
+    return ExitCode.usage;
+  }
+  if (err instanceof FileReadError || err instanceof UsageError) {
+    io.err(`error: ${err.message}`);
+    return ExitCode.usage;
+  }
+  io.err(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return ExitCode.findings;
+}
+
+export function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+/** Renders rows as an aligned plain-text table (numbers right-aligned). */
+export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const cells = [headers, ...rows].map((r) => r.map(String));
+  const widths = headers.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
+  const numeric = headers.map((_, c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number'));
+  const line = (r: readonly string[]) =>
+    r.map((v, c) => (numeric[c] ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
+  const [head, ...body] = cells;
+  return [line(head ?? []), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
