@@ -1,0 +1,45 @@
+/**
+ * The port between where request records come from (an NDJSON file, a Kafka topic) and the
+ * replay that judges them. A source yields raw bytes with their position; it never parses
+ * records, so every malformed record reaches the replay and is counted and quarantined there.
+ */
+
+/** Where a record was read, precise enough to find it again and to resume after it. */
+export type SourcePosition =
+  | { readonly kind: 'line'; readonly file: string; readonly line: number }
+  | { readonly kind: 'kafka'; readonly topic: string; readonly partition: number; readonly offset: string };
+
+export interface SourceRecord {
+  readonly position: SourcePosition;
+  /** The record's bytes (one NDJSON line without its newline, or a message value); null for a Kafka tombstone. */
+  readonly value: Uint8Array | null;
+  /**
+   * Set when the source itself could not deliver the record whole (an oversized line, the
+   * truncated tail of a .gz): the record is quarantined with this reason and never parsed.
+   */
+  readonly sourceError?: string;
+}
+
+/** Resume point: the next offset to read per partition (Kafka) or the next line (file). */
+export type Checkpoint =
+  | { readonly kind: 'line'; readonly file: string; readonly nextLine: number }
+  | { readonly kind: 'kafka'; readonly topic: string; readonly nextOffsets: Readonly<Record<string, string>> };
+
+export interface RecordSource {
+  /** A label for reports and errors, e.g. `file:logs/x.ndjson` or `kafka:requests@127.0.0.1:9092`. */
+  readonly label: string;
+  /** Records in batches (batching keeps the per-record cost of async iteration off the hot path). */
+  batches(): AsyncIterable<readonly SourceRecord[]>;
+}
+
+/**
+ * Thrown by a source that loses its input mid-way (a broker that goes away). Carries the
+ * checkpoint after the last record already handed out, so a replay can resume exactly there
+ * and never passes off a partial report as complete.
+ */
+export class SourceInterruptedError extends Error {
+  override readonly name = 'SourceInterruptedError';
+  constructor(message: string, readonly checkpoint: Checkpoint, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
