@@ -5,7 +5,7 @@
  * Each file in test/support/services/ exports `service: TestService`. A service whose
  * variable is already set (say KAFKA_BROKERS for an existing cluster) is not started.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestService } from './service.js';
@@ -13,7 +13,7 @@ import type { TestService } from './service.js';
 const servicesDir = join(dirname(fileURLToPath(import.meta.url)), 'services');
 
 export default async function setup(): Promise<() => Promise<void>> {
-  const files = readdirSync(servicesDir).filter((f) => f.endsWith('.ts')).sort();
+  const files = (existsSync(servicesDir) ? readdirSync(servicesDir) : []).filter((f) => f.endsWith('.ts')).sort();
   const services: TestService[] = [];
   for (const f of files) {
     const mod = (await import(pathToFileURL(join(servicesDir, f)).href)) as { service: TestService };
