@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { DispatchCore, stridesFor, type SchedulerConfig, type SchedulerEventKind, type Ticket } from '../../src/scheduler/core/index.js';
+
+type Event = [SchedulerEventKind, string, number];
+
+function setup(config: Partial<SchedulerConfig> & Pick<SchedulerConfig, 'variants'>) {
+  const events: Event[] = [];
+  const core = new DispatchCore<string>({ tierWeights: [3, 2, 1], ...config }, (kind, t, now) => events.push([kind, t.id, now]));
+  const dispatched = () => events.filter(([k]) => k === 'dispatched').map(([, id]) => id);
+  return { core, events, dispatched };
+}
+
+const oneVariant = (over: Partial<SchedulerConfig['variants'][number]> = {}) => [{ id: 'm', concurrency: 1, queueBound: 100, qosPreemption: false, ...over }];
+
+/** Pumps and completes whatever runs until nothing is left, one time step per round. */
+function runOneByOne(core: DispatchCore<string>, tickets: readonly Ticket<string>[]): void {
+  for (let now = 0; core.pump(now) > 0 || tickets.some((t) => t.state === 'running'); now++) {
+    for (const t of tickets) if (t.state === 'running') core.complete(t, now);
+  }
+}
+
+describe('DispatchCore', () => {
+  it('dispatches only while in-flight is below the variant limit; completion frees the slot', () => {
+    const { core, dispatched } = setup({ variants: oneVariant({ concurrency: 2 }) });
+    const tickets = ['a', 'b', 'c'].map((id) => core.submit({ id, variant: 0, tier: 0, account: 'x' }, 0));
+    expect(core.pump(0)).toBe(2);
+    expect(core.inflight(0)).toBe(2);
+    expect(dispatched()).toEqual(['a', 'b']);
+    expect(core.complete(tickets[0] as Ticket<string>, 5)).toBe(true);
+    expect(core.complete(tickets[0] as Ticket<string>, 5)).toBe(false);
+    core.pump(5);
+    expect(dispatched()).toEqual(['a', 'b', 'c']);
+    expect(tickets[0]?.state).toBe('completed');
+    expect(tickets[2]?.state).toBe('running');
+    expect(tickets[2]?.dispatchedAt).toBe(5);
+  });
+
+  it('interleaves backlogged tiers by weight (3:2:1) and keeps FIFO inside a tier', () => {
+    const { core, dispatched } = setup({ variants: oneVariant() });
+    const tickets: Ticket<string>[] = [];
+    for (let i = 0; i < 4; i++) for (let t = 0; t < 3; t++) tickets.push(core.submit({ id: `t${t}-${i}`, variant: 0, tier: t, account: 'x' }, 0));
+    runOneByOne(core, tickets);
+    // strides 2, 3, 6: every six dispatches while all are backlogged hold 3, 2 and 1 of each tier
+    expect(dispatched().slice(0, 6)).toEqual(['t0-0', 't1-0', 't2-0', 't0-1', 't1-1', 't0-2']);
+    expect(dispatched()).toHaveLength(12);
+    for (let t = 0; t < 3; t++) {
+      const ofTier = dispatched().filter((id) => id.startsWith(`t${t}`));
+      expect(ofTier).toEqual([0, 1, 2, 3].map((i) => `t${t}-${i}`));
+    }
+  });
+
+  it('round-robins accounts inside a tier when fair queuing is on', () => {
+    const { core, dispatched } = setup({ variants: oneVariant(), fairQueuingByAccount: true });
+    const all = [...['a1', 'a2', 'a3'].map((id) => ({ id, account: 'a' })), { id: 'b1', account: 'b' }, { id: 'b2', account: 'b' }];
+    runOneByOne(core, all.map((r) => core.submit({ ...r, variant: 0, tier: 1 }, 0)));
+    expect(dispatched()).toEqual(['a1', 'b1', 'a2', 'b2', 'a3']);
+  });
+
+  it('throttles an account over its token bucket at once, with a retry-after', () => {
+    const { core } = setup({ variants: oneVariant(), accountRates: { slow: { rate: 2, burst: 2 } } });
+    const t1 = core.submit({ id: '1', variant: 0, tier: 0, account: 'slow' }, 0);
+    const t2 = core.submit({ id: '2', variant: 0, tier: 0, account: 'slow' }, 0);
+    const t3 = core.submit({ id: '3', variant: 0, tier: 0, account: 'slow' }, 100);
+    expect([t1.state, t2.state, t3.state]).toEqual(['queued', 'queued', 'throttled']);
+    // 2 tokens/s: after 100 ms the bucket holds 0.2, so the next token is 400 ms away
+    expect(t3.retryAfter).toBe(400);
+    expect(core.submit({ id: '4', variant: 0, tier: 0, account: 'slow' }, 500).state).toBe('queued');
+    expect(core.submit({ id: '5', variant: 0, tier: 0, account: 'other' }, 500).state).toBe('queued');
+  });
+
+  it('applies the default bucket to unlisted accounts', () => {
+    const { core } = setup({ variants: oneVariant(), defaultAccountRate: { rate: 0, burst: 1 } });
+    expect(core.submit({ id: '1', variant: 0, tier: 0, account: 'z' }, 0).state).toBe('queued');
+    const t = core.submit({ id: '2', variant: 0, tier: 0, account: 'z' }, 10_000);
+    expect(t.state).toBe('throttled');
+    expect(t.retryAfter).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('sheds the lowest-tier, newest request when a higher tier arrives at a full queue', () => {
+    const { core } = setup({ variants: oneVariant({ queueBound: 3 }) });
+    const mid = core.submit({ id: 'mid', variant: 0, tier: 1, account: 'x' }, 0);
+    const lowOld = core.submit({ id: 'low-old', variant: 0, tier: 2, account: 'x' }, 0);
+    const lowNew = core.submit({ id: 'low-new', variant: 0, tier: 2, account: 'y' }, 1);
+    const top = core.submit({ id: 'top', variant: 0, tier: 0, account: 'x' }, 2);
+    expect(top.state).toBe('queued');
+    expect(lowNew.state).toBe('shed');
+    expect(lowNew.shedReason).toBe('evicted');
+    expect(lowOld.state).toBe('queued');
+    expect(mid.state).toBe('queued');
+    // an arrival no higher than everything queued is itself rejected
+    const another = core.submit({ id: 'low-2', variant: 0, tier: 2, account: 'x' }, 3);
+    expect(another.state).toBe('shed');
+    expect(another.shedReason).toBe('queue-full');
+    expect(core.queued(0)).toBe(3);
+  });
+
+  it('expires a queued request at its deadline instead of dispatching it', () => {
+    const { core, events } = setup({ variants: oneVariant() });
+    const running = core.submit({ id: 'r', variant: 0, tier: 0, account: 'x' }, 0);
+    core.pump(0);
+    const waiting = core.submit({ id: 'w', variant: 0, tier: 0, account: 'x', deadline: 50 }, 1);
+    const late = core.submit({ id: 'late', variant: 0, tier: 0, account: 'x', deadline: 1 }, 1);
+    expect(late.state).toBe('expired');
+    core.complete(running, 60);
+    core.pump(60);
+    expect(waiting.state).toBe('expired');
+    expect(waiting.endedAt).toBe(60);
+    expect(events.filter(([k]) => k === 'dispatched')).toHaveLength(1);
+    expect(core.expireOverdue(1000)).toBe(0);
+  });
+
+  it('expireOverdue sweeps every variant', () => {
+    const { core } = setup({ variants: [...oneVariant(), { id: 'n', concurrency: 1, queueBound: 9, qosPreemption: false }] });
+    core.submit({ id: 'a', variant: 0, tier: 0, account: 'x' }, 0);
+    core.submit({ id: 'b', variant: 1, tier: 0, account: 'x' }, 0);
+    core.pump(0);
+    const w1 = core.submit({ id: 'w1', variant: 0, tier: 0, account: 'x', deadline: 10 }, 0);
+    const w2 = core.submit({ id: 'w2', variant: 1, tier: 2, account: 'x', deadline: 20 }, 0);
+    expect(core.expireOverdue(15)).toBe(1);
+    expect(core.expireOverdue(20)).toBe(1);
+    expect([w1.state, w2.state]).toEqual(['expired', 'expired']);
+  });
+
+  it('lends idle reserved units to others and gives the next free slot back to the owner', () => {
+    const { core } = setup({ variants: oneVariant({ concurrency: 2, reserved: { owner: 1 } }) });
+    const b1 = core.submit({ id: 'b1', variant: 0, tier: 2, account: 'other' }, 0);
+    const b2 = core.submit({ id: 'b2', variant: 0, tier: 2, account: 'other' }, 0);
+    core.pump(0);
+    const b3 = core.submit({ id: 'b3', variant: 0, tier: 0, account: 'other' }, 0);
+    // idle reserved unit serves other traffic: both slots are busy with borrowers
+    expect([b1.state, b2.state, b3.state]).toEqual(['running', 'running', 'queued']);
+    const own = core.submit({ id: 'own', variant: 0, tier: 2, account: 'owner' }, 1);
+    core.pump(1);
+    expect(own.state).toBe('queued'); // no QoS preemption on this model: wait for one completion
+    core.complete(b1, 2);
+    core.pump(2);
+    expect(own.state).toBe('running');
+    expect(own.reservedDispatch).toBe(true);
+    expect(b3.state).toBe('queued'); // the owner's request jumped the higher-tier borrower
+    expect(core.reservedInUse(0, 'owner')).toEqual({ units: 1, inflight: 1, queued: 0 });
+  });
+
+  it('reclaims reserved units by preempting the lowest-tier newest preemptable borrower where QoS preemption is supported', () => {
+    const { core } = setup({ variants: oneVariant({ concurrency: 3, qosPreemption: true, reserved: { owner: 2 } }) });
+    const keep = core.submit({ id: 'keep', variant: 0, tier: 2, account: 'other', preemptable: false }, 0);
+    const oldLow = core.submit({ id: 'old-low', variant: 0, tier: 2, account: 'other', preemptable: true }, 0);
+    const newMid = core.submit({ id: 'new-mid', variant: 0, tier: 1, account: 'other', preemptable: true }, 0);
+    core.pump(0);
+    const own1 = core.submit({ id: 'own1', variant: 0, tier: 1, account: 'owner' }, 1);
+    const own2 = core.submit({ id: 'own2', variant: 0, tier: 1, account: 'owner' }, 1);
+    core.pump(1);
+    expect(oldLow.state).toBe('preempted');
+    expect(newMid.state).toBe('preempted');
+    expect(keep.state).toBe('running');
+    expect([own1.state, own2.state]).toEqual(['running', 'running']);
+    // the owner at its reservation is never a borrower
+    const own3 = core.submit({ id: 'own3', variant: 0, tier: 0, account: 'owner' }, 2);
+    core.pump(2);
+    expect(own3.state).toBe('queued');
+  });
+
+  it('cancels queued and running requests exactly once', () => {
+    const { core, events } = setup({ variants: oneVariant() });
+    const a = core.submit({ id: 'a', variant: 0, tier: 0, account: 'x' }, 0);
+    const b = core.submit({ id: 'b', variant: 0, tier: 1, account: 'x' }, 0);
+    core.pump(0);
+    expect(core.cancel(b, 1)).toBe(true);
+    expect(core.cancel(a, 1)).toBe(true);
+    expect(core.cancel(a, 2)).toBe(false);
+    expect(core.complete(a, 2)).toBe(false);
+    expect(core.pump(2)).toBe(0);
+    expect(events.map(([k, id]) => `${k}:${id}`)).toEqual(['queued:a', 'queued:b', 'dispatched:a', 'cancelled:b', 'cancelled:a']);
+    expect(core.counters.cancelled).toBe(2);
+  });
+
+  it('rejects programmer errors in code-built configs and requests', () => {
+    expect(() => new DispatchCore({ tierWeights: [], variants: [] })).toThrow(RangeError);
+    expect(() => new DispatchCore({ tierWeights: [0], variants: [] })).toThrow(/positive integer/);
+    expect(() => new DispatchCore({ tierWeights: [1], variants: oneVariant({ reserved: { a: 2 } }) })).toThrow(/exceed/);
+    expect(() => new DispatchCore({ tierWeights: [1], variants: [...oneVariant(), ...oneVariant()] })).toThrow(/twice/);
+    const { core } = setup({ variants: oneVariant() });
+    expect(() => core.submit({ id: 'x', variant: 3, tier: 0, account: 'a' }, 0)).toThrow(RangeError);
+    expect(() => core.submit({ id: 'x', variant: 0, tier: 3, account: 'a' }, 0)).toThrow(RangeError);
+    expect(core.variantIndex('m')).toBe(0);
+    expect(core.variantIndex('nope')).toBeUndefined();
+  });
+
+  it('computes exact integer strides from the weights', () => {
+    expect(stridesFor([40, 25, 15, 10, 5, 3, 2])).toEqual([15, 24, 40, 60, 120, 200, 300]);
+  });
+});
