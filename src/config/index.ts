@@ -43,3 +43,4 @@ export function loadDomain(rulesDir: string = DEFAULT_RULES_DIR): Domain {
   const scale = parsePriorities(readJsonFile(prioritiesFile), prioritiesFile, catalog);
   return { catalog, scale };
 }
+export { loadRuleSet } from './rule-set.js';
