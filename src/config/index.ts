@@ -43,4 +43,5 @@ export function loadDomain(rulesDir: string = DEFAULT_RULES_DIR): Domain {
   const scale = parsePriorities(readJsonFile(prioritiesFile), prioritiesFile, catalog);
   return { catalog, scale };
 }
+export { developmentTokenKeyring, loadTokenKeyring, DEVELOPMENT_TOKEN_KID, TOKEN_KEYS_ENV, type LoadedKeyring, type TokenKeyOptions, type TokenKeySource } from './token-keys.js';
 export { loadRuleSet } from './rule-set.js';
