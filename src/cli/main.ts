@@ -4,12 +4,14 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, processIo, reportError, type Io } from './output.js';
+import { registerToken } from './token.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
 
 const groups: Register[] = [
   // command groups are added below, one per line
+  registerToken,
 ];
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
