@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, processIo, reportError, type Io } from './output.js';
 import { registerToken } from './token.js';
+import { registerRules } from './rules.js';
+import { registerDemo } from './demo.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -12,6 +14,8 @@ export type Register = (program: Command, io: Io, setExit: (code: number) => voi
 const groups: Register[] = [
   // command groups are added below, one per line
   registerToken,
+  registerRules,
+  registerDemo,
 ];
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {

@@ -32,3 +32,9 @@ export function compileRuleSet(doc: unknown, file: string, domain: Domain, optio
   if (model === null) throw new ConfigError(issues.map(({ file: f, pointer, message }) => ({ file: f, pointer, message })));
   return compileModel(model, domain, options?.mode ?? model.declaredMode);
 }
+
+export type { Finding, FindingKind, LintOptions } from './lint.js';
+export { describeOutcome, lintRuleSet } from './lint.js';
+export type { DiffRow, Direction, NormalizedOutcome, RuleSetRef, StaticDiff } from './diff.js';
+export { diffRuleSets, normalize } from './diff.js';
+export { catalogCells, UNLISTED } from './space.js';
