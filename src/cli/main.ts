@@ -7,6 +7,7 @@ import { ExitCode, processIo, reportError, type Io } from './output.js';
 import { registerToken } from './token.js';
 import { registerRules } from './rules.js';
 import { registerDemo } from './demo.js';
+import { registerSched } from './sched.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -16,6 +17,7 @@ const groups: Register[] = [
   registerToken,
   registerRules,
   registerDemo,
+  registerSched,
 ];
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {

@@ -1,0 +1,156 @@
+/**
+ * The runtime adapter: drives the pure core on Node's event loop in real time. Submissions,
+ * completions and cancellations made during one tick are batched and settled by a single
+ * `pump` on the next `setImmediate`, so requests arriving together compete by weight instead
+ * of in arrival order. A timer (unref'd, so it never keeps the process alive) expires queued
+ * requests whose deadline passes while nothing else happens.
+ */
+import { DispatchCore } from './core/index.js';
+import type { SchedulerConfig, SchedulerEventKind, SubmitRequest, TerminalState, Ticket } from './core/index.js';
+
+export interface RuntimeOptions<Id> {
+  /** Milliseconds; defaults to `performance.now()`. Injected so tests can drive time. */
+  readonly clock?: () => number;
+  /** How often queued deadlines are checked while requests with a deadline wait. Default 10 ms. */
+  readonly expiryIntervalMs?: number;
+  /** Every transition, after the core made it (for metrics). */
+  readonly onEvent?: (kind: SchedulerEventKind, ticket: Ticket<Id>, now: number) => void;
+}
+
+/** Why a request handed to {@link SchedulerRuntime.run} did not complete. */
+export class SchedulingRejected extends Error {
+  override readonly name = 'SchedulingRejected';
+  constructor(readonly state: Exclude<TerminalState, 'completed'>, readonly retryAfterMs: number) {
+    super(state === 'throttled' ? `throttled: retry after ${retryAfterMs} ms` : `request ${state}`);
+  }
+}
+
+interface Pending {
+  readonly task: (signal: AbortSignal) => Promise<unknown>;
+  readonly abort: AbortController;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+export class SchedulerRuntime<Id = string> {
+  readonly core: DispatchCore<Id>;
+  private readonly clock: () => number;
+  private readonly expiryIntervalMs: number;
+  private readonly pending = new Map<Ticket<Id>, Pending>();
+  private immediate: NodeJS.Immediate | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(config: SchedulerConfig, options: RuntimeOptions<Id> = {}) {
+    this.clock = options.clock ?? (() => performance.now());
+    this.expiryIntervalMs = options.expiryIntervalMs ?? 10;
+    const onEvent = options.onEvent;
+    this.core = new DispatchCore<Id>(config, (kind, ticket, now) => {
+      this.onTransition(kind, ticket);
+      onEvent?.(kind, ticket, now);
+    });
+  }
+
+  /**
+   * Runs `task` when the scheduler dispatches the request; resolves with its result. Rejects
+   * with {@link SchedulingRejected} when the request is throttled, shed, expired, preempted or
+   * cancelled. A task that fails still frees its slot. The task's signal aborts when the
+   * request is preempted or cancelled while running, so the work can stop.
+   */
+  run<T>(request: SubmitRequest<Id>, task: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const ticket = this.submitTicket(request);
+      if (ticket.state === 'queued') {
+        this.pending.set(ticket, { task, abort: new AbortController(), resolve: resolve as (value: unknown) => void, reject });
+      } else {
+        reject(new SchedulingRejected(ticket.state as Exclude<TerminalState, 'completed'>, ticket.retryAfter));
+      }
+    });
+  }
+
+  /** Cancels a queued or running request; its `run` promise rejects with `cancelled`. */
+  cancel(ticket: Ticket<Id>): boolean {
+    const done = this.core.cancel(ticket, this.clock());
+    if (done) this.schedulePump();
+    return done;
+  }
+
+  /** Stops the timers; requests still queued stay queued (call `cancel` to end them). */
+  close(): void {
+    this.closed = true;
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.immediate = this.expiryTimer = undefined;
+  }
+
+  /** The tickets of requests handed to `run` that have not ended yet. */
+  get unfinished(): readonly Ticket<Id>[] {
+    return [...this.pending.keys()];
+  }
+
+  private submitTicket(request: SubmitRequest<Id>): Ticket<Id> {
+    if (this.closed) throw new Error('the scheduler runtime is closed');
+    const ticket = this.core.submit(request, this.clock());
+    if (ticket.state === 'queued') {
+      this.schedulePump();
+      if (ticket.deadline !== Number.POSITIVE_INFINITY) this.watchDeadlines();
+    }
+    return ticket;
+  }
+
+  private onTransition(kind: SchedulerEventKind, ticket: Ticket<Id>): void {
+    const entry = this.pending.get(ticket);
+    if (entry === undefined) return;
+    if (kind === 'dispatched') {
+      // Started outside the core's call stack: a task that throws synchronously must not
+      // unwind through pump().
+      queueMicrotask(() => this.start(ticket, entry));
+    } else if (kind !== 'queued' && kind !== 'completed') {
+      this.pending.delete(ticket);
+      entry.abort.abort(new SchedulingRejected(kind, ticket.retryAfter));
+      entry.reject(new SchedulingRejected(kind, ticket.retryAfter));
+    }
+  }
+
+  private start(ticket: Ticket<Id>, entry: Pending): void {
+    if (ticket.state !== 'running') return; // cancelled before the task could start
+    let promise: Promise<unknown>;
+    try {
+      promise = entry.task(entry.abort.signal);
+    } catch (err) {
+      promise = Promise.reject(err);
+    }
+    promise.then(
+      (value) => this.finish(ticket, () => entry.resolve(value)),
+      (err: unknown) => this.finish(ticket, () => entry.reject(err)),
+    );
+  }
+
+  private finish(ticket: Ticket<Id>, settle: () => void): void {
+    // Preempted or cancelled meanwhile: its promise was already rejected.
+    if (!this.pending.delete(ticket)) return;
+    this.core.complete(ticket, this.clock());
+    this.schedulePump();
+    settle();
+  }
+
+  private schedulePump(): void {
+    if (this.immediate !== undefined || this.closed) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.core.pump(this.clock());
+    });
+  }
+
+  private watchDeadlines(): void {
+    if (this.expiryTimer !== undefined || this.closed) return;
+    this.expiryTimer = setInterval(() => {
+      this.core.expireOverdue(this.clock());
+      if (this.pending.size === 0 && this.expiryTimer !== undefined) {
+        clearInterval(this.expiryTimer);
+        this.expiryTimer = undefined;
+      }
+    }, this.expiryIntervalMs);
+    this.expiryTimer.unref();
+  }
+}
