@@ -161,7 +161,7 @@ Example:
     .command('decode')
     .description('Verify a token and print its claims with the verdict; exit 1 when it is rejected.')
     .argument('[token]', 'the token, or - (the default) to read it from stdin')
-    .addOption(new Option('--mode <mode>', 'dual reads v1 and v2; legacy reads v1 only, as an old build does').choices(TOKEN_READ_MODES).default('dual'))
+    .addOption(new Option('--mode <mode>', 'dual reads v1 and v2; legacy reads v1 only, as an old build does; v2 reads v2 only, as after the migration').choices(TOKEN_READ_MODES).default('dual'))
     .option('--now <time>', 'check expiry at this time (epoch ms or ISO-8601) instead of now')
     .addOption(keyFileOption())
     .addOption(rulesOption())

@@ -29,12 +29,15 @@ import type { Keyring } from './keyring.js';
 import { lookupRaw, rawForTier, schemeOfRaw, type PriorityScheme } from './normalize.js';
 
 export type TokenVersion = 1 | 2;
-/** Which versions a reader accepts: `legacy` only v1 (an old build), `dual` v1 and v2. */
-export type TokenReadMode = 'legacy' | 'dual';
+/**
+ * Which versions a reader accepts: `legacy` only v1 (an old build), `dual` v1 and v2 (every
+ * build during the migration), `v2` only v2 (after the migration, once every v1 token has expired).
+ */
+export type TokenReadMode = 'legacy' | 'dual' | 'v2';
 /** Which version a writer produces: `legacy` v1 with the tier's legacy level, `v2` the tier's value. */
 export type TokenWriteMode = 'legacy' | 'v2';
 
-export const TOKEN_READ_MODES: readonly TokenReadMode[] = ['legacy', 'dual'];
+export const TOKEN_READ_MODES: readonly TokenReadMode[] = ['legacy', 'dual', 'v2'];
 export const TOKEN_WRITE_MODES: readonly TokenWriteMode[] = ['legacy', 'v2'];
 
 export interface SessionClaims {
@@ -208,10 +211,11 @@ const NOT_A_TOKEN = 'not a token: expected v<version>.<kid>.<payload>.<signature
 
 export function createTokenReader(options: TokenCodecOptions<TokenReadMode>): TokenReader {
   const { domain, keyring, mode } = options;
-  if (mode !== 'legacy' && mode !== 'dual') throw new TokenError('UNSUPPORTED_VERSION', `unknown read mode ${JSON.stringify(mode)}`);
+  if (!TOKEN_READ_MODES.includes(mode)) throw new TokenError('UNSUPPORTED_VERSION', `unknown read mode ${JSON.stringify(mode)}`);
   const classifications = new Set(domain.catalog.classifications);
   const scale = domain.scale;
-  const acceptsV2 = mode === 'dual';
+  const acceptsV1 = mode !== 'v2';
+  const acceptsV2 = mode !== 'legacy';
 
   function read(token: string, nowMs: number): TokenReadResult {
     if (typeof token !== 'string') return reject('MALFORMED', `token must be a string, got ${typeof token}`);
@@ -245,6 +249,7 @@ export function createTokenReader(options: TokenCodecOptions<TokenReadMode>): To
     }
     if (version !== 1 && version !== 2) return reject('UNSUPPORTED_VERSION', `token version ${version} is not supported`);
     if (version === 2 && !acceptsV2) return reject('UNSUPPORTED_VERSION', 'token version 2 is not accepted by a legacy-mode reader');
+    if (version === 1 && !acceptsV1) return reject('UNSUPPORTED_VERSION', 'token version 1 is no longer accepted by a v2-mode reader');
 
     const kid = token.slice(d1 + 1, d2);
     const key = keyring.keyFor(kid);

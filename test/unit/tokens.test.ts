@@ -84,10 +84,16 @@ describe('token writers and readers across builds', () => {
     expect(rejection(legacyReader.read(v2Writer.issue(session('P50')), T0))).toBe('UNSUPPORTED_VERSION');
   });
 
+  it('a v2 reader reads v2 and refuses v1 as UNSUPPORTED_VERSION', () => {
+    const v2Reader = createTokenReader({ domain, keyring, mode: 'v2' });
+    expect(accepted(v2Reader.read(v2Writer.issue(session('P50')), T0)).tier.name).toBe('P50');
+    expect(rejection(v2Reader.read(legacyWriter.issue(session('P50')), T0))).toBe('UNSUPPORTED_VERSION');
+  });
+
   it('refuses unknown versions, and modes it does not know', () => {
     expect(rejection(dualReader.read(forge('3', KEY_A, payloadBytes(validPayload)), T0))).toBe('UNSUPPORTED_VERSION');
     expect(rejection(dualReader.read(forge('02', KEY_A, payloadBytes(validPayload)), T0))).toBe('MALFORMED');
-    expect(() => createTokenReader({ domain, keyring, mode: 'v2' as 'dual' })).toThrow(TokenError);
+    expect(() => createTokenReader({ domain, keyring, mode: 'v1' as 'dual' })).toThrow(TokenError);
     expect(() => createTokenWriter({ domain, keyring, mode: 'dual' as 'v2' })).toThrow(TokenError);
   });
 
