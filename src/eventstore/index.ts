@@ -1,0 +1,7 @@
+/**
+ * Event stores: the port (append-only streams with optimistic concurrency, leases with
+ * fencing tokens) and its adapters — the file store (embedded default, `.prio/`) and DynamoDB.
+ */
+export * from './port.js';
+export { FileEventStore, type FileStoreOptions } from './stores/file.js';
+export { DynamoDbEventStore, createEventTable, dynamoDbClient, isLocalEndpoint, toItem, type DynamoDbStoreOptions } from './stores/dynamodb.js';

@@ -1,0 +1,377 @@
+/**
+ * The embedded default store: one NDJSON file per stream under a directory (`.prio/` by
+ * default). Every line carries a CRC-32 of its event; every append is fsynced; a lock file
+ * makes appends of two local processes take turns. A torn or damaged line is reported with its
+ * position and never dropped or repaired silently (see {@link repairTornTail} for the explicit fix).
+ *
+ * Line format: `{"event":<event JSON>,"crc":"<8 hex digits>"}` where the CRC covers the exact
+ * bytes of <event JSON>, so verification never depends on re-serializing.
+ */
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import {
+  ConcurrencyConflict,
+  CorruptStream,
+  StoreUnavailable,
+  type AppendOptions,
+  type AppendResult,
+  type EventMeta,
+  type EventStore,
+  type NewEvent,
+  type StoredEvent,
+} from '../port.js';
+
+const PREFIX = '{"event":';
+const SUFFIX_LENGTH = ',"crc":"00000000"}'.length;
+const NEWLINE = 0x0a;
+
+export interface FileStoreOptions {
+  /** Directory holding the streams (created on first append). */
+  readonly dir: string;
+  /** How long an append waits for another process's lock before giving up. */
+  readonly lockTimeoutMs?: number;
+}
+
+interface Head {
+  /** Bytes of the file already verified. */
+  size: number;
+  version: number;
+}
+
+/** What was found on disk for one stream. */
+interface Scan {
+  readonly events: StoredEvent[];
+  readonly head: Head;
+}
+
+export class FileEventStore implements EventStore {
+  readonly kind = 'file';
+  private readonly streamsDir: string;
+  private readonly lockTimeoutMs: number;
+  /** Verified prefix of each stream file, so appends read only what others added since. */
+  private readonly heads = new Map<string, Head>();
+
+  constructor(options: FileStoreOptions) {
+    this.streamsDir = join(options.dir, 'streams');
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+  }
+
+  fileOf(stream: string): string {
+    return join(this.streamsDir, `${encodeURIComponent(stream)}.ndjson`);
+  }
+
+  async read(stream: string): Promise<StoredEvent[]> {
+    try {
+      return this.scan(stream, 0, true).events;
+    } catch (err) {
+      // A writer may be mid-line right now; only a tail still torn under the lock is damage.
+      if (!(err instanceof CorruptStream) || !err.reason.startsWith('torn')) throw err;
+      return this.withLock(stream, () => this.scan(stream, 0, true).events);
+    }
+  }
+
+  async append(stream: string, expectedVersion: number, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    if (options.fence !== undefined) {
+      throw new StoreUnavailable('the file store has no leases: fenced appends need the DynamoDB store');
+    }
+    if (events.length === 0) return { fromVersion: expectedVersion + 1, toVersion: expectedVersion };
+    return this.withLock(stream, () => {
+      const head = this.currentHead(stream);
+      if (head.version !== expectedVersion) throw new ConcurrencyConflict(stream, expectedVersion, head.version);
+      const lines = events.map((e, i) => encodeLine(e, expectedVersion + i + 1)).join('');
+      const bytes = Buffer.from(lines, 'utf8');
+      const file = this.fileOf(stream);
+      const created = !existsSync(file);
+      if (created) mkdirSync(this.streamsDir, { recursive: true });
+      const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+      try {
+        let written = 0;
+        while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      if (created) syncDirectory(this.streamsDir);
+      this.heads.set(stream, { size: head.size + bytes.length, version: expectedVersion + events.length });
+      return { fromVersion: expectedVersion + 1, toVersion: expectedVersion + events.length };
+    });
+  }
+
+  async version(stream: string): Promise<number> {
+    try {
+      return this.currentHead(stream).version;
+    } catch (err) {
+      if (!(err instanceof CorruptStream) || !err.reason.startsWith('torn')) throw err;
+      return this.withLock(stream, () => this.currentHead(stream).version);
+    }
+  }
+
+  async listStreams(prefix = ''): Promise<string[]> {
+    if (!existsSync(this.streamsDir)) return [];
+    return readdirSync(this.streamsDir)
+      .filter((f) => f.endsWith('.ndjson'))
+      .map((f) => decodeURIComponent(f.slice(0, -'.ndjson'.length)))
+      .filter((s) => s.startsWith(prefix))
+      .sort();
+  }
+
+  async close(): Promise<void> {
+    this.heads.clear();
+  }
+
+  /** Checks every line of a stream; returns the damage found, if any. */
+  verify(stream: string): CorruptStream | undefined {
+    try {
+      this.scan(stream, 0, true);
+      return undefined;
+    } catch (err) {
+      if (err instanceof CorruptStream) return err;
+      throw err;
+    }
+  }
+
+  /**
+   * The explicit repair for a torn last write: moves the unfinished bytes into a quarantine
+   * file beside the stream (nothing is deleted) and returns its path. Refuses any other damage.
+   */
+  repairTornTail(stream: string): string | undefined {
+    return this.withLock(stream, () => {
+      const damage = this.verify(stream);
+      if (damage === undefined) return undefined;
+      if (!damage.reason.startsWith('torn')) throw damage;
+      const file = this.fileOf(stream);
+      const bytes = readFileSync(file);
+      const quarantine = `${file}.torn-${Date.now()}`;
+      const qfd = openSync(quarantine, 'wx');
+      try {
+        writeSync(qfd, bytes.subarray(damage.offset));
+        fsyncSync(qfd);
+      } finally {
+        closeSync(qfd);
+      }
+      const tmp = `${file}.repair`;
+      const tfd = openSync(tmp, 'w');
+      try {
+        writeSync(tfd, bytes.subarray(0, damage.offset));
+        fsyncSync(tfd);
+      } finally {
+        closeSync(tfd);
+      }
+      renameSync(tmp, file);
+      syncDirectory(this.streamsDir);
+      this.heads.delete(stream);
+      return quarantine;
+    });
+  }
+
+  private currentHead(stream: string): Head {
+    const known = this.heads.get(stream);
+    let size: number;
+    try {
+      size = statSync(this.fileOf(stream)).size;
+    } catch {
+      size = 0;
+    }
+    if (known !== undefined && known.size === size) return known;
+    // Another process appended (or the file is new to us): verify only the unseen bytes.
+    const from = known !== undefined && known.size < size ? known : { size: 0, version: 0 };
+    return this.scan(stream, from.size, false, from.version).head;
+  }
+
+  /** Reads and verifies the stream from byte `offset` (which starts line `version + 1`). */
+  private scan(stream: string, offset: number, collect: boolean, version = 0): Scan {
+    const file = this.fileOf(stream);
+    let bytes: Buffer;
+    try {
+      bytes = offset === 0 ? readFileSync(file) : readFrom(file, offset);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], head: { size: 0, version: 0 } };
+      throw err;
+    }
+    const events: StoredEvent[] = [];
+    let start = 0;
+    let line = version;
+    while (start < bytes.length) {
+      const end = bytes.indexOf(NEWLINE, start);
+      line += 1;
+      const at = offset + start;
+      if (end === -1) {
+        throw new CorruptStream(stream, file, line, at, `torn write: the last line is unfinished (${bytes.length - start} bytes, no newline)`);
+      }
+      const text = bytes.toString('utf8', start, end);
+      const event = decodeLine(text, stream, file, line, at);
+      if (event.version !== line) {
+        throw new CorruptStream(stream, file, line, at, `version ${event.version} where ${line} was expected`);
+      }
+      if (collect) events.push(event);
+      start = end + 1;
+    }
+    const head = { size: offset + bytes.length, version: line };
+    this.heads.set(stream, head);
+    return { events, head };
+  }
+
+  private withLock<T>(stream: string, body: () => T): T {
+    mkdirSync(this.streamsDir, { recursive: true });
+    const lock = `${this.fileOf(stream)}.lock`;
+    acquireLock(lock, this.lockTimeoutMs);
+    try {
+      return body();
+    } finally {
+      unlinkSync(lock);
+    }
+  }
+}
+
+function encodeLine(e: NewEvent, version: number): string {
+  const meta: EventMeta = e.meta;
+  const json = JSON.stringify({ version, type: e.type, data: e.data, meta });
+  const crc = crc32(json).toString(16).padStart(8, '0');
+  return `${PREFIX}${json},"crc":"${crc}"}\n`;
+}
+
+function decodeLine(text: string, stream: string, file: string, line: number, offset: number): StoredEvent {
+  const damaged = (reason: string) => new CorruptStream(stream, file, line, offset, reason);
+  if (!text.startsWith(PREFIX) || text.length < PREFIX.length + SUFFIX_LENGTH) throw damaged('not an event line');
+  const json = text.slice(PREFIX.length, text.length - SUFFIX_LENGTH);
+  const suffix = text.slice(text.length - SUFFIX_LENGTH);
+  const match = /^,"crc":"([0-9a-f]{8})"\}$/.exec(suffix);
+  if (match === null) throw damaged('checksum field missing');
+  const expected = crc32(json).toString(16).padStart(8, '0');
+  if (match[1] !== expected) throw damaged(`checksum mismatch (stored ${match[1]}, computed ${expected})`);
+  let parsed: { version: number; type: string; data: unknown; meta: EventMeta };
+  try {
+    parsed = JSON.parse(json) as typeof parsed;
+  } catch (err) {
+    throw damaged(`unreadable JSON: ${(err as Error).message}`);
+  }
+  return { stream, version: parsed.version, type: parsed.type, data: parsed.data, meta: parsed.meta };
+}
+
+function readFrom(file: string, offset: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(Math.max(0, size - offset));
+    let read = 0;
+    while (read < buf.length) {
+      const n = readSync(fd, buf, read, buf.length - read, offset + read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buf.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function syncDirectory(dir: string): void {
+  // A new file's name is durable only once its directory is synced.
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
+function pause(ms: number): void {
+  Atomics.wait(sleepBuffer, 0, 0, ms);
+}
+
+/**
+ * Creates the lock file exclusively (O_EXCL), writing our pid. A lock left by a dead process is
+ * taken over; the takeover itself is serialized by a `.steal` directory so two waiters never
+ * both remove a lock, and one of them a fresh one.
+ */
+function acquireLock(lock: string, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const me = Buffer.from(`${process.pid}\n`);
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const fd = openSync(lock, 'wx');
+      try {
+        writeSync(fd, me);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = readHolder(lock);
+    if (holder === undefined ? isAbandonedEmpty(lock) : !isAlive(holder)) stealLock(lock, holder);
+    if (Date.now() > deadline) {
+      throw new StoreUnavailable(`lock ${lock} is held by process ${holder ?? '?'} for more than ${timeoutMs} ms`);
+    }
+    pause(Math.min(1 + attempt, 10));
+  }
+}
+
+function readHolder(lock: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A lock file still empty after a second: its creator died between creating and writing it. */
+function isAbandonedEmpty(lock: string): boolean {
+  try {
+    const st = statSync(lock);
+    return st.size === 0 && Date.now() - st.mtimeMs > 1_000;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function stealLock(lock: string, deadHolder: number | undefined): void {
+  const guard = `${lock}.steal`;
+  try {
+    mkdirSync(guard);
+  } catch {
+    // Someone else is stealing; a guard older than a few seconds belongs to a stealer that died.
+    try {
+      if (Date.now() - statSync(guard).mtimeMs > 5_000) rmdirSync(guard);
+    } catch {
+      /* gone already */
+    }
+    return;
+  }
+  try {
+    if (readHolder(lock) === deadHolder) unlinkSync(lock);
+  } catch {
+    /* removed meanwhile */
+  } finally {
+    rmdirSync(guard);
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The migration as an event-sourced aggregate: definitions, the pure decider, projections,
+ * and the application service and controller that run it against a store passed in.
+ * Nothing here performs I/O itself.
+ */
+export type * from './model.js';
+export { decide, evolve, fold, initialState, nextStep, formatDuration } from './decider.js';
+export { readersAcceptBoth, withDualReaders, applyFlags } from './flags.js';
+export { parseMigrationDefinition } from './definition.js';
+export { statusView, historyView, stateAt, eventsUpTo, describeFlags, type MigrationStatusView, type HistoryEntry, type StageStatus } from './projections.js';
+export {
+  handleCommand,
+  loadMigration,
+  streamOf,
+  MIGRATION_STREAM_PREFIX,
+  TooManyConflicts,
+  type CommandContext,
+  type CommandOutcome,
+  type LoadedMigration,
+} from './service.js';
+export { runController, type ControllerDeps, type ControllerOptions, type ControllerReport } from './controller.js';

@@ -1,0 +1,194 @@
+/**
+ * The migration aggregate's vocabulary: the plan (a validated definition), the commands an
+ * operator or controller sends, the events that record what happened, and the state folded
+ * from them. Plain JSON-shaped data only, so events serialize as-is and states compare deeply.
+ */
+
+export type PriorityScheme = 'legacy' | 'dual' | 'tiered';
+export type TokenReadMode = 'v1' | 'dual' | 'v2';
+export type TokenWriteMode = 'v1' | 'v2';
+export type ServiceTierMode = 'ignored' | 'observed' | 'enforced';
+
+/** The configuration a stage runs with; each step sets some of these. */
+export interface Flags {
+  readonly priorityScheme: PriorityScheme;
+  readonly tokenReadMode: TokenReadMode;
+  readonly tokenWriteMode: TokenWriteMode;
+  readonly serviceTierMode: ServiceTierMode;
+  readonly rulesVersion: string;
+}
+
+export interface Gate {
+  /** Gate file the shadow report was judged against. */
+  readonly shadowGate: string;
+  /** Alarms that must be OK in the evidence. */
+  readonly alarms: readonly string[];
+}
+
+export interface Step {
+  readonly id: string;
+  readonly phase: number;
+  readonly stage: string;
+  readonly description?: string;
+  readonly bakeMinutes: number;
+  readonly gate: Gate;
+  readonly flags: Partial<Flags>;
+}
+
+export interface Phase {
+  readonly number: number;
+  readonly name: string;
+  readonly description: string;
+}
+
+export interface Stage {
+  readonly name: string;
+  readonly description?: string;
+}
+
+/** A validated migration definition (migrations/NNN-name.json). */
+export interface Plan {
+  readonly id: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly stages: readonly Stage[];
+  readonly phases: readonly Phase[];
+  readonly initialFlags: Flags;
+  /** In rollout order: phase by phase, and within a phase stage by stage. */
+  readonly steps: readonly Step[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evidence: what a step's gate is judged on. Shaped like the shadow validator's report.json
+// summary and gate verdict, restated here so the decider depends on no other part.
+
+export interface ShadowTotals {
+  readonly read: number;
+  readonly quarantined: number;
+  readonly compared: number;
+}
+
+export interface ShadowOutcomes {
+  readonly same: number;
+  readonly changed: number;
+  readonly baselineError: number;
+  readonly candidateError: number;
+  readonly bothError: number;
+}
+
+export interface GateFailure {
+  readonly threshold: string;
+  readonly measured: number | string;
+  readonly limit: number | string;
+}
+
+export interface GateVerdict {
+  readonly passed: boolean;
+  readonly failures: readonly GateFailure[];
+}
+
+export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+export interface Evidence {
+  /** Where the report came from (a file path or URL), for the audit trail. */
+  readonly source: string;
+  readonly totals: ShadowTotals;
+  readonly outcomes: ShadowOutcomes;
+  readonly verdict: GateVerdict;
+  /** Alarm states observed when the evidence was gathered, by alarm name. */
+  readonly alarms: Readonly<Record<string, AlarmState>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands. `at` is the instant the command is decided at (passed in: the decider reads no clock).
+
+interface CommandBase {
+  readonly actor: string;
+  readonly at: string;
+  readonly reason?: string;
+}
+
+export type MigrationCommand =
+  | (CommandBase & { readonly type: 'plan'; readonly plan: Plan })
+  | (CommandBase & { readonly type: 'startStep'; readonly stepId: string })
+  | (CommandBase & { readonly type: 'attachEvidence'; readonly stepId?: string; readonly evidence: Evidence })
+  | (CommandBase & { readonly type: 'completeStep'; readonly stepId?: string })
+  | (CommandBase & { readonly type: 'advance' })
+  | (CommandBase & { readonly type: 'pause' })
+  | (CommandBase & { readonly type: 'resume' })
+  | (CommandBase & { readonly type: 'rollback'; readonly toStep: string; readonly reason: string })
+  | (CommandBase & { readonly type: 'abort' })
+  | (CommandBase & { readonly type: 'complete' });
+
+export type CommandType = MigrationCommand['type'];
+
+// ---------------------------------------------------------------------------------------------
+// Events: the only record of a migration. Each carries who, when and (where given) why.
+
+interface EventBase {
+  readonly actor: string;
+  readonly at: string;
+  readonly reason?: string;
+}
+
+export type MigrationEvent =
+  | (EventBase & { readonly type: 'MigrationPlanned'; readonly plan: Plan })
+  | (EventBase & { readonly type: 'StepStarted'; readonly stepId: string; readonly stage: string; readonly liveFlags: Flags })
+  | (EventBase & { readonly type: 'EvidenceAttached'; readonly stepId: string; readonly evidence: Evidence; readonly passed: boolean; readonly failures: readonly string[] })
+  | (EventBase & { readonly type: 'StepCompleted'; readonly stepId: string })
+  | (EventBase & { readonly type: 'MigrationPaused' })
+  | (EventBase & { readonly type: 'MigrationResumed' })
+  | (EventBase & {
+      readonly type: 'RolledBack';
+      readonly toStep: string;
+      readonly reason: string;
+      /** Steps undone, latest first (including a step that was in progress). */
+      readonly undoneSteps: readonly string[];
+      /** Flags each stage lands on; readers keep accepting both formats. */
+      readonly liveFlags: Readonly<Record<string, Flags>>;
+    })
+  | (EventBase & { readonly type: 'MigrationAborted' })
+  | (EventBase & { readonly type: 'MigrationCompleted' });
+
+export type MigrationEventType = MigrationEvent['type'];
+
+/** A rule of the rollout that a command would break, in words a person understands. */
+export interface Rejection {
+  /** Short stable name of the invariant (for scripts): e.g. `phase-order`. */
+  readonly invariant: string;
+  /** The invariant stated plainly, and how this command breaks it. */
+  readonly message: string;
+}
+
+export type Decision = { readonly ok: true; readonly events: readonly MigrationEvent[] } | { readonly ok: false; readonly rejection: Rejection };
+
+// ---------------------------------------------------------------------------------------------
+// State: a fold of the events.
+
+export type MigrationStatus = 'unplanned' | 'active' | 'paused' | 'aborted' | 'completed';
+export type StepStatus = 'pending' | 'in-progress' | 'completed';
+
+export interface StepProgress {
+  readonly status: StepStatus;
+  readonly startedAt?: string;
+  readonly completedAt?: string;
+  /** Evidence attached while this run of the step was live (a rollback clears it). */
+  readonly evidence: readonly { readonly at: string; readonly actor: string; readonly passed: boolean; readonly failures: readonly string[]; readonly evidence: Evidence }[];
+  /** How many times the step has been started (a rollback and re-run counts again). */
+  readonly runs: number;
+}
+
+export interface MigrationState {
+  readonly status: MigrationStatus;
+  readonly plan?: Plan;
+  readonly steps: Readonly<Record<string, StepProgress>>;
+  /** Step currently live and baking, if any. */
+  readonly current?: string;
+  /** What each stage runs with right now. */
+  readonly liveFlags: Readonly<Record<string, Flags>>;
+  readonly pausedReason?: string;
+  /** When the migration reached its status (planned, paused, aborted...). */
+  readonly since?: string;
+  /** Number of events folded into this state (the stream version). */
+  readonly version: number;
+}

@@ -1,0 +1,88 @@
+/**
+ * The application service around the decider: load the stream, fold, decide, append with the
+ * version that was read. A command id seen before returns the original result and appends
+ * nothing, so a retry after a crash or a lost reply never doubles an event.
+ *
+ * Imports the event-store port by type only: the store is passed in, and store errors are
+ * recognized by their documented names, so this module stays free of I/O.
+ */
+import type { EventStore, Fence, NewEvent, StoredEvent } from '../eventstore/index.js';
+import { decide, fold } from './decider.js';
+import type { MigrationCommand, MigrationEvent, MigrationState, Rejection } from './model.js';
+
+/** The event stream holding a migration. */
+export function streamOf(migrationId: string): string {
+  return `migration-${migrationId}`;
+}
+
+export const MIGRATION_STREAM_PREFIX = 'migration-';
+
+export interface CommandContext {
+  readonly store: EventStore;
+  /** Idempotency key: the same id twice yields the first result and no new event. */
+  readonly commandId: string;
+  /** Present when a controller appends under a lease. */
+  readonly fence?: Fence;
+  /** Wall clock for the stored `recordedAt` (the decision's own instant is in the command). */
+  readonly clock: () => Date;
+  /** How many optimistic-concurrency conflicts to absorb before giving up. */
+  readonly maxAttempts?: number;
+}
+
+export type CommandOutcome =
+  | {
+      readonly outcome: 'accepted';
+      /** The events this command produced (the stored ones, when replayed). */
+      readonly events: readonly MigrationEvent[];
+      /** Stream version after the command's last event. */
+      readonly version: number;
+      /** True when the command id had been handled before and nothing was appended now. */
+      readonly replayed: boolean;
+      readonly state: MigrationState;
+    }
+  | { readonly outcome: 'rejected'; readonly rejection: Rejection; readonly state: MigrationState };
+
+export interface LoadedMigration {
+  readonly stored: readonly StoredEvent[];
+  readonly events: readonly MigrationEvent[];
+  readonly state: MigrationState;
+}
+
+/** Reads a migration's stream and folds it. */
+export async function loadMigration(store: EventStore, migrationId: string): Promise<LoadedMigration> {
+  const stored = await store.read(streamOf(migrationId));
+  const events = stored.map((e) => e.data as MigrationEvent);
+  return { stored, events, state: fold(events) };
+}
+
+/** Thrown when conflicts keep winning (a stream under heavy contention). */
+export class TooManyConflicts extends Error {
+  override readonly name = 'TooManyConflicts';
+}
+
+export async function handleCommand(migrationId: string, command: MigrationCommand, ctx: CommandContext): Promise<CommandOutcome> {
+  const stream = streamOf(migrationId);
+  const attempts = ctx.maxAttempts ?? 20;
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const { stored, events, state } = await loadMigration(ctx.store, migrationId);
+    const previous = stored.filter((e) => e.meta.commandId === ctx.commandId);
+    const last = previous[previous.length - 1];
+    if (last !== undefined) {
+      return { outcome: 'accepted', events: previous.map((e) => e.data as MigrationEvent), version: last.version, replayed: true, state: fold(events.slice(0, last.version)) };
+    }
+    const decision = decide(command, state);
+    if (!decision.ok) return { outcome: 'rejected', rejection: decision.rejection, state };
+    const recordedAt = ctx.clock().toISOString();
+    const meta = { commandId: ctx.commandId, recordedAt, ...(ctx.fence !== undefined ? { fencingToken: ctx.fence.token } : {}) };
+    const toAppend: NewEvent<MigrationEvent>[] = decision.events.map((e) => ({ type: e.type, data: e, meta }));
+    try {
+      const result = await ctx.store.append(stream, stored.length, toAppend, ctx.fence !== undefined ? { fence: ctx.fence } : {});
+      return { outcome: 'accepted', events: decision.events, version: result.toVersion, replayed: false, state: fold(decision.events, state) };
+    } catch (err) {
+      // Someone appended between our read and our write: read again and decide afresh.
+      if (err instanceof Error && err.name === 'ConcurrencyConflict') continue;
+      throw err;
+    }
+  }
+  throw new TooManyConflicts(`stream ${stream} kept moving: gave up after ${attempts} attempts`);
+}
