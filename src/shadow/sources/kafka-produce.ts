@@ -1,0 +1,228 @@
+/**
+ * Loads an NDJSON request log (optionally .gz) into a Kafka topic, as production would have
+ * written it: one message per line, keyed by the request's accountId so one account's records
+ * stay in order within one partition, timestamped with the request's own time so a replay can
+ * select a time window through offsets-for-times. Lines are sent as they are — malformed JSON,
+ * invalid UTF-8 and records over the replay's 1 MiB limit included — so a salted log reaches
+ * the replay through Kafka exactly as through the file. Blank lines are skipped, as the file
+ * source skips them. A line too large for the topic itself cannot be sent: it is skipped and
+ * reported with its line number, never dropped silently.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { ConfigResourceTypes, Partitioners, type Admin, type Message } from 'kafkajs';
+import { FileReadError } from '../../config/index.js';
+import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
+import { KafkaSourceError } from './kafka.js';
+
+export interface ProduceLogOptions extends KafkaConnection {
+  readonly file: string;
+  readonly topic: string;
+  /** Partitions of the topic when it has to be created (an existing topic keeps its own). Default 1. */
+  readonly partitions?: number;
+  /** max.message.bytes of a topic created here: room for records over the replay's 1 MiB limit. Default 4 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Called after each batch with the number of messages sent so far. */
+  readonly onProgress?: (produced: number) => void;
+}
+
+export interface SkippedLine {
+  readonly line: number;
+  readonly bytes: number;
+  readonly reason: string;
+}
+
+export interface ProduceLogResult {
+  readonly topic: string;
+  /** Whether this call created the topic. */
+  readonly created: boolean;
+  readonly partitions: number;
+  /** Messages written. */
+  readonly produced: number;
+  /** Value bytes written. */
+  readonly bytes: number;
+  /** Messages per partition. */
+  readonly perPartition: Readonly<Record<string, number>>;
+  /** Lines that could not be written (larger than the topic accepts). */
+  readonly skipped: readonly SkippedLine[];
+}
+
+/** Bytes sent per request: large enough to amortise the round trip, small enough for any topic. */
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_MESSAGES = 10_000;
+/** What a record batch adds around one message (headers, key, timestamps), generously. */
+const MESSAGE_OVERHEAD_BYTES = 1024;
+
+export async function produceLog(options: ProduceLogOptions): Promise<ProduceLogResult> {
+  const { topic, file } = options;
+  const requestedPartitions = options.partitions ?? 1;
+  if (!Number.isInteger(requestedPartitions) || requestedPartitions < 1) throw new RangeError(`partitions must be a positive integer, got ${requestedPartitions}`);
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
+  } catch (err) {
+    throw new FileReadError(file, err);
+  }
+  const kafka = kafkaClient({ ...options, clientId: options.clientId ?? 'prio-produce' });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  let topicInfo: { created: boolean; partitions: number; maxMessageBytes: number };
+  try {
+    await admin.connect();
+    topicInfo = await ensureTopic(admin, topic, requestedPartitions, options.maxMessageBytes ?? 4 * 1024 * 1024);
+    await producer.connect();
+  } catch (err) {
+    await admin.disconnect().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    throw new KafkaSourceError(`cannot write topic ${topic} to Kafka at ${options.brokers.join(',')}: ${describeKafkaError(err)}`, { cause: err });
+  }
+
+  const perPartition: Record<string, number> = {};
+  const skipped: SkippedLine[] = [];
+  let produced = 0;
+  let bytes = 0;
+  let pending: Message[] = [];
+  let pendingBytes = 0;
+  /** Keyless lines (no readable accountId) are spread round-robin, deterministically. */
+  let keylessCount = 0;
+  /** A line without a readable timestamp takes its predecessor's, so it stays in its time window. */
+  let lastTimestamp = Date.now();
+  const limit = topicInfo.maxMessageBytes - MESSAGE_OVERHEAD_BYTES;
+  const partitionMetadata = partitionList(topicInfo.partitions);
+  const partitionOf = Partitioners.DefaultPartitioner();
+
+  const flush = async () => {
+    if (pending.length === 0) return;
+    await producer.send({ topic, messages: pending, acks: -1 });
+    produced += pending.length;
+    pending = [];
+    pendingBytes = 0;
+    options.onProgress?.(produced);
+  };
+
+  try {
+    for await (const { line, value } of lines(file)) {
+      if (value.length > limit) {
+        skipped.push({ line, bytes: value.length, reason: `larger than topic ${topic} accepts (max.message.bytes ${topicInfo.maxMessageBytes})` });
+        continue;
+      }
+      const { accountId, timestamp } = peek(value);
+      if (timestamp !== undefined) lastTimestamp = timestamp;
+      const message: Message = { value: Buffer.from(value.buffer, value.byteOffset, value.length), timestamp: String(lastTimestamp) };
+      let partition: number;
+      if (accountId !== undefined) {
+        message.key = accountId;
+        partition = partitionOf({ topic, partitionMetadata, message });
+      } else {
+        partition = keylessCount++ % topicInfo.partitions;
+      }
+      // The partition is chosen here (the same murmur2 choice kafkajs and Java clients make for
+      // a key) so the per-partition counts in the result are exact.
+      message.partition = partition;
+      perPartition[String(partition)] = (perPartition[String(partition)] ?? 0) + 1;
+      if (pendingBytes + value.length > BATCH_BYTES || pending.length >= BATCH_MESSAGES) await flush();
+      pending.push(message);
+      pendingBytes += value.length;
+      bytes += value.length;
+    }
+    await flush();
+  } catch (err) {
+    if (err instanceof FileReadError) throw err;
+    throw new KafkaSourceError(`writing topic ${topic} failed after ${produced} messages: ${describeKafkaError(err)}`, { cause: err });
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+  return { topic, created: topicInfo.created, partitions: topicInfo.partitions, produced, bytes, perPartition, skipped };
+}
+
+async function ensureTopic(admin: Admin, topic: string, partitions: number, maxMessageBytes: number) {
+  const exists = (await admin.listTopics()).includes(topic);
+  if (!exists) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          configEntries: [
+            { name: 'max.message.bytes', value: String(maxMessageBytes) },
+            // Records keep their request time, which may be long past: time-based retention
+            // would delete a loaded log at once. The topic keeps it until it is deleted.
+            { name: 'retention.ms', value: '-1' },
+          ],
+        },
+      ],
+    });
+  }
+  const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+  const configs = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+  });
+  const configured = configs.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
+  return {
+    created: !exists,
+    partitions: metadata?.partitions.length ?? partitions,
+    maxMessageBytes: configured !== undefined && Number(configured) > 0 ? Number(configured) : maxMessageBytes,
+  };
+}
+
+function partitionList(count: number) {
+  return Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+}
+
+/** The accountId (partition key) and timestamp of a line, when it is JSON that has them. */
+function peek(value: Uint8Array): { accountId?: string; timestamp?: number } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.length).toString('utf8'));
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const record = parsed as { accountId?: unknown; timestamp?: unknown };
+  const accountId = typeof record.accountId === 'string' && record.accountId.length > 0 ? record.accountId : undefined;
+  let timestamp: number | undefined;
+  if (typeof record.timestamp === 'number' && Number.isFinite(record.timestamp) && record.timestamp >= 0) timestamp = Math.trunc(record.timestamp);
+  else if (typeof record.timestamp === 'string') {
+    const ms = Date.parse(record.timestamp);
+    if (Number.isFinite(ms) && ms >= 0) timestamp = ms;
+  }
+  return { ...(accountId !== undefined ? { accountId } : {}), ...(timestamp !== undefined ? { timestamp } : {}) };
+}
+
+/** Non-blank lines of an NDJSON file (or .gz) as raw bytes with 1-based line numbers; `\r\n` endings allowed. */
+async function* lines(file: string): AsyncGenerator<{ line: number; value: Uint8Array }> {
+  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  if (stream !== raw) raw.on('error', (err) => stream.destroy(err));
+  let line = 1;
+  let carry: Buffer[] = [];
+  const finish = (tail: Buffer): Uint8Array | undefined => {
+    let bytes = carry.length === 0 ? tail : Buffer.concat([...carry, tail]);
+    carry = [];
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    return isBlank(bytes) ? undefined : Buffer.from(bytes);
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a, start); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+        const value = finish(chunk.subarray(start, nl));
+        if (value) yield { line, value };
+        line++;
+        start = nl + 1;
+      }
+      if (start < chunk.length) carry.push(Buffer.from(chunk.subarray(start)));
+    }
+  } catch (err) {
+    throw new FileReadError(file, err);
+  }
+  const value = finish(Buffer.alloc(0));
+  if (value) yield { line, value };
+}
+
+function isBlank(bytes: Uint8Array): boolean {
+  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  return true;
+}

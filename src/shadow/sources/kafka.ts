@@ -1,0 +1,372 @@
+/**
+ * Kafka source: replays a topic (or a time window of it) as raw message values with their
+ * partition and offset. Values pass through untouched — a null tombstone or a binary value
+ * reaches the replay, which quarantines it — so nothing read is lost or altered.
+ *
+ * Bounded by default: the end of every partition is fixed when the replay starts (the
+ * high-water marks then, or the offsets for `window.to`), so a replay of a live topic still
+ * ends and its report describes a definite set of records. `follow` keeps reading instead.
+ *
+ * Consumer groups (`group`): N processes with the same group id split the partitions. Kafka
+ * moves partitions between members whenever one joins or leaves, so a member may lose a
+ * partition half-way. Each member therefore commits a batch's offsets to the group *before*
+ * handing the batch to the replay: a batch is either counted by this member (commit succeeded)
+ * or left for the partition's next owner (commit refused because the group is rebalancing),
+ * never both, never neither. The next owner starts at the committed offset. A member stops
+ * once every partition it holds has reached its end; leaving hands whatever it held to the
+ * others, who find those partitions already complete. Members do not wait for the group to
+ * settle first: with handover by commit, any sequence of joins and leaves gives the same
+ * union, and waiting would only add a timeout to tune. See docs/kafka.md.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { type Checkpoint, type RecordSource, SourceInterruptedError, type SourceRecord } from '../source.js';
+import type { ProgressReporting, SourceProgress } from './file.js';
+import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
+
+export interface KafkaWindow {
+  /** Where each partition starts: its first retained record, or its first record at or after this time. */
+  readonly from: 'beginning' | Date;
+  /**
+   * Where each partition stops (exclusive): its first record at or after this time. Default:
+   * its high-water mark when the replay starts. Record time is the message timestamp, which
+   * `produceLog` sets to the request's own timestamp.
+   */
+  readonly to?: Date;
+}
+
+export interface KafkaSourceOptions extends KafkaConnection {
+  readonly topic: string;
+  readonly window: KafkaWindow;
+  /** Keep reading past the end (new records as they arrive) until `signal` aborts. */
+  readonly follow?: boolean;
+  /** Join this consumer group and read only the partitions Kafka assigns to this process. */
+  readonly group?: string;
+  /** Start each partition at the checkpoint's next offset instead of the window's start. */
+  readonly resumeFrom?: Checkpoint;
+  /** Ends the replay (cleanly, after the batch in hand): how a `follow` replay is stopped. */
+  readonly signal?: AbortSignal;
+  /** Largest fetch per partition; must exceed the largest message. Default 8 MiB. */
+  readonly maxBytesPerPartition?: number;
+}
+
+/** The replay could not start: no broker answered, the topic does not exist, a bad checkpoint. */
+export class KafkaSourceError extends Error {
+  override readonly name = 'KafkaSourceError';
+}
+
+/** Where one partition is read from and to, fixed when the replay starts. */
+export interface PartitionWindow {
+  readonly partition: number;
+  readonly start: number;
+  /** Exclusive; undefined when following. */
+  readonly end: number | undefined;
+}
+
+export interface KafkaSource extends RecordSource, ProgressReporting {
+  /** The resume point after the last record handed out (see {@link SourceInterruptedError}). */
+  checkpoint(): Checkpoint;
+  /** The window per partition, once `batches()` has started (empty before). */
+  windows(): readonly PartitionWindow[];
+}
+
+export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
+  const { topic, window, group } = options;
+  const follow = options.follow ?? false;
+  if (!topic) throw new RangeError('a Kafka topic is required');
+  if (follow && window.to !== undefined) throw new RangeError('follow and an end time exclude each other: a followed replay has no end');
+  if (window.to !== undefined && window.from !== 'beginning' && window.to.getTime() < window.from.getTime()) {
+    throw new RangeError(`the window ends (${window.to.toISOString()}) before it starts (${window.from.toISOString()})`);
+  }
+  const resume = options.resumeFrom;
+  if (resume !== undefined && (resume.kind !== 'kafka' || resume.topic !== topic)) {
+    const what = resume.kind === 'kafka' ? `topic ${resume.topic}` : `a ${resume.kind} source`;
+    throw new RangeError(`the checkpoint belongs to ${what}, not to topic ${topic}`);
+  }
+  const label = `kafka:${topic}@${options.brokers.join(',')}${group ? `#${group}` : ''}`;
+
+  let plan = new Map<number, PartitionWindow>();
+  /** Next offset to hand out per partition: what the checkpoint says. */
+  const delivered = new Map<number, number>();
+  /** Partitions this process has held at some point (a group member reports only those). */
+  const held = new Set<number>();
+  let deliveredRecords = 0;
+
+  function checkpoint(): Checkpoint {
+    const nextOffsets: Record<string, string> = {};
+    for (const w of [...plan.values()].sort((a, b) => a.partition - b.partition)) {
+      if (group !== undefined && !held.has(w.partition)) continue;
+      nextOffsets[String(w.partition)] = String(delivered.get(w.partition) ?? w.start);
+    }
+    return { kind: 'kafka', topic, nextOffsets };
+  }
+
+  function progress(): SourceProgress {
+    let total: number | undefined = 0;
+    for (const w of plan.values()) total = w.end === undefined || total === undefined ? undefined : total + Math.max(0, w.end - w.start);
+    // A group member reads an unknown share of the topic; a followed topic has no end.
+    return { done: deliveredRecords, total: group === undefined ? total : undefined, unit: 'records' };
+  }
+
+  async function* batches(): AsyncGenerator<readonly SourceRecord[]> {
+    if (options.signal?.aborted) return;
+    const kafka = kafkaClient({ ...options, clientId: options.clientId ?? 'prio-shadow' });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      plan = await planWindows(admin, topic, window, follow, resume);
+    } catch (err) {
+      await admin.disconnect().catch(() => undefined);
+      if (err instanceof KafkaSourceError) throw err;
+      throw new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${describeKafkaError(err)}`, { cause: err });
+    }
+    const channel = new BatchChannel();
+    const onAbort = () => channel.close();
+    options.signal?.addEventListener('abort', onAbort);
+    const consumer = startConsumer(kafka, admin, channel);
+    try {
+      await consumer.started;
+      for (;;) {
+        const next = await channel.next();
+        if (next.kind === 'end') return;
+        if (next.kind === 'failed') {
+          throw new SourceInterruptedError(
+            `lost Kafka at ${options.brokers.join(',')} while reading topic ${topic}: ${describeKafkaError(next.cause)}`,
+            checkpoint(),
+            { cause: next.cause },
+          );
+        }
+        // Counted as delivered before the replay sees it: the replay asks for the next batch
+        // only once this one is aggregated, so the checkpoint never skips or repeats a record.
+        const records = next.records;
+        const last = records[records.length - 1];
+        if (last !== undefined && last.position.kind === 'kafka') delivered.set(last.position.partition, Number(last.position.offset) + 1);
+        deliveredRecords += records.length;
+        yield records;
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      channel.dispose();
+      await consumer.consumer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  function startConsumer(kafka: Kafka, admin: Admin, channel: BatchChannel): { consumer: Consumer; started: Promise<void> } {
+    const groupId = group ?? `prio-shadow-${randomUUID()}`;
+    const retries = options.retries ?? 5;
+    const consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      // A bounded replay is done when its partitions reach their ends; a long fetch wait
+      // would only delay noticing the last records of a quiet partition.
+      maxWaitTimeInMs: 250,
+      heartbeatInterval: 1000,
+      // kafkajs restarts a crashed consumer forever by default; a lost broker must surface.
+      retry: { retries, initialRetryTime: 200, maxRetryTime: 2000, restartOnFailure: () => Promise.resolve(false) },
+    });
+    /** Next offset to fetch per partition this process holds now. */
+    const fetchNext = new Map<number, number>();
+    let assigned = new Set<number>();
+    let ready: Promise<void> = Promise.resolve();
+
+    const endOf = (partition: number) => plan.get(partition)?.end ?? (follow ? undefined : 0);
+    const isComplete = (partition: number) => {
+      const end = endOf(partition);
+      return end !== undefined && (fetchNext.get(partition) ?? 0) >= end;
+    };
+    const finishIfComplete = () => {
+      if (!follow && [...assigned].every(isComplete)) channel.close();
+    };
+
+    const onAssignment = async (partitions: readonly number[]) => {
+      assigned = new Set(partitions);
+      const committed = group === undefined ? new Map<number, number>() : await committedOffsets(admin, groupId, topic);
+      for (const partition of partitions) {
+        held.add(partition);
+        const start = plan.get(partition)?.start ?? 0;
+        // In a group the committed offset is where the previous owner stopped; alone, where
+        // this process got to before a rejoin. Never before the window's start.
+        const reached = group === undefined ? fetchNext.get(partition) : committed.get(partition);
+        const next = Math.max(start, reached ?? start);
+        fetchNext.set(partition, next);
+        // Rejoins happen between batches, after the last pushed batch was handed out, so `next`
+        // is also where this process's own deliveries for the partition end.
+        delivered.set(partition, next);
+        if (group === undefined || committed.get(partition) !== next) consumer.seek({ topic, partition, offset: String(next) });
+        if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
+      }
+      finishIfComplete();
+    };
+
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      ready = onAssignment(event.payload.memberAssignment[topic] ?? []);
+      ready.catch((err: unknown) => channel.fail(err));
+    });
+    consumer.on(consumer.events.CRASH, (event) => channel.fail(event.payload.error));
+
+    const eachBatch = async ({ batch, isRunning, isStale, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
+      await ready;
+      const partition = batch.partition;
+      if (!isRunning() || isStale() || !assigned.has(partition) || isComplete(partition)) return;
+      const records = select(batch.messages, topic, partition, fetchNext.get(partition) ?? 0, endOf(partition));
+      const last = records[records.length - 1];
+      if (last === undefined || last.position.kind !== 'kafka') return;
+      const after = Number(last.position.offset) + 1;
+      // Commit first: if the group is rebalancing this throws, kafkajs rejoins, and the batch
+      // goes to whoever owns the partition next, from this same offset.
+      if (group !== undefined) await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(after) }] }] });
+      fetchNext.set(partition, after);
+      if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
+      await channel.push(records);
+      finishIfComplete();
+      if (isRunning()) await heartbeat();
+    };
+
+    const started = (async () => {
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch });
+      } catch (err) {
+        throw new KafkaSourceError(`cannot consume topic ${topic} from Kafka at ${options.brokers.join(',')}: ${describeKafkaError(err)}`, { cause: err });
+      }
+    })();
+    return { consumer, started };
+  }
+
+  return { label, batches, checkpoint, progress, windows: () => [...plan.values()] };
+}
+
+/** Messages of a fetched batch within [next, end), as source records (values untouched). */
+function select(messages: readonly KafkaMessage[], topic: string, partition: number, next: number, end: number | undefined): SourceRecord[] {
+  let from = 0;
+  let to = messages.length;
+  while (from < to && Number(messages[from]?.offset) < next) from++;
+  if (end !== undefined) while (to > from && Number(messages[to - 1]?.offset) >= end) to--;
+  const records = new Array<SourceRecord>(to - from);
+  for (let i = from; i < to; i++) {
+    const message = messages[i] as KafkaMessage;
+    records[i - from] = { position: { kind: 'kafka', topic, partition, offset: message.offset }, value: message.value };
+  }
+  return records;
+}
+
+/** Start and end offset of every partition, as fixed when the replay starts. */
+async function planWindows(
+  admin: Admin,
+  topic: string,
+  window: KafkaWindow,
+  follow: boolean,
+  resume: Checkpoint | undefined,
+): Promise<Map<number, PartitionWindow>> {
+  const topics = await admin.listTopics();
+  if (!topics.includes(topic)) throw new KafkaSourceError(`topic ${topic} does not exist (topics are never created by a replay)`);
+  const watermarks = await admin.fetchTopicOffsets(topic);
+  const starts = new Map<number, number>();
+  if (window.from === 'beginning') {
+    for (const w of watermarks) starts.set(w.partition, Number(w.low));
+  } else {
+    for (const o of await admin.fetchTopicOffsetsByTimestamp(topic, window.from.getTime())) starts.set(o.partition, Number(o.offset));
+  }
+  const ends = new Map<number, number>();
+  if (window.to !== undefined) {
+    for (const o of await admin.fetchTopicOffsetsByTimestamp(topic, window.to.getTime())) ends.set(o.partition, Number(o.offset));
+  } else {
+    for (const w of watermarks) ends.set(w.partition, Number(w.high));
+  }
+  const resumeAt = resume?.kind === 'kafka' ? resume.nextOffsets : {};
+  for (const key of Object.keys(resumeAt)) {
+    if (!watermarks.some((w) => String(w.partition) === key)) throw new KafkaSourceError(`the checkpoint names partition ${key}, which topic ${topic} does not have`);
+  }
+  const plan = new Map<number, PartitionWindow>();
+  for (const w of watermarks) {
+    const resumed = resumeAt[String(w.partition)];
+    const low = Number(w.low);
+    let start = Math.max(low, starts.get(w.partition) ?? low);
+    if (resumed !== undefined) {
+      if (!/^\d+$/.test(resumed)) throw new KafkaSourceError(`the checkpoint's offset for partition ${w.partition} is not an offset: ${resumed}`);
+      start = Math.max(start, Number(resumed));
+    }
+    plan.set(w.partition, { partition: w.partition, start, end: follow ? undefined : (ends.get(w.partition) ?? Number(w.high)) });
+  }
+  return plan;
+}
+
+async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
+  const committed = new Map<number, number>();
+  for (const t of await admin.fetchOffsets({ groupId, topics: [topic] })) {
+    for (const p of t.partitions) if (Number(p.offset) >= 0) committed.set(p.partition, Number(p.offset));
+  }
+  return committed;
+}
+
+type ChannelItem = { readonly kind: 'batch'; readonly records: readonly SourceRecord[] } | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly cause: unknown };
+
+/**
+ * Hands batches from kafkajs's push-style callback to the pull-style iterator one at a time:
+ * `push` resolves only once the batch is taken, so kafkajs fetches no further ahead than the
+ * replay reads (bounded memory). A failure is reported after the batches already accepted.
+ */
+class BatchChannel {
+  private readonly queue: { records: readonly SourceRecord[]; taken: () => void }[] = [];
+  private waiting: ((item: ChannelItem) => void) | undefined;
+  private closed = false;
+  private failure: { cause: unknown } | undefined;
+
+  push(records: readonly SourceRecord[]): Promise<void> {
+    if (this.closed || this.failure) return Promise.resolve();
+    return new Promise((taken) => {
+      this.queue.push({ records, taken });
+      this.wake();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  /** Ends the channel for good, releasing every waiting `push` so kafkajs can stop. */
+  dispose(): void {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) pending.taken();
+    this.wake();
+  }
+
+  fail(cause: unknown): void {
+    if (this.closed || this.failure) return;
+    this.failure = { cause };
+    this.wake();
+  }
+
+  next(): Promise<ChannelItem> {
+    const item = this.take();
+    if (item) return Promise.resolve(item);
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  private take(): ChannelItem | undefined {
+    const head = this.queue.shift();
+    if (head) {
+      head.taken();
+      return { kind: 'batch', records: head.records };
+    }
+    if (this.failure) return { kind: 'failed', cause: this.failure.cause };
+    if (this.closed) return { kind: 'end' };
+    return undefined;
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    if (!waiting) return;
+    const item = this.take();
+    if (!item) return;
+    this.waiting = undefined;
+    waiting(item);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * A real single-node Apache Kafka broker (KRaft) for integration tests and benchmarks: jars
+ * fetched by scripts/kafka/fetch.sh (Maven), run by scripts/kafka/start.sh with the machine's
+ * Java on free 127.0.0.1 ports. The broker runs in its own process group so it can be stopped,
+ * killed and started again on the same ports and data directory (a broker restart).
+ */
+import { spawn, execFile } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+
+const scriptsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'kafka');
+const run = promisify(execFile);
+
+/** Where one broker listens and keeps its data; enough to stop it and start it again. */
+export interface BrokerLocation {
+  readonly port: number;
+  readonly controllerPort: number;
+  readonly dataDir: string;
+}
+
+export interface BrokerProcess extends BrokerLocation {
+  /** `127.0.0.1:PORT`, what KAFKA_BROKERS holds. */
+  readonly brokers: string;
+  readonly pid: number;
+}
+
+/** Copies the broker's jars into scripts/kafka/lib with Maven unless they are there already. */
+export async function fetchKafkaJars(): Promise<void> {
+  try {
+    await run('bash', [join(scriptsDir, 'fetch.sh')], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const detail = err instanceof Error && 'stderr' in err ? String((err as { stderr: unknown }).stderr) : String(err);
+    throw new Error(`could not fetch the Kafka broker's jars with Maven (scripts/kafka/fetch.sh):\n${detail}`, { cause: err });
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A new location: two free ports and a fresh temporary data directory. */
+export async function newBrokerLocation(): Promise<BrokerLocation> {
+  const port = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === port) controllerPort = await freePort();
+  return { port, controllerPort, dataDir: mkdtempSync(join(tmpdir(), 'prio-kafka-')) };
+}
+
+/**
+ * Starts the broker at `location` (formatting its storage on the first start) and resolves once
+ * kafkajs can list topics and the group coordinator answers, so the first consumer group of a
+ * test does not pay for creating the offsets topic.
+ */
+export async function startBroker(location: BrokerLocation, timeoutMs = 90_000): Promise<BrokerProcess> {
+  const { port, controllerPort, dataDir } = location;
+  const console = openSync(join(dataDir, 'console.log'), 'a');
+  const child = spawn('bash', [join(scriptsDir, 'start.sh'), String(port), String(controllerPort), dataDir], {
+    // Its own process group: a test can kill it, and it survives the test worker that restarted it.
+    detached: true,
+    stdio: ['ignore', console, console],
+  });
+  closeSync(console);
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start the Kafka broker: is bash installed?');
+  const broker: BrokerProcess = { ...location, brokers: `127.0.0.1:${port}`, pid };
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) throw new Error(`the Kafka broker exited during startup:\n${brokerLogTail(dataDir)}`);
+    if (await answers(broker.brokers)) return broker;
+    if (Date.now() > deadline) {
+      killBroker(pid);
+      throw new Error(`the Kafka broker did not answer within ${timeoutMs} ms:\n${brokerLogTail(dataDir)}`);
+    }
+    await sleep(250);
+  }
+}
+
+async function answers(brokers: string): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'prio-test-setup',
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+    await admin.describeGroups(['prio-test-warmup']);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Sends SIGKILL to the broker's process group: the broker goes away at once, as in a crash. */
+export function killBroker(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the broker (SIGTERM, then SIGKILL after `graceMs`) and waits until its port is closed. */
+export async function stopBroker(broker: BrokerProcess, graceMs = 10_000): Promise<void> {
+  try {
+    process.kill(-broker.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (isAlive(broker.pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(broker.pid)) killBroker(broker.pid);
+  while (await portOpen(broker.port)) await sleep(100);
+}
+
+/** Kills the broker and waits until nothing listens on its port any more. */
+export async function crashBroker(broker: BrokerProcess): Promise<void> {
+  killBroker(broker.pid);
+  while (await portOpen(broker.port)) await sleep(100);
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export function removeBrokerData(location: BrokerLocation): void {
+  rmSync(location.dataDir, { recursive: true, force: true });
+}
+
+export function brokerLogTail(dataDir: string, lines = 40): string {
+  const parts: string[] = [];
+  for (const name of ['console.log', join('logs', 'format.log'), join('logs', 'server.log')]) {
+    const file = join(dataDir, name);
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    if (text) parts.push(`--- ${name}\n${text}`);
+  }
+  return parts.join('\n') || '(no broker output)';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
