@@ -131,7 +131,7 @@ function lintModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode, m
         message: `rules "${ra.id}" and "${rb.id}" (${level}) both match some requests but disagree (${describeOutcome(ra.outcome)} vs ${describeOutcome(rb.outcome)}); "${ra.id}" wins only because it comes first — give one a higher precedence`,
         ruleId: rb.id,
         related: [ra.id],
-        example: exampleOf(cells[c] as CatalogCell),
+        example: exampleOf(seenCells[c] as CatalogCell),
       });
     }
   }
@@ -146,11 +146,17 @@ function lintModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode, m
     variants.push(v);
   }
   const gaps: Finding[] = [];
+  // Cells that differ only in the attribute the mode ignores are one gap, reported once.
+  const reported = new Set<string>();
   cells.forEach((cell, c) => {
+    const seen = seenCells[c] as CatalogCell;
+    const key = `${seen.serviceTier}/${seen.classification}/${seen.requestType}`;
+    if (reported.has(key)) return;
     for (const variant of variants) {
       const covered = rules.some((rule, r) => (matches[r] as boolean[])[c] === true && FREE_ATTRIBUTES.every((a) => (variant[a] === undefined ? conditionMatches(rule.when[a], null) : acceptsUnlisted(rule.when[a]))));
       if (covered) continue;
-      const example = exampleOf(cell, variant);
+      reported.add(key);
+      const example = exampleOf(seen, variant);
       gaps.push({ kind: 'gap', file: model.file, pointer: '/rules', message: `no rule matches ${JSON.stringify(example)} in ${mode} mode: it would fail closed`, example });
       break;
     }

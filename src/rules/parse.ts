@@ -108,6 +108,8 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
   };
 
   const conditions = (w: ConditionsDoc, at: string, accountId?: string): Conditions => {
+    // Checked in the order the keys are documented, so findings come out in that order.
+    const serviceTier = catalogCondition(w.serviceTier, catalog.serviceTiers, 'service tier', pointerTo(at, 'serviceTier'));
     let classification = catalogCondition(w.classification, catalog.classifications, 'classification', pointerTo(at, 'classification'));
     if (w.provisioned !== undefined) {
       // The derived attribute narrows the classification condition; it never widens it.
@@ -116,7 +118,7 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
       classification = Object.freeze({ values, missing: false, globs: [] });
     }
     const out: { -readonly [K in keyof Conditions]: Conditions[K] } = {
-      serviceTier: catalogCondition(w.serviceTier, catalog.serviceTiers, 'service tier', pointerTo(at, 'serviceTier')),
+      serviceTier,
       classification,
       requestType: catalogCondition(w.requestType, catalog.requestTypes, 'request type', pointerTo(at, 'requestType')),
       modelId: freeCondition(w.modelId, true),
