@@ -8,6 +8,7 @@ import { registerToken } from './token.js';
 import { registerRules } from './rules.js';
 import { registerDemo } from './demo.js';
 import { registerSched } from './sched.js';
+import { registerShadow } from './shadow.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -18,6 +19,7 @@ const groups: Register[] = [
   registerRules,
   registerDemo,
   registerSched,
+  registerShadow,
 ];
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {

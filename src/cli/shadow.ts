@@ -1,0 +1,356 @@
+/**
+ * `prio shadow …`: replay recorded traffic against two rule sets, merge partial reports, apply
+ * a gate, generate logs. Thin: parses options, opens sources and files at the edge, calls
+ * src/shadow, prints a summary, returns an exit code.
+ */
+import { createWriteStream, existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
+import { Option, type Command } from 'commander';
+import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, loadTokenKeyring, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
+import type { Domain } from '../catalog/index.js';
+import {
+  createProgress,
+  fileSource,
+  generateRecords,
+  mergeReports,
+  parseGate,
+  readCheckpoint,
+  runReplay,
+  evaluateGate,
+  aggregateFromReport,
+  buildReport,
+  type Checkpoint,
+  type GateSpec,
+  type GateVerdict,
+  type RecordSource,
+  type ShadowReport,
+} from '../shadow/index.js';
+import { createTokenReader, createTokenWriter, type Keyring } from '../tokens/index.js';
+import type { Register } from './main.js';
+import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
+
+export const DEFAULT_BASELINE = join(DEFAULT_RULES_DIR, 'legacy.json');
+export const DEFAULT_CANDIDATE = join(DEFAULT_RULES_DIR, 'service_tier.json');
+export const DEFAULT_GATE = join(PACKAGE_ROOT, 'shadow', 'gates', 'default.json');
+
+const shown = (file: string): string => relative(process.cwd(), file) || file;
+
+function positiveInt(what: string, min = 0) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${what} must be an integer >= ${min}, got "${text}"`);
+    return n;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources. A replay reads from exactly one source; `addSourceOptions` declares the options of
+// every source and `selectSource` picks one from them. A new source (Kafka lives in
+// src/shadow/sources/kafka.ts) adds its options in `addSourceOptions` and one branch in
+// `selectSource`; nothing else in the replay command needs to change.
+
+export interface SourceOptions {
+  file?: string;
+  [option: string]: unknown;
+}
+
+export function addSourceOptions(command: Command): Command {
+  return command.option('--file <path>', 'NDJSON request log (.gz is decompressed)');
+}
+
+/** The source the options name, started at `resumeFrom` when resuming an interrupted run. */
+export function selectSource(options: SourceOptions, resumeFrom?: Checkpoint): RecordSource {
+  if (options.file !== undefined) return fileSource(options.file, resumeFrom === undefined ? {} : { resumeFrom });
+  throw new UsageError('name a source: --file PATH');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface ReplayOptions extends SourceOptions {
+  baseline: string;
+  candidate: string;
+  out: string;
+  gate?: string;
+  sampleSize: number;
+  sampleSeed: number;
+  keyFile?: string;
+  tokenCheck: boolean;
+  resume?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function tokenReaders(domain: Domain, keyring: Keyring) {
+  return { legacy: createTokenReader({ domain, keyring, mode: 'legacy' }), dual: createTokenReader({ domain, keyring, mode: 'dual' }) };
+}
+
+function keyringFor(keyFile: string | undefined, io: Io, use: 'verified' | 'signed' = 'verified'): Keyring {
+  const loaded = loadTokenKeyring({ keyFile, allowDevelopmentKey: true });
+  if (loaded.source === 'development') {
+    io.err(`note: no --key-file and no PRIO_TOKEN_KEYS: session tokens are ${use} with ${loaded.origin} (fine for generated logs, not for production ones).`);
+  }
+  return loaded.keyring;
+}
+
+function loadGate(file: string | undefined): GateSpec | undefined {
+  return file === undefined ? undefined : parseGate(readJsonFile(file), file);
+}
+
+const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
+
+/** The short human summary every shadow command prints. */
+export function summarize(report: ShadowReport, verdict: GateVerdict | undefined): string {
+  const lines: string[] = [];
+  lines.push(`baseline fidelity: ${report.fidelity.status} (${pct(report.fidelity.rate)} of ${report.fidelity.checked} observed)`);
+  if (report.fidelity.status !== 'reproduced') lines.push(`  ${report.fidelity.message}`);
+  lines.push(`read ${report.totals.read}: compared ${report.totals.compared}, quarantined ${report.totals.quarantined}`);
+  lines.push(
+    table(
+      ['outcome', 'records', 'share'],
+      (['same', 'changed', 'baselineError', 'candidateError', 'bothError'] as const).map((k) => [k, report.outcomes[k], pct(report.shares[k])]),
+    ),
+  );
+  const c = report.changes;
+  lines.push(`changes: priority ${c.priority} (up ${c.upgrades}, down ${c.downgrades}), qos ${c.qos}, preemptable ${c.preemptable}`);
+  const t = report.tokens;
+  lines.push(`tokens: ${t.checked} checked, ${t.valid} valid, ${Object.values(t.mismatch).reduce((a, b) => a + b, 0)} legacy/dual mismatches`);
+  if (verdict !== undefined) lines.push(formatVerdict(verdict));
+  return lines.join('\n');
+}
+
+export function formatVerdict(verdict: GateVerdict): string {
+  if (verdict.passed) return `gate: PASSED (${verdict.checks.length} thresholds)`;
+  return [`gate: FAILED (${verdict.failed.length} of ${verdict.checks.length} thresholds)`, ...verdict.failed.map((c) => `  ${c.threshold}: ${c.detail}`)].join('\n');
+}
+
+function registerReplay(shadow: Command, io: Io, setExit: (code: number) => void): void {
+  const command = shadow
+    .command('replay')
+    .description('Replay a request log against the baseline and the candidate rule sets; write report.json/.md/.html and quarantine.ndjson to --out.');
+  addSourceOptions(command)
+    .addOption(new Option('--baseline <file>', 'rule set in force (what production runs)').default(DEFAULT_BASELINE, 'rules/legacy.json'))
+    .addOption(new Option('--candidate <file>', 'rule set to roll out').default(DEFAULT_CANDIDATE, 'rules/service_tier.json'))
+    .requiredOption('--out <dir>', 'directory for the reports')
+    .option('--gate <file>', 'apply a gate file: exit 3 when a threshold fails (see shadow/gates/default.json)')
+    .option('--sample-size <n>', 'records kept in the seeded sample of changed records', positiveInt('--sample-size'), 50)
+    .option('--sample-seed <n>', 'seed of the sample (same seed, same sample)', positiveInt('--sample-seed'), 1)
+    .option('--key-file <file>', 'token keys (kid:base64secret,...); default $PRIO_TOKEN_KEYS, else the public development key')
+    .option('--no-token-check', 'do not verify session tokens')
+    .option('--resume <checkpoint>', 'continue an interrupted replay from its checkpoint.json (same source, same --out)')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+Every record read is either compared (same / changed / baselineError / candidateError /
+bothError) or quarantined with its position and reason: read = compared + quarantined.
+The same input always gives a byte-identical report.json (wall-clock facts live under "run").
+If the source is interrupted, no report is written: checkpoint.json says where to resume.
+
+Exit status: 0 done (gate passed), 3 gate failed, 1 replay interrupted or error, 2 usage or unreadable input.
+
+Examples:
+  $ prio shadow replay --file shadow/samples/requests.ndjson --out reports/shadow
+  $ prio shadow replay --file logs/day.ndjson.gz --out out/day --gate shadow/gates/default.json --quiet`,
+    )
+    .action(async (options: ReplayOptions) => {
+      const domain = loadDomain();
+      const baseline = loadRuleSet(options.baseline, domain);
+      const candidate = loadRuleSet(options.candidate, domain);
+      const gate = loadGate(options.gate);
+      const resumed = options.resume === undefined ? undefined : readCheckpoint(options.resume);
+      const source = selectSource(options, resumed?.checkpoint);
+      const tokens = options.tokenCheck ? tokenReaders(domain, keyringFor(options.keyFile, io)) : undefined;
+      const result = await runReplay({
+        source,
+        domain,
+        baseline,
+        candidate,
+        ...(tokens === undefined ? {} : { tokens }),
+        outDir: options.out,
+        ...(gate === undefined ? {} : { gate }),
+        sampleSize: options.sampleSize,
+        sampleSeed: options.sampleSeed,
+        ...(resumed === undefined ? {} : { resumeFrom: resumed.partial }),
+        progress: createProgress({ stream: process.stderr, quiet: options.quiet === true, label: 'replay' }),
+        runInfo: { baselineFile: shown(options.baseline), candidateFile: shown(options.candidate) },
+      });
+      if (result.kind === 'interrupted') {
+        io.err(
+          `error: replay interrupted after ${result.partial.read} records: ${result.error.message}\n` +
+            `no report was written; resume with: prio shadow replay <same source options> --out ${options.out} --resume ${shown(result.checkpointFile)}`,
+        );
+        if (options.json === true) printJson(io, { status: 'interrupted', message: result.error.message, checkpoint: result.checkpointFile, read: result.partial.read });
+        setExit(ExitCode.findings);
+        return;
+      }
+      if (options.json === true) {
+        printJson(io, {
+          status: 'complete',
+          reports: result.files,
+          quarantine: result.quarantineFile,
+          fidelity: result.report.fidelity,
+          totals: result.report.totals,
+          outcomes: result.report.outcomes,
+          gate: result.verdict ?? null,
+        });
+      } else {
+        io.out(`${summarize(result.report, result.verdict)}\nreports: ${shown(result.files.json)}, ${shown(result.files.markdown)}, ${shown(result.files.html)}`);
+      }
+      setExit(result.verdict !== undefined && !result.verdict.passed ? ExitCode.gateFailed : ExitCode.ok);
+    });
+}
+
+function registerMerge(shadow: Command, io: Io, setExit: (code: number) => void): void {
+  shadow
+    .command('merge')
+    .description('Combine the partial reports of several replays (consumer-group members, or one per file) into the report one replay would have written.')
+    .argument('<dirs...>', 'directories (or report.json files) of the partial replays')
+    .requiredOption('--out <dir>', 'directory for the merged reports')
+    .option('--gate <file>', 'apply a gate file to the merged report: exit 3 when a threshold fails')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+The merged report.json is byte-identical to a single replay's over the same records (except
+"run"); quarantine.ndjson files are concatenated in argument order.
+
+Exit status: 0 merged (gate passed), 3 gate failed, 2 unreadable or incompatible partial reports.
+
+Example:
+  $ prio shadow merge out/member-1 out/member-2 --out out/all --gate shadow/gates/default.json`,
+    )
+    .action(async (dirs: string[], options: { out: string; gate?: string; json?: boolean }) => {
+      const out = resolve(options.out);
+      if (dirs.some((d) => resolve(d) === out)) throw new UsageError('--out must not be one of the partial report directories');
+      const result = await mergeReports(dirs, options.out, loadGate(options.gate));
+      if (options.json === true) printJson(io, { reports: result.files, totals: result.report.totals, outcomes: result.report.outcomes, gate: result.verdict ?? null });
+      else io.out(`merged ${dirs.length} partial reports\n${summarize(result.report, result.verdict)}\nreports: ${shown(result.files.json)}, ${shown(result.files.html)}`);
+      setExit(result.verdict !== undefined && !result.verdict.passed ? ExitCode.gateFailed : ExitCode.ok);
+    });
+}
+
+function registerGate(shadow: Command, io: Io, setExit: (code: number) => void): void {
+  shadow
+    .command('gate')
+    .description('Apply a gate to an existing shadow report: exit 0 when every threshold holds, 3 when any fails.')
+    .argument('<report>', 'report.json, or the directory holding it')
+    .addOption(new Option('--gate <file>', 'gate file').default(DEFAULT_GATE, 'shadow/gates/default.json'))
+    .option('--json', 'print the verdict as JSON')
+    .addHelpText(
+      'after',
+      `
+Each failed threshold is listed with its measured value, e.g.
+  maxCandidateErrors: records only the candidate refuses: 12 (limit 0)
+
+Exit status: 0 passed, 3 failed, 2 unreadable report or gate file.
+
+Example:
+  $ prio shadow gate reports/shadow --gate shadow/gates/default.json`,
+    )
+    .action((reportPath: string, options: { gate: string; json?: boolean }) => {
+      const file = existsSync(join(reportPath, 'report.json')) ? join(reportPath, 'report.json') : reportPath;
+      const doc = readJsonFile(file);
+      // Round-trip through the aggregate: a report that does not add up is refused, not gated.
+      const { aggregate, rulesets } = aggregateFromReport(doc);
+      const report = buildReport(aggregate, { rulesets });
+      const verdict = evaluateGate(report, loadGate(options.gate) ?? {});
+      if (options.json === true) printJson(io, verdict);
+      else {
+        io.out(
+          `${formatVerdict(verdict)}\n${table(
+            ['threshold', 'result', 'measured'],
+            verdict.checks.map((c) => [c.threshold, c.passed ? 'pass' : 'FAIL', c.detail]),
+          )}`,
+        );
+      }
+      setExit(verdict.passed ? ExitCode.ok : ExitCode.gateFailed);
+    });
+}
+
+interface GenerateCliOptions {
+  count: number;
+  seed: number;
+  out?: string;
+  drift: number;
+  keyFile?: string;
+  tokens: boolean;
+  baseline: string;
+}
+
+/** Writes `lines` to a file (.gz compressed) or stdout, honouring back-pressure. */
+async function writeLines(lines: Iterable<string>, out: string | undefined): Promise<void> {
+  const file = out === undefined ? null : createWriteStream(out);
+  const gzip = out !== undefined && out.endsWith('.gz') ? createGzip() : null;
+  if (gzip !== null && file !== null) gzip.pipe(file);
+  const target: NodeJS.WritableStream = gzip ?? file ?? process.stdout;
+  let buffer = '';
+  for (const line of lines) {
+    buffer += line;
+    if (buffer.length >= 1 << 16) {
+      if (!target.write(buffer)) await once(target, 'drain');
+      buffer = '';
+    }
+  }
+  if (buffer.length > 0) target.write(buffer);
+  if (target !== process.stdout) {
+    const done = once(file as NodeJS.WritableStream, 'finish');
+    target.end();
+    await done;
+  }
+}
+
+function registerGenerate(shadow: Command, io: Io, setExit: (code: number) => void): void {
+  shadow
+    .command('generate')
+    .description('Write a realistic request log: skewed account and model popularity, every service tier and classification, session tokens, observed outcomes.')
+    .requiredOption('--count <n>', 'number of records', positiveInt('--count'))
+    .option('--seed <n>', 'seed: the same seed gives the same log', positiveInt('--seed'), 1)
+    .option('--out <file>', 'output file (.gz is compressed); default stdout')
+    .option('--drift <share>', 'share (0-1) of records whose observed priority differs from the baseline (default 0)', (t) => {
+      const x = Number(t);
+      if (!(x >= 0 && x <= 1)) throw new UsageError(`--drift must be between 0 and 1, got "${t}"`);
+      return x;
+    }, 0)
+    .addOption(new Option('--baseline <file>', 'rule set that produced the observed outcomes').default(DEFAULT_BASELINE, 'rules/legacy.json'))
+    .option('--key-file <file>', 'token keys; default $PRIO_TOKEN_KEYS, else the public development key')
+    .option('--no-tokens', 'records carry no session tokens')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ prio shadow generate --count 1000 --seed 7 --out logs/sample.ndjson
+  $ prio shadow generate --count 1000000 --seed 1 --out logs/big.ndjson.gz
+  $ prio shadow generate --count 500 --drift 0.02 | head -3`,
+    )
+    .action(async (options: GenerateCliOptions) => {
+      const domain = loadDomain();
+      const baseline = loadRuleSet(options.baseline, domain);
+      const tokenWriter = options.tokens ? createTokenWriter({ domain, keyring: keyringFor(options.keyFile, io, 'signed'), mode: 'legacy' }) : undefined;
+      const records = generateRecords(
+        { count: options.count, seed: options.seed, drift: options.drift },
+        { domain, baseline, ...(tokenWriter === undefined ? {} : { tokenWriter }) },
+      );
+      function* lines(): Generator<string> {
+        for (const r of records) yield `${JSON.stringify(r)}\n`;
+      }
+      await writeLines(lines(), options.out);
+      if (options.out !== undefined) io.err(`wrote ${options.count} records to ${options.out}`);
+      setExit(ExitCode.ok);
+    });
+}
+
+export const registerShadow: Register = (program, io, setExit) => {
+  const shadow = program
+    .command('shadow')
+    .description('Shadow mode: replay recorded traffic against the old and new mapping, report the difference, gate the rollout.');
+  registerReplay(shadow, io, setExit);
+  registerMerge(shadow, io, setExit);
+  registerGate(shadow, io, setExit);
+  registerGenerate(shadow, io, setExit);
+};
+
+// Re-exported for the demo, which runs the same replay on embedded defaults.
+export { tokenReaders, keyringFor, loadGate };

@@ -1,0 +1,50 @@
+/**
+ * Shadow mode: replays recorded traffic against the baseline and the candidate rule sets,
+ * reports the difference, and gates the rollout on it. See docs/shadow.md.
+ *
+ * Functional core (no I/O): record, aggregate, reservoir, judge, replay, report, gate,
+ * render-md, render-html, generate, token-cache. Imperative shell: sources/ (where records come
+ * from), sinks/ (files, progress), runner and merge (one run from source to files).
+ */
+export type { Checkpoint, RecordSource, SourcePosition, SourceRecord } from './source.js';
+export { SourceInterruptedError } from './source.js';
+export { checkRecord, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './record.js';
+export {
+  aggregateFromJson,
+  aggregateToJson,
+  AggregateFormatError,
+  compared,
+  emptyAggregate,
+  mergeAggregates,
+  OUTCOME_KINDS,
+  type AggregateJson,
+  type AggregateShape,
+  type OutcomeKind,
+  type SampledRecord,
+  type ShadowAggregate,
+} from './aggregate.js';
+export { emptyReservoir, mergeReservoirs, offer, seededHash, wouldAccept, type Reservoir, type SampleItem } from './reservoir.js';
+export { createJudge, observedPriorityLabel, tokenMismatch, type Judge, type JudgeDeps, type RuleSetPort } from './judge.js';
+export { admit, ingest, Quarantined, QUARANTINE_REASONS, replay, sourceErrorReason, type QuarantineEntry, type QuarantineReason, type QuarantineSink, type ReplayOptions } from './replay.js';
+export {
+  aggregateFromReport,
+  buildReport,
+  DEFAULT_FIDELITY_FLOOR,
+  REPORT_FORMAT,
+  serializeReport,
+  type BuildReportOptions,
+  type FidelitySection,
+  type RunInfo,
+  type ShadowReport,
+  type TopEntry,
+} from './report.js';
+export { evaluateGate, parseGate, type GateCheck, type GateSpec, type GateVerdict } from './gate.js';
+export { renderMarkdown } from './render-md.js';
+export { renderHtml } from './render-html.js';
+export { DEFAULT_START_MS, generateRecords, prng, type GenerateDeps, type GenerateOptions } from './generate.js';
+export { memoizeTokenReader } from './token-cache.js';
+export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
+export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
+export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
+export { runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
+export { mergeReports, type MergeResult } from './merge.js';

@@ -1,0 +1,194 @@
+/**
+ * Judges one valid record: evaluates it under the baseline and the candidate rule sets, puts
+ * both outcomes on the P scale, classifies the difference, checks its session token with a
+ * legacy and a dual reader, checks the baseline against what production observed, and counts
+ * all of it into an aggregate. Fail-closed rule errors are outcomes, never crashes.
+ * Pure: rule sets and token readers are passed in. Allocates only for new breakdown keys and
+ * for the rare record that enters the sample.
+ */
+import type { Domain, Tier } from '../catalog/index.js';
+import { FailClosedError, type Outcome, type RequestAttributes } from '../rules/index.js';
+import type { TokenReader, TokenReadResult } from '../tokens/index.js';
+import { countIn, increment, OUTCOME, OUTCOME_KINDS, type SampledRecord, type ShadowAggregate, type SideError, type SideOutcome } from './aggregate.js';
+import { recordTimeMs, type RequestRecord } from './record.js';
+import { offer, seededHash, wouldAccept } from './reservoir.js';
+
+/** What the replay needs of a rule set (a `CompiledRuleSet` fits). */
+export interface RuleSetPort {
+  readonly name: string;
+  evaluate(request: RequestAttributes): Outcome;
+}
+
+export interface JudgeDeps {
+  readonly domain: Domain;
+  readonly baseline: RuleSetPort;
+  readonly candidate: RuleSetPort;
+  /** Omit to skip token checks (tokens present are then counted as `tokens.unchecked`). */
+  readonly tokens?: { readonly legacy: TokenReader; readonly dual: TokenReader };
+}
+
+export type Judge = (record: RequestRecord, into: ShadowAggregate) => void;
+
+const NONE = '(none)';
+
+export function createJudge(deps: JudgeDeps): Judge {
+  const { baseline, candidate, tokens } = deps;
+  const scale = deps.domain.scale;
+  const errorIndex = scale.tiers.length;
+  const width = errorIndex + 1;
+
+  function evaluateSide(ruleSet: RuleSetPort, record: RequestRecord): Outcome | FailClosedError {
+    try {
+      return ruleSet.evaluate(record);
+    } catch (err) {
+      // Only the typed fail-closed error is an outcome; anything else is a bug and must surface.
+      if (err instanceof FailClosedError) return err;
+      throw err;
+    }
+  }
+
+  function checkTokens(token: string, record: RequestRecord, agg: ShadowAggregate): void {
+    if (tokens === undefined) {
+      agg.tokens.unchecked += 1;
+      return;
+    }
+    agg.tokens.checked += 1;
+    // Relative to the record's own time, so the same log gives the same report on any day.
+    const now = recordTimeMs(record);
+    const legacy = tokens.legacy.read(token, now);
+    const dual = tokens.dual.read(token, now);
+    if (dual.ok) agg.tokens.valid += 1;
+    else increment(agg.tokens.invalid, dual.reason);
+    const mismatch = tokenMismatch(legacy, dual);
+    if (mismatch !== undefined) increment(agg.tokens.mismatch, mismatch);
+  }
+
+  function checkFidelity(observed: NonNullable<RequestRecord['observed']>, base: Outcome | FailClosedError, agg: ShadowAggregate): void {
+    const f = agg.fidelity;
+    f.checked += 1;
+    const observedLabel = observedPriorityLabel(observed.priority, scale);
+    if (base instanceof FailClosedError) {
+      f.baselineError += 1;
+      increment(f.mismatches, `${observedLabel}>error`);
+      return;
+    }
+    const baseLabel = typeof observed.priority === 'number' && observed.priority <= 3
+      ? `L${base.legacyLevel ?? base.tier.legacyLevel}`
+      : base.tier.name;
+    const priorityOk = observedLabel === baseLabel;
+    const qosOk = observed.qos === undefined || observed.qos === base.qos;
+    if (priorityOk && qosOk) {
+      f.matched += 1;
+      return;
+    }
+    if (!priorityOk) f.priorityMismatch += 1;
+    if (!qosOk) f.qosMismatch += 1;
+    increment(f.mismatches, priorityOk ? `qos ${observed.qos}>${base.qos}` : `${observedLabel}>${baseLabel}`);
+  }
+
+  return function judge(record, agg) {
+    const base = evaluateSide(baseline, record);
+    const cand = evaluateSide(candidate, record);
+    const baseFailed = base instanceof FailClosedError;
+    const candFailed = cand instanceof FailClosedError;
+    let kind: number;
+    if (baseFailed || candFailed) {
+      kind = baseFailed && candFailed ? OUTCOME.bothError : baseFailed ? OUTCOME.baselineError : OUTCOME.candidateError;
+      if (baseFailed) increment(agg.failClosed, `baseline|${base.code}|${base.attribute ?? NONE}`);
+      if (candFailed) increment(agg.failClosed, `candidate|${cand.code}|${cand.attribute ?? NONE}`);
+    } else {
+      const tierChanged = base.tier !== cand.tier;
+      const qosChanged = base.qos !== cand.qos;
+      const preemptChanged = base.preemptable !== cand.preemptable;
+      kind = tierChanged || qosChanged || preemptChanged ? OUTCOME.changed : OUTCOME.same;
+      if (tierChanged) {
+        agg.changes.priority += 1;
+        if (cand.tier.rank < base.tier.rank) agg.changes.upgrades += 1;
+        else {
+          agg.changes.downgrades += 1;
+          increment(agg.downgradesByTier, base.tier.name);
+        }
+        if ((base.legacyLevel ?? base.tier.legacyLevel) === cand.tier.legacyLevel) agg.changes.withinLegacyLevel += 1;
+      }
+      if (qosChanged) agg.changes.qos += 1;
+      if (preemptChanged) agg.changes.preemptable += 1;
+    }
+    agg.outcomes[kind] = (agg.outcomes[kind] ?? 0) + 1;
+    const row = baseFailed ? errorIndex : (base as Outcome).tier.rank;
+    const col = candFailed ? errorIndex : (cand as Outcome).tier.rank;
+    const cell = row * width + col;
+    agg.confusion[cell] = (agg.confusion[cell] ?? 0) + 1;
+
+    const b = agg.breakdowns;
+    countIn(b.serviceTier, record.serviceTier ?? NONE, kind);
+    countIn(b.classification, record.classification, kind);
+    countIn(b.requestType, record.requestType ?? NONE, kind);
+    countIn(b.account, record.accountId, kind);
+    countIn(b.model, record.modelId, kind);
+
+    const token = record.sessionToken;
+    if (token === undefined || token === null) agg.tokens.absent += 1;
+    else checkTokens(token, record, agg);
+    if (record.observed !== undefined && record.observed !== null) checkFidelity(record.observed, base, agg);
+
+    if (kind !== OUTCOME.same) {
+      const rank = seededHash(agg.sample.seed, record.requestId);
+      if (wouldAccept(agg.sample, rank)) {
+        const sampled = sampleOf(record, OUTCOME_KINDS[kind] ?? 'changed', base, cand);
+        offer(agg.sample, rank, JSON.stringify(sampled), sampled);
+      }
+    }
+  };
+}
+
+/** How the legacy and the dual reader disagree on a token, if they do. */
+export function tokenMismatch(legacy: TokenReadResult, dual: TokenReadResult): string | undefined {
+  if (legacy.ok && dual.ok) {
+    if (legacy.legacyLevel !== dual.legacyLevel) return 'levelDiffers';
+    if (legacy.tier !== dual.tier) return 'tierDiffers';
+    return undefined;
+  }
+  if (legacy.ok && !dual.ok) return `dualRejects:${dual.reason}`;
+  if (!legacy.ok && dual.ok) return `legacyRejects:${legacy.reason}`;
+  return undefined;
+}
+
+/**
+ * The observed priority as a comparable label: `L<n>` for a legacy level (0-3), the tier name
+ * for a P-scale raw value or a tier name. Legacy levels are compared as levels because several
+ * tiers share one level and production only ever recorded the level.
+ */
+export function observedPriorityLabel(priority: number | string, scale: Domain['scale']): string {
+  if (typeof priority === 'string') return priority;
+  if (priority <= 3) return `L${priority}`;
+  let tier: Tier | undefined;
+  for (const band of scale.bands) if (band.from <= priority) tier = band.tier;
+  return tier?.name ?? `raw ${priority}`;
+}
+
+function side(outcome: Outcome | FailClosedError): SideOutcome | SideError {
+  if (outcome instanceof FailClosedError) {
+    return {
+      error: outcome.code,
+      attribute: outcome.attribute ?? null,
+      value: outcome.value === undefined || outcome.value === null ? null : String(outcome.value),
+    };
+  }
+  return { ruleId: outcome.ruleId, tier: outcome.tier.name, legacyLevel: outcome.legacyLevel, qos: outcome.qos, preemptable: outcome.preemptable };
+}
+
+function sampleOf(record: RequestRecord, outcome: SampledRecord['outcome'], base: Outcome | FailClosedError, cand: Outcome | FailClosedError): SampledRecord {
+  return {
+    requestId: record.requestId,
+    timestamp: record.timestamp,
+    accountId: record.accountId,
+    modelId: record.modelId,
+    region: record.region,
+    classification: record.classification,
+    serviceTier: record.serviceTier ?? null,
+    requestType: record.requestType ?? null,
+    outcome,
+    baseline: side(base),
+    candidate: side(cand),
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * `prio shadow merge`: combines the partial reports of N replays (consumer-group members, or
+ * one replay per file) into the report one process would have written. Partial reports are
+ * lossless aggregates, and aggregates are a monoid, so the merged report.json is byte-identical
+ * to a single run's apart from `run`. Quarantine files are concatenated in argument order.
+ */
+import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { FileReadError } from '../config/index.js';
+import { ConfigError } from '../validation/index.js';
+import { AggregateFormatError, mergeAggregates, type ShadowAggregate } from './aggregate.js';
+import { evaluateGate, type GateSpec, type GateVerdict } from './gate.js';
+import { aggregateFromReport, buildReport, type ShadowReport } from './report.js';
+import { prepareOutputDir, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
+
+export interface MergeResult {
+  readonly report: ShadowReport;
+  readonly verdict?: GateVerdict;
+  readonly files: WrittenReports;
+}
+
+function reportFileOf(input: string): string {
+  try {
+    return statSync(input).isDirectory() ? join(input, REPORT_FILES.json) : input;
+  } catch (err) {
+    throw new FileReadError(input, err);
+  }
+}
+
+function readPartial(input: string): { file: string; aggregate: ShadowAggregate; rulesets: ShadowReport['rulesets']; run: unknown } {
+  const file = reportFileOf(input);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new ConfigError([{ file, pointer: '', message: `not valid JSON: ${err.message}` }]);
+    throw new FileReadError(file, err);
+  }
+  try {
+    const { aggregate, rulesets } = aggregateFromReport(doc);
+    return { file, aggregate, rulesets, run: (doc as { run?: unknown }).run ?? null };
+  } catch (err) {
+    if (err instanceof AggregateFormatError) throw new ConfigError([{ file, pointer: '', message: `not a mergeable shadow report: ${err.message}` }]);
+    throw err;
+  }
+}
+
+export async function mergeReports(inputs: readonly string[], outDir: string, gate?: GateSpec): Promise<MergeResult> {
+  if (inputs.length === 0) throw new Error('merge needs at least one partial report');
+  const partials = inputs.map(readPartial);
+  const first = partials[0] as (typeof partials)[number];
+  const sameRuleSets = (p: (typeof partials)[number]): boolean => JSON.stringify(p.rulesets) === JSON.stringify(first.rulesets);
+  const odd = partials.find((p) => !sameRuleSets(p));
+  if (odd !== undefined) {
+    throw new ConfigError([{ file: odd.file, pointer: '/rulesets', message: `compares other rule sets than ${first.file}; only replays of the same comparison merge` }]);
+  }
+  let merged = first.aggregate;
+  for (const p of partials.slice(1)) {
+    try {
+      merged = mergeAggregates(merged, p.aggregate);
+    } catch (err) {
+      throw new ConfigError([{ file: p.file, pointer: '', message: (err as Error).message }]);
+    }
+  }
+  prepareOutputDir(outDir, { keepQuarantine: false });
+  // Quarantine first, so the reports (report.json last) only appear once everything is in place.
+  const out = createWriteStream(join(outDir, REPORT_FILES.quarantine));
+  for (const input of inputs) {
+    const q = join(statSync(input).isDirectory() ? input : join(input, '..'), REPORT_FILES.quarantine);
+    if (existsSync(q)) await pipeline(createReadStream(q), out, { end: false });
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  const report = buildReport(merged, { rulesets: first.rulesets, run: { merged: partials.map((p) => ({ report: p.file, run: p.run })) } });
+  const verdict = gate === undefined ? undefined : evaluateGate(report, gate);
+  const files = writeReports(outDir, report, verdict);
+  return { report, files, ...(verdict === undefined ? {} : { verdict }) };
+}

@@ -1,0 +1,195 @@
+/**
+ * report.json: what an operator reads before pressing "advance", and what `prio shadow merge`
+ * reads back. Built from an aggregate alone (plus the rule-set names), with sorted keys and
+ * shares rounded from integers, so the same input always gives the same bytes. Anything that
+ * depends on the wall clock lives under `run`, which merging ignores. Fidelity comes first:
+ * when the baseline does not reproduce production, every other figure is worthless. Pure.
+ */
+import {
+  aggregateFromJson,
+  aggregateToJson,
+  AggregateFormatError,
+  compared,
+  type AggregateJson,
+  type BreakdownName,
+  type OutcomeKind,
+  type SampledRecord,
+  type ShadowAggregate,
+} from './aggregate.js';
+
+export const REPORT_FORMAT = 'prio.shadow-report/1';
+
+/** Fidelity below this (or any baseline error on an observed record) marks the comparison untrustworthy. */
+export const DEFAULT_FIDELITY_FLOOR = 0.999;
+
+export type FidelityStatus = 'reproduced' | 'not-reproduced' | 'unchecked';
+
+export interface FidelitySection {
+  readonly status: FidelityStatus;
+  /** matched / checked, or null when no record carried an observed outcome. */
+  readonly rate: number | null;
+  readonly message: string;
+  readonly checked: number;
+  readonly matched: number;
+  readonly priorityMismatch: number;
+  readonly qosMismatch: number;
+  readonly baselineError: number;
+  readonly mismatches: Record<string, number>;
+}
+
+export interface RuleSetInfo {
+  readonly name: string;
+  readonly scheme: string;
+}
+
+export interface TopEntry {
+  readonly key: string;
+  readonly compared: number;
+  readonly changed: number;
+  readonly errors: number;
+  readonly changedShare: number;
+}
+
+/** Wall-clock facts about the run that produced a report (never compared, never merged). */
+export type RunInfo = Readonly<Record<string, unknown>>;
+
+export interface ShadowReport {
+  readonly format: typeof REPORT_FORMAT;
+  readonly fidelity: FidelitySection;
+  readonly rulesets: { readonly baseline: RuleSetInfo; readonly candidate: RuleSetInfo };
+  readonly totals: { readonly read: number; readonly quarantined: number; readonly compared: number };
+  readonly outcomes: Record<OutcomeKind, number>;
+  /** Outcome shares of `compared` (0-1, six decimals). */
+  readonly shares: Record<OutcomeKind, number>;
+  readonly changes: AggregateJson['changes'];
+  readonly downgradesByTier: Record<string, number>;
+  readonly confusion: { readonly rows: 'baseline'; readonly columns: 'candidate'; readonly labels: readonly string[]; readonly matrix: readonly (readonly number[])[] };
+  readonly top: { readonly accounts: readonly TopEntry[]; readonly models: readonly TopEntry[] };
+  readonly breakdowns: AggregateJson['breakdowns'];
+  readonly tokens: AggregateJson['tokens'];
+  readonly failClosed: Record<string, number>;
+  readonly quarantine: { readonly file: string; readonly byReason: Record<string, number> };
+  readonly sample: AggregateJson['sample'];
+  readonly run?: RunInfo;
+}
+
+export const TOP_N = 10;
+
+export function share(part: number, whole: number): number {
+  return whole === 0 ? 0 : Math.round((part / whole) * 1e6) / 1e6;
+}
+
+function fidelitySection(f: AggregateJson['fidelity'], floor: number): FidelitySection {
+  const rate = f.checked === 0 ? null : Math.round((f.matched / f.checked) * 1e6) / 1e6;
+  let status: FidelityStatus;
+  let message: string;
+  if (rate === null) {
+    status = 'unchecked';
+    message = 'No record carried an observed outcome, so nothing shows that the baseline reproduces production; treat the comparison with caution.';
+  } else if (f.matched / f.checked >= floor && f.baselineError === 0) {
+    status = 'reproduced';
+    message = `The baseline reproduces production on ${f.matched} of ${f.checked} observed records.`;
+  } else {
+    status = 'not-reproduced';
+    message = `The baseline does NOT reproduce production (${f.matched} of ${f.checked} observed records match, ${f.baselineError} refused): the comparison below is not trustworthy until the baseline rules are fixed.`;
+  }
+  return { status, rate, message, ...f };
+}
+
+function topEntries(breakdown: AggregateJson['breakdowns'][BreakdownName]): TopEntry[] {
+  const entries: TopEntry[] = [];
+  for (const [key, c] of Object.entries(breakdown)) {
+    const total = c.same + c.changed + c.baselineError + c.candidateError + c.bothError;
+    const errors = c.baselineError + c.candidateError + c.bothError;
+    if (c.changed + errors === 0) continue;
+    entries.push({ key, compared: total, changed: c.changed, errors, changedShare: share(c.changed, total) });
+  }
+  entries.sort((a, b) => b.changed + b.errors - (a.changed + a.errors) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return entries.slice(0, TOP_N);
+}
+
+export interface BuildReportOptions {
+  readonly rulesets: ShadowReport['rulesets'];
+  readonly run?: RunInfo;
+  readonly fidelityFloor?: number;
+}
+
+export function buildReport(agg: ShadowAggregate, options: BuildReportOptions): ShadowReport {
+  const s = aggregateToJson(agg);
+  const total = compared(agg);
+  const o = s.outcomes;
+  const report: ShadowReport = {
+    format: REPORT_FORMAT,
+    fidelity: fidelitySection(s.fidelity, options.fidelityFloor ?? DEFAULT_FIDELITY_FLOOR),
+    rulesets: options.rulesets,
+    totals: { read: s.read, quarantined: s.quarantined, compared: total },
+    outcomes: o,
+    shares: {
+      same: share(o.same, total),
+      changed: share(o.changed, total),
+      baselineError: share(o.baselineError, total),
+      candidateError: share(o.candidateError, total),
+      bothError: share(o.bothError, total),
+    },
+    changes: s.changes,
+    downgradesByTier: s.downgradesByTier,
+    confusion: { rows: 'baseline', columns: 'candidate', labels: s.labels, matrix: s.confusion },
+    top: { accounts: topEntries(s.breakdowns.account), models: topEntries(s.breakdowns.model) },
+    breakdowns: s.breakdowns,
+    tokens: s.tokens,
+    failClosed: s.failClosed,
+    quarantine: { file: 'quarantine.ndjson', byReason: s.quarantineReasons },
+    sample: s.sample,
+  };
+  return options.run === undefined ? report : { ...report, run: options.run };
+}
+
+/** report.json's bytes: two-space JSON and a final newline. */
+export function serializeReport(report: ShadowReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+function obj(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AggregateFormatError(`${where} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+/** Reads a report.json document back into the aggregate it was built from (for merging). */
+export function aggregateFromReport(doc: unknown): { aggregate: ShadowAggregate; rulesets: ShadowReport['rulesets'] } {
+  const r = obj(doc, 'report');
+  if (r.format !== REPORT_FORMAT) throw new AggregateFormatError(`report.format must be "${REPORT_FORMAT}", got ${JSON.stringify(r.format)}`);
+  const totals = obj(r.totals, 'report.totals');
+  const confusion = obj(r.confusion, 'report.confusion');
+  const fidelity = obj(r.fidelity, 'report.fidelity');
+  const tokens = obj(r.tokens, 'report.tokens');
+  const state = {
+    labels: confusion.labels,
+    read: totals.read,
+    quarantined: totals.quarantined,
+    quarantineReasons: obj(r.quarantine, 'report.quarantine').byReason,
+    outcomes: r.outcomes,
+    changes: r.changes,
+    confusion: confusion.matrix,
+    downgradesByTier: r.downgradesByTier,
+    failClosed: r.failClosed,
+    breakdowns: r.breakdowns,
+    tokens: { absent: tokens.absent, unchecked: tokens.unchecked, checked: tokens.checked, valid: tokens.valid, invalid: tokens.invalid, mismatch: tokens.mismatch },
+    fidelity: {
+      checked: fidelity.checked,
+      matched: fidelity.matched,
+      priorityMismatch: fidelity.priorityMismatch,
+      qosMismatch: fidelity.qosMismatch,
+      baselineError: fidelity.baselineError,
+      mismatches: fidelity.mismatches,
+    },
+    sample: r.sample,
+  };
+  const aggregate = aggregateFromJson(state, 'report');
+  if (aggregate.read !== compared(aggregate) + aggregate.quarantined) {
+    throw new AggregateFormatError(`report.totals do not add up: read ${aggregate.read} != compared ${compared(aggregate)} + quarantined ${aggregate.quarantined}`);
+  }
+  const rulesets = obj(r.rulesets, 'report.rulesets') as unknown as ShadowReport['rulesets'];
+  return { aggregate, rulesets };
+}
+
+export type { SampledRecord };

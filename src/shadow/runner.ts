@@ -1,0 +1,109 @@
+/**
+ * One replay run from source to files: the imperative shell around the pure core. Builds the
+ * judge, replays the source with progress, writes the quarantine as it goes, then either the
+ * reports (and the gate verdict) or — when the source was interrupted — a checkpoint and no
+ * report at all, so a partial result can never pass for a complete one.
+ */
+import type { Domain } from '../catalog/index.js';
+import type { TokenReader } from '../tokens/index.js';
+import { emptyAggregate, type ShadowAggregate } from './aggregate.js';
+import { evaluateGate, type GateSpec, type GateVerdict } from './gate.js';
+import { createJudge, type RuleSetPort } from './judge.js';
+import { replay } from './replay.js';
+import { buildReport, type ShadowReport } from './report.js';
+import {
+  prepareOutputDir,
+  QuarantineFile,
+  removeCheckpoint,
+  writeCheckpoint,
+  writeReports,
+  type WrittenReports,
+} from './sinks/report-files.js';
+import type { ProgressReporter } from './sinks/progress.js';
+import { SourceInterruptedError, type RecordSource } from './source.js';
+import type { ProgressReporting } from './sources/file.js';
+import { memoizeTokenReader } from './token-cache.js';
+
+export interface NamedRuleSet extends RuleSetPort {
+  readonly scheme: string;
+}
+
+export interface ReplayRunOptions {
+  readonly source: RecordSource & Partial<ProgressReporting>;
+  readonly domain: Domain;
+  readonly baseline: NamedRuleSet;
+  readonly candidate: NamedRuleSet;
+  /** Omit to replay without verifying session tokens. */
+  readonly tokens?: { readonly legacy: TokenReader; readonly dual: TokenReader };
+  readonly outDir: string;
+  readonly gate?: GateSpec;
+  readonly sampleSize: number;
+  readonly sampleSeed: number;
+  /** The partial aggregate of an interrupted run being resumed (the source starts at its checkpoint). */
+  readonly resumeFrom?: ShadowAggregate;
+  readonly progress: ProgressReporter;
+  /** Wall clock, used only for the `run` section. */
+  readonly now?: () => number;
+  /** Extra facts for the `run` section (input files, group member…). */
+  readonly runInfo?: Readonly<Record<string, unknown>>;
+}
+
+export type ReplayRunResult =
+  | { readonly kind: 'complete'; readonly report: ShadowReport; readonly verdict?: GateVerdict; readonly files: WrittenReports; readonly quarantineFile: string }
+  | { readonly kind: 'interrupted'; readonly error: SourceInterruptedError; readonly checkpointFile: string; readonly partial: ShadowAggregate };
+
+export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunResult> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const tiers = options.domain.scale.tiers.map((t) => t.name);
+  const agg = options.resumeFrom ?? emptyAggregate({ tiers, sampleSize: options.sampleSize, sampleSeed: options.sampleSeed });
+  const tokens =
+    options.tokens === undefined ? undefined : { legacy: memoizeTokenReader(options.tokens.legacy), dual: memoizeTokenReader(options.tokens.dual) };
+  const judge = createJudge({ domain: options.domain, baseline: options.baseline, candidate: options.candidate, ...(tokens === undefined ? {} : { tokens }) });
+  prepareOutputDir(options.outDir, { keepQuarantine: options.resumeFrom !== undefined });
+  const quarantine = new QuarantineFile(options.outDir, { append: options.resumeFrom !== undefined });
+  const readAtStart = agg.read;
+  const source = options.source;
+  try {
+    await replay({
+      source,
+      judge,
+      into: agg,
+      quarantine: quarantine.write,
+      onBatch: (a) => options.progress.update(a.read, source.progress?.()),
+    });
+  } catch (err) {
+    options.progress.stop();
+    await quarantine.close();
+    if (err instanceof SourceInterruptedError) {
+      const checkpointFile = writeCheckpoint(options.outDir, source.label, err.message, err.checkpoint, agg);
+      return { kind: 'interrupted', error: err, checkpointFile, partial: agg };
+    }
+    throw err;
+  }
+  options.progress.stop();
+  await quarantine.close();
+  removeCheckpoint(options.outDir);
+  const finishedAt = now();
+  const durationMs = Math.max(0, finishedAt - startedAt);
+  const run = {
+    source: source.label,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(finishedAt).toISOString(),
+    durationMs,
+    recordsThisRun: agg.read - readAtStart,
+    recordsPerSecond: durationMs === 0 ? null : Math.round(((agg.read - readAtStart) * 1000) / durationMs),
+    resumed: options.resumeFrom !== undefined,
+    ...options.runInfo,
+  };
+  const report = buildReport(agg, {
+    rulesets: {
+      baseline: { name: options.baseline.name, scheme: options.baseline.scheme },
+      candidate: { name: options.candidate.name, scheme: options.candidate.scheme },
+    },
+    run,
+  });
+  const verdict = options.gate === undefined ? undefined : evaluateGate(report, options.gate);
+  const files = writeReports(options.outDir, report, verdict);
+  return { kind: 'complete', report, files, quarantineFile: quarantine.path, ...(verdict === undefined ? {} : { verdict }) };
+}

@@ -1,0 +1,173 @@
+/**
+ * NDJSON file source (optionally gzip-compressed): splits the byte stream into lines and hands
+ * them out raw with their line numbers. It never decodes or parses, so invalid UTF-8 and
+ * malformed JSON reach the replay and are quarantined there. Two faults only the source can
+ * see become `sourceError` records instead of exceptions: a line longer than
+ * {@link MAX_RECORD_BYTES} (its bytes are skipped, never buffered whole, so memory stays
+ * bounded) and a gzip stream that is truncated or corrupt (its tail is one quarantined record).
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { FileReadError } from '../../config/index.js';
+import { MAX_RECORD_BYTES } from '../record.js';
+import type { Checkpoint, RecordSource, SourceRecord } from '../source.js';
+
+/** Progress a source can report for a progress bar (bytes of the file read so far). */
+export interface SourceProgress {
+  readonly done: number;
+  readonly total: number | undefined;
+  readonly unit: string;
+}
+
+/** A source that can say how far it has got; optional for sources (the replay checks for it). */
+export interface ProgressReporting {
+  progress(): SourceProgress;
+}
+
+export interface FileSourceOptions {
+  /** Resume after a checkpoint: lines before `nextLine` are skipped (still read, not handed out). */
+  readonly resumeFrom?: Checkpoint;
+  /** Records per batch handed to the replay. */
+  readonly batchSize?: number;
+  /** Maximum record size; lines above it are quarantined as oversized. */
+  readonly maxRecordBytes?: number;
+}
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+/** How much of an oversized line is kept for the quarantine file (enough to recognise it). */
+const OVERSIZED_EXCERPT_BYTES = 256;
+
+export function isGzipPath(path: string): boolean {
+  return path.endsWith('.gz');
+}
+
+/** Opens `path` as a record source. Throws {@link FileReadError} at once if the file cannot be read. */
+export function fileSource(path: string, options: FileSourceOptions = {}): RecordSource & ProgressReporting {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    size = stat.size;
+  } catch (err) {
+    throw new FileReadError(path, err);
+  }
+  const batchSize = options.batchSize ?? 4096;
+  const maxBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
+  const resume = options.resumeFrom;
+  if (resume !== undefined && resume.kind !== 'line') throw new Error(`cannot resume a file source from a ${resume.kind} checkpoint`);
+  const firstLine = resume?.nextLine ?? 1;
+  let bytesRead = 0;
+
+  async function* batches(): AsyncGenerator<SourceRecord[]> {
+    const raw = createReadStream(path, { highWaterMark: 1024 * 1024 });
+    raw.on('data', (chunk) => {
+      bytesRead += chunk.length;
+    });
+    const stream = isGzipPath(path) ? raw.pipe(createGunzip()) : raw;
+    if (stream !== raw) {
+      // A read error on the file itself must surface through the gunzip stream we iterate.
+      raw.on('error', (err) => stream.destroy(err));
+    }
+    let line = 1;
+    /** Bytes of the current line carried over from earlier chunks. */
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    /** Set while skipping the rest of an oversized line: its size so far. */
+    let oversizedBytes = -1;
+    let oversizedExcerpt: Buffer | null = null;
+    let batch: SourceRecord[] = [];
+
+    const emit = (value: Uint8Array | null, sourceError?: string): void => {
+      if (line >= firstLine) {
+        const position = { kind: 'line', file: path, line } as const;
+        batch.push(sourceError === undefined ? { position, value } : { position, value, sourceError });
+      }
+    };
+    const finishLine = (tail: Buffer): void => {
+      if (oversizedBytes >= 0) {
+        emit(oversizedExcerpt, `oversized record: ${oversizedBytes + tail.length} bytes exceeds the ${maxBytes}-byte limit`);
+        oversizedBytes = -1;
+        oversizedExcerpt = null;
+      } else {
+        let bytes = pendingBytes === 0 ? tail : Buffer.concat([...pending, tail], pendingBytes + tail.length);
+        if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) bytes = bytes.subarray(0, bytes.length - 1);
+        if (bytes.length > maxBytes) {
+          emit(bytes.subarray(0, OVERSIZED_EXCERPT_BYTES), `oversized record: ${bytes.length} bytes exceeds the ${maxBytes}-byte limit`);
+        } else if (!isBlank(bytes)) {
+          emit(bytes);
+        }
+        pending = [];
+        pendingBytes = 0;
+      }
+      line += 1;
+    };
+    const keepPartial = (part: Buffer): void => {
+      if (oversizedBytes >= 0) {
+        oversizedBytes += part.length;
+        return;
+      }
+      if (pendingBytes + part.length > maxBytes) {
+        // Stop buffering: remember an excerpt and count the rest without holding it.
+        const head = Buffer.concat([...pending, part], pendingBytes + part.length);
+        oversizedExcerpt = Buffer.from(head.subarray(0, OVERSIZED_EXCERPT_BYTES));
+        oversizedBytes = head.length;
+        pending = [];
+        pendingBytes = 0;
+        return;
+      }
+      // Copy: the chunk may be reused by the stream once we move on.
+      pending.push(Buffer.from(part));
+      pendingBytes += part.length;
+    };
+
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        let start = 0;
+        for (;;) {
+          const nl = chunk.indexOf(NEWLINE, start);
+          if (nl < 0) break;
+          finishLine(chunk.subarray(start, nl));
+          start = nl + 1;
+        }
+        if (start < chunk.length) keepPartial(chunk.subarray(start));
+        if (batch.length >= batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+    } catch (err) {
+      if (!isCompressionError(err)) throw new FileReadError(path, err);
+      // A truncated or corrupt .gz: whatever was decoded is kept; the damaged tail becomes
+      // one quarantined record at the line where decoding stopped, so the loss is visible.
+      const excerpt = pendingBytes > 0 ? Buffer.concat(pending, pendingBytes).subarray(0, OVERSIZED_EXCERPT_BYTES) : oversizedExcerpt;
+      emit(excerpt, `truncated or corrupt gzip stream: ${(err as Error).message}`);
+      pending = [];
+      pendingBytes = 0;
+      oversizedBytes = -1;
+      if (batch.length > 0) yield batch;
+      return;
+    }
+    if (pendingBytes > 0 || oversizedBytes >= 0) finishLine(Buffer.alloc(0));
+    if (batch.length > 0) yield batch;
+  }
+
+  return {
+    label: `file:${path}`,
+    batches,
+    progress: () => ({ done: bytesRead, total: size, unit: 'bytes' }),
+  };
+}
+
+function isBlank(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b !== 0x20 && b !== 0x09 && b !== CARRIAGE_RETURN) return false;
+  }
+  return true;
+}
+
+function isCompressionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
