@@ -108,6 +108,27 @@ describe('token codec properties', () => {
     );
   });
 
+  it('whichever build wrote a session token, a dual reader gives it the same legacy level, and the same tier when the legacy scale can express it', () => {
+    const legacyWriter = createTokenWriter({ domain, keyring, mode: 'legacy' });
+    const v2Writer = createTokenWriter({ domain, keyring, mode: 'v2' });
+    const legacyReader = createTokenReader({ domain, keyring, mode: 'legacy' });
+    fc.assert(
+      fc.property(claimsArb(2), fc.constantFrom(...scale.tiers), (claims, tier) => {
+        const session = { ...claims, tier, ttlMs: claims.expiresAt - claims.issuedAt };
+        const v1Token = legacyWriter.issue(session);
+        const fromOld = dual.read(v1Token, claims.issuedAt);
+        const fromNew = dual.read(v2Writer.issue(session), claims.issuedAt);
+        if (!fromOld.ok || !fromNew.ok) throw new Error('a freshly issued token was rejected');
+        expect(fromNew.tier).toBe(tier);
+        expect(fromOld.legacyLevel).toBe(fromNew.legacyLevel);
+        if (scale.tierOfLegacy(tier.legacyLevel) === tier) expect(fromOld.tier).toBe(fromNew.tier);
+        // An old build reads the v1 token exactly as a dual reader does.
+        expect(legacyReader.read(v1Token, claims.issuedAt)).toEqual(fromOld);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('a token signed under a previous kid verifies while that kid is held and fails once removed', () => {
     fc.assert(
       fc.property(claimsArb(2), fc.uint8Array({ minLength: 32, maxLength: 64 }), fc.boolean(), (claims, newSecret, v1Writer) => {
