@@ -3,7 +3,7 @@
  * so the whole input space is enumerated and both rule sets evaluated on it; outcomes are
  * compared on the common P scale (legacy levels mapped through priorities.json).
  */
-import type { CompiledRuleSet } from './compile.js';
+import { compileModel, type CompiledRuleSet } from './compile.js';
 import { interpret } from './interpret.js';
 import { FailClosedError, FREE_ATTRIBUTES, type FreeAttribute, type Outcome, type RequestAttributes } from './model.js';
 import { catalogCells, sampleOfGlob, UNLISTED } from './space.js';
@@ -50,10 +50,15 @@ export interface StaticDiff {
   readonly rows: readonly DiffRow[];
 }
 
+/** Evaluates `request` with the plain interpreter (no fail-closed counting) and normalizes the result. */
 export function normalize(rs: CompiledRuleSet, request: RequestAttributes): NormalizedOutcome {
+  return normalizeWith((r) => interpret(rs.model, rs.domain.catalog, rs.mode, r), request);
+}
+
+function normalizeWith(evaluate: (r: RequestAttributes) => Outcome, request: RequestAttributes): NormalizedOutcome {
   let o: Outcome;
   try {
-    o = interpret(rs.model, rs.domain.catalog, rs.mode, request);
+    o = evaluate(request);
   } catch (err) {
     if (!(err instanceof FailClosedError)) throw err;
     return { label: `fail-closed ${err.code}`, tier: null, value: null, qos: null, preemptable: null, ruleId: null, legacyLevel: null };
@@ -95,6 +100,9 @@ function ref(rs: CompiledRuleSet): RuleSetRef {
 export function diffRuleSets(oldSet: CompiledRuleSet, newSet: CompiledRuleSet): StaticDiff {
   const free = FREE_ATTRIBUTES.map((a) => freeValues([oldSet, newSet], a));
   const rows = new Map<string, { from: string; to: string; direction: Direction; count: number; example: RequestAttributes; exampleRules: DiffRow['exampleRules'] }>();
+  // Private evaluators: the enumeration must not move the callers' fail-closed counters.
+  const evaluateOld = compileModel(oldSet.model, oldSet.domain, oldSet.mode).evaluate;
+  const evaluateNew = compileModel(newSet.model, newSet.domain, newSet.mode).evaluate;
   let inputs = 0;
   let same = 0;
   for (const cell of catalogCells(oldSet.domain.catalog)) {
@@ -110,8 +118,8 @@ export function diffRuleSets(oldSet: CompiledRuleSet, newSet: CompiledRuleSet): 
             ...(accountId === null ? {} : { accountId }),
           };
           inputs++;
-          const a = normalize(oldSet, request);
-          const b = normalize(newSet, request);
+          const a = normalizeWith(evaluateOld, request);
+          const b = normalizeWith(evaluateNew, request);
           if (a.label === b.label) {
             same++;
             continue;
