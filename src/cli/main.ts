@@ -9,6 +9,8 @@ import { registerRules } from './rules.js';
 import { registerDemo } from './demo.js';
 import { registerSched } from './sched.js';
 import { registerShadow } from './shadow.js';
+import { registerMigrate } from './migrate.js';
+import { registerStore } from './store.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -20,6 +22,8 @@ const groups: Register[] = [
   registerDemo,
   registerSched,
   registerShadow,
+  registerMigrate,
+  registerStore,
 ];
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {

@@ -131,9 +131,6 @@ export function nextStep(plan: Plan, state: MigrationState): Step | undefined {
 type Base = { actor: string; at: string; reason?: string };
 
 function startStep(plan: Plan, state: MigrationState, step: Step, base: Base): Decision {
-  if (state.current !== undefined) {
-    return reject('one-step-at-a-time', `one step is live at a time: ${state.current} is still live; complete it or roll back first`);
-  }
   if (state.steps[step.id]?.status === 'completed') {
     return reject('step-runs-once', `${step.id} has already completed; roll back to an earlier step to run it again`);
   }
@@ -161,6 +158,9 @@ function startStep(plan: Plan, state: MigrationState, step: Step, base: Base): D
   if (earlierInStage.length > 0) {
     return reject('step-order', `steps within a stage go in order: ${step.id} comes after ${earlierInStage.map((s) => s.id).join(', ')}, which has not completed`);
   }
+  if (state.current !== undefined) {
+    return reject('one-step-at-a-time', `one step is live at a time: ${state.current} is still live; complete it or roll back first`);
+  }
   const before = state.liveFlags[step.stage] ?? plan.initialFlags;
   return accept({ type: 'StepStarted', ...base, stepId: step.id, stage: step.stage, liveFlags: { ...before, ...step.flags } });
 }
@@ -175,7 +175,7 @@ function completeStep(state: MigrationState, step: Step, at: string, base: Base)
   if (baked < needed) {
     return reject(
       'bake-time',
-      `a step may not complete before its bake time has passed: ${step.id} has baked ${formatDuration(Math.max(0, baked))} of ${formatDuration(needed)} (${formatDuration(needed - Math.max(0, baked))} to go)`,
+      `a step may not complete before its bake time has passed: ${step.id} has baked ${formatDuration(Math.max(0, baked), 'down')} of ${formatDuration(needed)} (${formatDuration(needed - Math.max(0, baked), 'up')} to go)`,
     );
   }
   const latest = progress.evidence[progress.evidence.length - 1];
@@ -241,8 +241,10 @@ function gateFailures(step: Step, e: Evidence): string[] {
   return failures;
 }
 
-export function formatDuration(ms: number): string {
-  const minutes = Math.ceil(ms / 60_000);
+/** `45s`, `12m`, `1h`, `2h30m`: elapsed time rounds down, time still to go rounds up. */
+export function formatDuration(ms: number, round: 'up' | 'down' = 'up'): string {
+  if (ms < 60_000) return `${(round === 'up' ? Math.ceil : Math.floor)(ms / 1000)}s`;
+  const minutes = (round === 'up' ? Math.ceil : Math.floor)(ms / 60_000);
   if (minutes < 60) return `${minutes}m`;
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;

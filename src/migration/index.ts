@@ -19,3 +19,4 @@ export {
   type LoadedMigration,
 } from './service.js';
 export { runController, type ControllerDeps, type ControllerOptions, type ControllerReport } from './controller.js';
+export { parseEvidence, ALARM_STATES, type EvidenceInput } from './evidence.js';

@@ -78,8 +78,9 @@ export interface ShadowOutcomes {
 
 export interface GateFailure {
   readonly threshold: string;
-  readonly measured: number | string;
-  readonly limit: number | string;
+  /** Null when the report could not measure it. */
+  readonly measured: number | string | null;
+  readonly limit: number | string | boolean;
 }
 
 export interface GateVerdict {

@@ -1,0 +1,161 @@
+/**
+ * `prio store …`: create the DynamoDB table, verify and (explicitly) repair file streams.
+ * Also the one place that turns `--store` options into an event store, for every command
+ * that needs one (see migrate.ts).
+ */
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import {
+  CorruptStream,
+  DynamoDbEventStore,
+  FileEventStore,
+  StoreUnavailable,
+  createEventTable,
+  dynamoDbClient,
+  isLocalEndpoint,
+  type EventStore,
+} from '../eventstore/index.js';
+import type { Register } from './main.js';
+import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
+
+export const DEFAULT_TABLE = 'prio-events';
+
+export interface StoreOptions {
+  store?: string;
+  storeDir?: string;
+  table?: string;
+  endpoint?: string;
+  region?: string;
+}
+
+/** Declares the options that choose an event store (on any command that uses one). */
+export function addStoreOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--store <kind>', 'event store: file (embedded, no setup) or dynamodb').choices(['file', 'dynamodb']).env('PRIO_STORE'))
+    .addOption(new Option('--store-dir <dir>', 'file store directory (default .prio under the current directory)').env('PRIO_STORE_DIR'))
+    .addOption(new Option('--table <name>', `DynamoDB table (default ${DEFAULT_TABLE})`).env('PRIO_DYNAMODB_TABLE'))
+    .addOption(new Option('--endpoint <url>', 'DynamoDB endpoint, e.g. http://127.0.0.1:8000 for DynamoDB Local').env('DYNAMODB_ENDPOINT'))
+    .addOption(new Option('--region <region>', 'AWS region (default us-east-1)').env('AWS_REGION'));
+}
+
+export function storeKind(options: StoreOptions): 'file' | 'dynamodb' {
+  return options.store === 'dynamodb' ? 'dynamodb' : 'file';
+}
+
+/** Where the store lives, for messages: `file:.prio` or `dynamodb:prio-events@http://…`. */
+export function describeStore(options: StoreOptions): string {
+  return storeKind(options) === 'dynamodb'
+    ? `dynamodb:${options.table ?? DEFAULT_TABLE}${options.endpoint ? `@${options.endpoint}` : ''}`
+    : `file:${options.storeDir ?? '.prio'}`;
+}
+
+function checkEndpoint(options: StoreOptions): void {
+  if (options.endpoint === undefined) return;
+  try {
+    new URL(options.endpoint);
+  } catch {
+    throw new UsageError(`--endpoint must be a URL such as http://127.0.0.1:8000, got "${options.endpoint}"`);
+  }
+}
+
+export function openStore(options: StoreOptions): EventStore {
+  if (storeKind(options) === 'dynamodb') {
+    checkEndpoint(options);
+    return new DynamoDbEventStore({
+      table: options.table ?? DEFAULT_TABLE,
+      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      ...(options.region !== undefined ? { region: options.region } : {}),
+    });
+  }
+  return new FileEventStore({ dir: resolve(options.storeDir ?? '.prio') });
+}
+
+/** Messages for store failures a user can act on; anything else is rethrown. */
+export function reportStoreError(err: unknown, io: Io): ExitCode | undefined {
+  if (err instanceof StoreUnavailable) {
+    io.err(`error: ${err.message}`);
+    return ExitCode.usage;
+  }
+  if (err instanceof CorruptStream) {
+    io.err(`error: ${err.message}\n(nothing was changed; \`prio store verify\` lists damage, \`prio store repair STREAM\` quarantines a torn last line)`);
+    return ExitCode.findings;
+  }
+  const name = err instanceof Error ? err.name : '';
+  if (['CredentialsProviderError', 'UnrecognizedClientException', 'ECONNREFUSED'].includes(name) || (err instanceof Error && /ECONNREFUSED|connect/.test(err.message))) {
+    io.err(`error: cannot reach DynamoDB: ${(err as Error).message}`);
+    return ExitCode.usage;
+  }
+  return undefined;
+}
+
+export const registerStore: Register = (program, io, setExit) => {
+  const store = program
+    .command('store')
+    .description('Set up and check event stores (the file store needs no setup).')
+    .addHelpText('after', '\nExamples:\n  prio store init --dynamodb prio-events --endpoint http://127.0.0.1:8000\n  prio store verify\n  prio store repair migration-001-legacy-4-to-7-tier');
+
+  addStoreOptions(
+    store
+      .command('init')
+      .description('Create the DynamoDB events table (partition key stream, sort key version; on-demand billing). Safe to re-run.')
+      .requiredOption('--dynamodb <table>', 'table to create')
+      .option('--json', 'print the result as JSON')
+      .addHelpText('after', '\nExample:\n  prio store init --dynamodb prio-events --endpoint http://127.0.0.1:8000'),
+  ).action(async (options: StoreOptions & { dynamodb: string; json?: boolean }) => {
+    checkEndpoint(options);
+    if (options.endpoint === undefined && process.env.AWS_ACCESS_KEY_ID === undefined && process.env.AWS_PROFILE === undefined) {
+      io.err('note: no --endpoint: using the AWS default credential chain against the real service');
+    }
+    const client = dynamoDbClient({ ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}), ...(options.region !== undefined ? { region: options.region } : {}) });
+    try {
+      const outcome = await createEventTable(client, options.dynamodb);
+      if (options.json === true) printJson(io, { table: options.dynamodb, outcome, local: isLocalEndpoint(options.endpoint) });
+      else io.out(outcome === 'created' ? `created table ${options.dynamodb}` : `table ${options.dynamodb} already exists`);
+      setExit(ExitCode.ok);
+    } catch (err) {
+      setExit(reportStoreError(err, io) ?? rethrow(err));
+    } finally {
+      client.destroy();
+    }
+  });
+
+  store
+    .command('verify')
+    .description('Check every line of every file-store stream: checksums, versions, torn last writes.')
+    .addOption(new Option('--store-dir <dir>', 'file store directory (default .prio)').env('PRIO_STORE_DIR'))
+    .option('--json', 'print findings as JSON')
+    .addHelpText('after', '\nExits 1 when a stream is damaged.\nExample:\n  prio store verify --store-dir .prio')
+    .action(async (options: { storeDir?: string; json?: boolean }) => {
+      const files = new FileEventStore({ dir: resolve(options.storeDir ?? '.prio') });
+      const streams = await files.listStreams();
+      const rows = streams.map((s) => {
+        const damage = files.verify(s);
+        return { stream: s, ok: damage === undefined, ...(damage ? { line: damage.line, offset: damage.offset, reason: damage.reason } : {}) };
+      });
+      if (options.json === true) printJson(io, rows);
+      else if (rows.length === 0) io.out('no streams');
+      else io.out(table(['stream', 'state', 'detail'], rows.map((r) => [r.stream, r.ok ? 'ok' : 'DAMAGED', r.ok ? '' : `line ${r.line}, byte ${r.offset}: ${r.reason}`])));
+      setExit(rows.every((r) => r.ok) ? ExitCode.ok : ExitCode.findings);
+    });
+
+  store
+    .command('repair')
+    .description('Move a torn last line of a file-store stream into a quarantine file beside it. Any other damage is refused.')
+    .argument('<stream>', 'stream name (see prio store verify)')
+    .addOption(new Option('--store-dir <dir>', 'file store directory (default .prio)').env('PRIO_STORE_DIR'))
+    .addHelpText('after', '\nNothing is deleted: the torn bytes are kept in STREAM.ndjson.torn-<time>.\nExample:\n  prio store repair migration-001-legacy-4-to-7-tier')
+    .action(async (stream: string, options: { storeDir?: string }) => {
+      const files = new FileEventStore({ dir: resolve(options.storeDir ?? '.prio') });
+      try {
+        const quarantine = files.repairTornTail(stream);
+        io.out(quarantine === undefined ? `${stream}: intact, nothing to repair` : `${stream}: torn last line moved to ${quarantine}`);
+        setExit(ExitCode.ok);
+      } catch (err) {
+        setExit(reportStoreError(err, io) ?? rethrow(err));
+      }
+    });
+};
+
+function rethrow(err: unknown): never {
+  throw err;
+}
