@@ -1,7 +1,9 @@
 /**
- * The Kafka source and producer against the real broker the test setup starts: bounded
- * windows, time windows, consumer groups, untouched bad values, checkpoints and resume.
- * (The broker-restart test lives in shadow-kafka.test.ts with the report-level tests.)
+ * Kafka end to end against the real broker the test setup starts: the source and producer
+ * (bounded windows, time windows, consumer groups, untouched bad values, checkpoints), and a
+ * broker that goes away mid-replay. All Kafka tests live in this one file on purpose: vitest
+ * runs files in parallel, and the restart test takes the shared broker down, so it must run
+ * after the others (tests within a file run in order).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/kafka.js';
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
-import type { SourceRecord } from '../../src/shadow/source.js';
+import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
+import { sharedBroker } from '../support/kafka/shared.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'prio-kafka-source-'));
@@ -169,5 +172,45 @@ describe('Kafka source', () => {
     await admin.connect();
     expect(await admin.listTopics()).not.toContain(topic);
     await admin.disconnect();
+  });
+});
+
+// Last: takes the shared broker down and brings it back.
+describe('a broker that goes away mid-replay', () => {
+  const broker = sharedBroker();
+
+  it.skipIf(broker === undefined)('fails with a checkpoint after the last record handed out; resuming completes the log', { timeout: 90_000 }, async () => {
+    if (broker === undefined) return;
+    const { file, lines } = writeLog('restart.ndjson', 3000);
+    const topic = topicName('restart');
+    await produceLog({ brokers, file, topic, partitions: 3 });
+    const source = kafkaSource({ brokers, topic, window: { from: 'beginning' }, maxBytesPerPartition: 4096 });
+    const before: SourceRecord[] = [];
+    let interruption: unknown;
+    try {
+      for await (const batch of source.batches()) {
+        before.push(...batch);
+        if (before.length >= 300 && before.length - batch.length < 300) await broker.crash();
+      }
+    } catch (err) {
+      interruption = err;
+    } finally {
+      await broker.start();
+    }
+    expect(interruption).toBeInstanceOf(SourceInterruptedError);
+    const { checkpoint, message } = interruption as SourceInterruptedError;
+    expect(message).toMatch(new RegExp(`lost Kafka at ${brokers[0]} while reading topic ${topic}`));
+    expect(before.length).toBeGreaterThanOrEqual(300);
+    expect(before.length).toBeLessThan(3000);
+    // The checkpoint is exactly where the handed-out records end, partition by partition.
+    const expected: Record<string, string> = { '0': '0', '1': '0', '2': '0' };
+    for (const r of before) if (r.position.kind === 'kafka') expected[String(r.position.partition)] = String(Number(r.position.offset) + 1);
+    expect(checkpoint).toEqual({ kind: 'kafka', topic, nextOffsets: expected } satisfies Checkpoint);
+
+    const rest = await readAll({ brokers, topic, window: { from: 'beginning' }, resumeFrom: checkpoint });
+    const all = [...before, ...rest];
+    expect(all.length).toBe(3000);
+    expect(new Set(all.map(where)).size).toBe(3000);
+    expect(all.map(text).sort()).toEqual([...lines].sort());
   });
 });

@@ -10,7 +10,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { ConfigResourceTypes, Partitioners, type Admin, type Message } from 'kafkajs';
+import kafkajs, { Partitioners, type Admin, type Message } from 'kafkajs';
 import { FileReadError } from '../../config/index.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { KafkaSourceError } from './kafka.js';
@@ -157,7 +157,7 @@ async function ensureTopic(admin: Admin, topic: string, partitions: number, maxM
   const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
   const configs = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
   });
   const configured = configs.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
   return {

@@ -33,7 +33,7 @@ export function sharedBroker(): SharedBroker | undefined {
     brokers: readControlFile(file).brokers,
     crash: () => crashBroker(readControlFile(file)),
     start: async () => {
-      const restarted = await startBroker(readControlFile(file));
+      const restarted = await startBroker(readControlFile(file), { quickStart: true });
       writeControlFile(file, restarted);
     },
   };

@@ -14,7 +14,7 @@ export const service: TestService = {
   async start(): Promise<RunningService> {
     await fetchKafkaJars();
     const location = await newBrokerLocation();
-    const broker = await startBroker(location).catch((err: unknown) => {
+    const broker = await startBroker(location, { quickStart: true }).catch((err: unknown) => {
       removeBrokerData(location);
       throw err;
     });
