@@ -126,6 +126,8 @@ export class DispatchCore<Id = string> {
   private readonly defaultAccountRate: AccountRate | undefined;
   private readonly dirty: VariantState<Id>[] = [];
   private seq = 0;
+  /** Earliest deadline any variant's heap may hold (a lower bound: stale entries count too). */
+  private nextDeadline = Number.POSITIVE_INFINITY;
   private readonly listener: SchedulerListener<Id>;
   readonly counters: SchedulerCounters = { queued: 0, dispatched: 0, completed: 0, shed: 0, throttled: 0, expired: 0, preempted: 0, cancelled: 0 };
 
@@ -223,11 +225,12 @@ export class DispatchCore<Id = string> {
   }
 
   /**
-   * Brings every variant touched since the last pump to a settled state: expires overdue
-   * requests, returns reserved units to owed owners (preempting borrowers where the model
+   * Expires every overdue queued request (all variants), then brings every variant touched
+   * since the last pump to a settled state: returns reserved units to owed owners (preempting borrowers where the model
    * allows), then fills free slots by weighted round-robin. Returns the number dispatched.
    */
   pump(now: number): number {
+    if (now >= this.nextDeadline) this.expireOverdue(now);
     let dispatched = 0;
     while (this.dirty.length > 0) {
       const v = this.dirty.pop() as VariantState<Id>;
@@ -245,7 +248,13 @@ export class DispatchCore<Id = string> {
   /** Expires queued requests whose deadline is at or before `now`, on every variant; returns how many. */
   expireOverdue(now: number): number {
     let expired = 0;
-    for (const v of this.variants) expired += this.expireDue(v, now);
+    let next = Number.POSITIVE_INFINITY;
+    for (const v of this.variants) {
+      expired += this.expireDue(v, now);
+      const top = v.deadlines[0];
+      if (top !== undefined && top.deadline < next) next = top.deadline;
+    }
+    this.nextDeadline = next;
     return expired;
   }
 
@@ -424,7 +433,10 @@ export class DispatchCore<Id = string> {
       r.tail = t;
       r.queued++;
     }
-    if (t.deadline !== Number.POSITIVE_INFINITY) heapPush(v.deadlines, t);
+    if (t.deadline !== Number.POSITIVE_INFINITY) {
+      heapPush(v.deadlines, t);
+      if (t.deadline < this.nextDeadline) this.nextDeadline = t.deadline;
+    }
   }
 
   private dequeue(v: VariantState<Id>, t: TicketImpl<Id>): void {
