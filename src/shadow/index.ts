@@ -8,7 +8,7 @@
  */
 export type { Checkpoint, RecordSource, SourcePosition, SourceRecord } from './source.js';
 export { SourceInterruptedError } from './source.js';
-export { checkRecord, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './record.js';
+export { checkRecord, daysFromCivil, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './record.js';
 export {
   aggregateFromJson,
   aggregateToJson,
@@ -24,7 +24,7 @@ export {
   type ShadowAggregate,
 } from './aggregate.js';
 export { emptyReservoir, mergeReservoirs, offer, seededHash, wouldAccept, type Reservoir, type SampleItem } from './reservoir.js';
-export { createJudge, observedPriorityLabel, tokenMismatch, type Judge, type JudgeDeps, type RuleSetPort } from './judge.js';
+export { createJudge, observedPriorityLabel, type Judge, type JudgeDeps, type RuleSetPort } from './judge.js';
 export { admit, ingest, Quarantined, QUARANTINE_REASONS, replay, sourceErrorReason, type QuarantineEntry, type QuarantineReason, type QuarantineSink, type ReplayOptions } from './replay.js';
 export {
   aggregateFromReport,
@@ -42,9 +42,12 @@ export { evaluateGate, parseGate, type GateCheck, type GateSpec, type GateVerdic
 export { renderMarkdown } from './render-md.js';
 export { renderHtml } from './render-html.js';
 export { DEFAULT_START_MS, generateRecords, prng, type GenerateDeps, type GenerateOptions } from './generate.js';
-export { memoizeTokenReader } from './token-cache.js';
+export { checkToken, createTokenChecker, tokenMismatch, type TokenChecker, type TokenVerdict } from './token-cache.js';
 export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
 export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
 export { runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
 export { mergeReports, type MergeResult } from './merge.js';
+export { kafkaSource, KafkaSourceError, type KafkaSource, type KafkaSourceOptions, type KafkaWindow, type PartitionWindow } from './sources/kafka.js';
+export { describeKafkaError, parseBrokers, type KafkaConnection, type KafkaLog } from './sources/kafka-client.js';
+export { produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';

@@ -8,10 +8,10 @@
  */
 import type { Domain, Tier } from '../catalog/index.js';
 import { FailClosedError, type Outcome, type RequestAttributes } from '../rules/index.js';
-import type { TokenReader, TokenReadResult } from '../tokens/index.js';
 import { countIn, increment, OUTCOME, OUTCOME_KINDS, type SampledRecord, type ShadowAggregate, type SideError, type SideOutcome } from './aggregate.js';
 import { recordTimeMs, type RequestRecord } from './record.js';
 import { offer, seededHash, wouldAccept } from './reservoir.js';
+import type { TokenChecker } from './token-cache.js';
 
 /** What the replay needs of a rule set (a `CompiledRuleSet` fits). */
 export interface RuleSetPort {
@@ -23,8 +23,8 @@ export interface JudgeDeps {
   readonly domain: Domain;
   readonly baseline: RuleSetPort;
   readonly candidate: RuleSetPort;
-  /** Omit to skip token checks (tokens present are then counted as `tokens.unchecked`). */
-  readonly tokens?: { readonly legacy: TokenReader; readonly dual: TokenReader };
+  /** Legacy-vs-dual token checks (see `createTokenChecker`); omit to skip them (tokens are then counted as `tokens.unchecked`). */
+  readonly tokens?: TokenChecker;
 }
 
 export type Judge = (record: RequestRecord, into: ShadowAggregate) => void;
@@ -54,13 +54,10 @@ export function createJudge(deps: JudgeDeps): Judge {
     }
     agg.tokens.checked += 1;
     // Relative to the record's own time, so the same log gives the same report on any day.
-    const now = recordTimeMs(record);
-    const legacy = tokens.legacy.read(token, now);
-    const dual = tokens.dual.read(token, now);
-    if (dual.ok) agg.tokens.valid += 1;
-    else increment(agg.tokens.invalid, dual.reason);
-    const mismatch = tokenMismatch(legacy, dual);
-    if (mismatch !== undefined) increment(agg.tokens.mismatch, mismatch);
+    const verdict = tokens(token, recordTimeMs(record));
+    if (verdict.valid) agg.tokens.valid += 1;
+    else increment(agg.tokens.invalid, verdict.reason ?? 'UNKNOWN');
+    if (verdict.mismatch !== undefined) increment(agg.tokens.mismatch, verdict.mismatch);
   }
 
   function checkFidelity(observed: NonNullable<RequestRecord['observed']>, base: Outcome | FailClosedError, agg: ShadowAggregate): void {
@@ -139,18 +136,6 @@ export function createJudge(deps: JudgeDeps): Judge {
       }
     }
   };
-}
-
-/** How the legacy and the dual reader disagree on a token, if they do. */
-export function tokenMismatch(legacy: TokenReadResult, dual: TokenReadResult): string | undefined {
-  if (legacy.ok && dual.ok) {
-    if (legacy.legacyLevel !== dual.legacyLevel) return 'levelDiffers';
-    if (legacy.tier !== dual.tier) return 'tierDiffers';
-    return undefined;
-  }
-  if (legacy.ok && !dual.ok) return `dualRejects:${dual.reason}`;
-  if (!legacy.ok && dual.ok) return `legacyRejects:${legacy.reason}`;
-  return undefined;
 }
 
 /**

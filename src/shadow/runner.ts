@@ -22,7 +22,7 @@ import {
 import type { ProgressReporter } from './sinks/progress.js';
 import { SourceInterruptedError, type RecordSource } from './source.js';
 import type { ProgressReporting } from './sources/file.js';
-import { memoizeTokenReader } from './token-cache.js';
+import { createTokenChecker } from './token-cache.js';
 
 export interface NamedRuleSet extends RuleSetPort {
   readonly scheme: string;
@@ -57,8 +57,7 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
   const startedAt = now();
   const tiers = options.domain.scale.tiers.map((t) => t.name);
   const agg = options.resumeFrom ?? emptyAggregate({ tiers, sampleSize: options.sampleSize, sampleSeed: options.sampleSeed });
-  const tokens =
-    options.tokens === undefined ? undefined : { legacy: memoizeTokenReader(options.tokens.legacy), dual: memoizeTokenReader(options.tokens.dual) };
+  const tokens = options.tokens === undefined ? undefined : createTokenChecker(options.tokens.legacy, options.tokens.dual);
   const judge = createJudge({ domain: options.domain, baseline: options.baseline, candidate: options.candidate, ...(tokens === undefined ? {} : { tokens }) });
   prepareOutputDir(options.outDir, { keepQuarantine: options.resumeFrom !== undefined });
   const quarantine = new QuarantineFile(options.outDir, { append: options.resumeFrom !== undefined });

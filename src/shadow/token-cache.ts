@@ -1,38 +1,84 @@
 /**
- * A session's token rides on every request of the session, so a replay sees the same token
- * string thousands of times; verifying its HMAC each time would cap the replay's rate. This
- * wrapper verifies a token once and answers later reads from a bounded cache, re-applying the
- * only time-dependent check (expiry) against each record's own time.
+ * Token checks for the replay: each session token is read by a legacy reader and a dual reader
+ * and the two answers are compared. A session's token rides on every request of the session,
+ * so a replay sees the same token string thousands of times; verifying two HMACs each time
+ * would cap the replay's rate. The checker verifies a token once and answers later records
+ * from a bounded cache, re-applying the only time-dependent check (expiry) against each
+ * record's own time.
  *
- * What is cached is the reader's verdict at a time before any token expires: an accepted token
- * (whose `expiresAt` then decides EXPIRED per read) or a rejection that does not depend on time
- * (malformed, oversized, bad signature, unknown kid, unsupported version). Rejections the reader
- * only reaches after its expiry check are never cached: those tokens are read afresh each time.
- * A property test holds the wrapper to the plain reader's answers. Pure.
+ * What is cached is each reader's verdict at a time before any token expires: an accepted token
+ * (whose `expiresAt` then decides EXPIRED per record) or a rejection that does not depend on
+ * time (malformed, oversized, bad signature, unknown kid, unsupported version). A rejection a
+ * reader only reaches after its expiry check is never cached: such tokens are read afresh each
+ * time. A property test holds the checker to the plain readers' answers. Pure.
  */
 import type { TokenReader, TokenReadResult } from '../tokens/index.js';
+
+/** What the replay counts for one token on one record. */
+export interface TokenVerdict {
+  /** The dual reader (a migrated build) accepts the token. */
+  readonly valid: boolean;
+  /** The dual reader's reject reason when not valid. */
+  readonly reason: string | undefined;
+  /** How the legacy and the dual reader disagree, if they do (see {@link tokenMismatch}). */
+  readonly mismatch: string | undefined;
+}
+
+export type TokenChecker = (token: string, nowMs: number) => TokenVerdict;
 
 const TIME_INDEPENDENT = new Set(['MALFORMED', 'OVERSIZED', 'BAD_SIGNATURE', 'UNKNOWN_KID', 'UNSUPPORTED_VERSION']);
 /** A time before every token's expiry (tokens carry expiresAt > issuedAt >= 0). */
 const BEFORE_ANY_EXPIRY = -1;
 
-export function memoizeTokenReader(reader: TokenReader, capacity = 65_536): TokenReader {
-  /** Cached verdicts; `null` marks a token that must be read afresh each time. */
-  let cache = new Map<string, TokenReadResult | null>();
-  return {
-    mode: reader.mode,
-    read(token: string, nowMs: number): TokenReadResult {
-      let verdict = cache.get(token);
-      if (verdict === undefined) {
-        const timeless = reader.read(token, BEFORE_ANY_EXPIRY);
-        verdict = timeless.ok || TIME_INDEPENDENT.has(timeless.reason) ? timeless : null;
-        // Bounded memory: when full, start over (sessions are short-lived, so old entries go cold).
-        if (cache.size >= capacity) cache = new Map();
-        cache.set(token, verdict);
+/** How the legacy and the dual reader disagree on a token, if they do. */
+export function tokenMismatch(legacy: TokenReadResult, dual: TokenReadResult): string | undefined {
+  if (legacy.ok && dual.ok) {
+    if (legacy.legacyLevel !== dual.legacyLevel) return 'levelDiffers';
+    if (legacy.tier !== dual.tier) return 'tierDiffers';
+    return undefined;
+  }
+  if (legacy.ok && !dual.ok) return `dualRejects:${dual.reason}`;
+  if (!legacy.ok && dual.ok) return `legacyRejects:${legacy.reason}`;
+  return undefined;
+}
+
+/** The verdict straight from both readers, no cache: the reference the cached checker must match. */
+export function checkToken(legacy: TokenReader, dual: TokenReader, token: string, nowMs: number): TokenVerdict {
+  const l = legacy.read(token, nowMs);
+  const d = dual.read(token, nowMs);
+  return { valid: d.ok, reason: d.ok ? undefined : d.reason, mismatch: tokenMismatch(l, d) };
+}
+
+interface CacheEntry {
+  /** Verdict for any time before `validUntil`. */
+  readonly verdict: TokenVerdict;
+  /** Epoch ms from which the cached verdict no longer holds (an accepted token expires); Infinity if never. */
+  readonly validUntil: number;
+}
+
+/**
+ * A checker that reads each distinct token once per reader. `capacity` bounds the cache;
+ * when it is full the cache starts over (sessions are short-lived, old tokens go cold).
+ */
+export function createTokenChecker(legacy: TokenReader, dual: TokenReader, capacity = 65_536): TokenChecker {
+  /** `null` marks a token that must be read afresh every time. */
+  let cache = new Map<string, CacheEntry | null>();
+  return (token, nowMs) => {
+    let entry = cache.get(token);
+    if (entry === undefined) {
+      const l = legacy.read(token, BEFORE_ANY_EXPIRY);
+      const d = dual.read(token, BEFORE_ANY_EXPIRY);
+      const cacheable = (l.ok || TIME_INDEPENDENT.has(l.reason)) && (d.ok || TIME_INDEPENDENT.has(d.reason));
+      if (cacheable) {
+        const validUntil = Math.min(l.ok ? l.claims.expiresAt : Infinity, d.ok ? d.claims.expiresAt : Infinity);
+        entry = { verdict: { valid: d.ok, reason: d.ok ? undefined : d.reason, mismatch: tokenMismatch(l, d) }, validUntil };
+      } else {
+        entry = null;
       }
-      if (verdict === null) return reader.read(token, nowMs);
-      if (verdict.ok && !(nowMs < verdict.claims.expiresAt)) return reader.read(token, nowMs);
-      return verdict;
-    },
+      if (cache.size >= capacity) cache = new Map();
+      cache.set(token, entry);
+    }
+    if (entry !== null && nowMs < entry.validUntil) return entry.verdict;
+    return checkToken(legacy, dual, token, nowMs);
   };
 }

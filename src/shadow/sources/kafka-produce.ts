@@ -22,8 +22,8 @@ export interface ProduceLogOptions extends KafkaConnection {
   readonly partitions?: number;
   /** max.message.bytes of a topic created here: room for records over the replay's 1 MiB limit. Default 4 MiB. */
   readonly maxMessageBytes?: number;
-  /** Called after each batch with the number of messages sent so far. */
-  readonly onProgress?: (produced: number) => void;
+  /** Called after each batch with the messages and value bytes sent so far. */
+  readonly onProgress?: (produced: number, bytes: number) => void;
 }
 
 export interface SkippedLine {
@@ -80,6 +80,7 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
   const skipped: SkippedLine[] = [];
   let produced = 0;
   let bytes = 0;
+  let sentBytes = 0;
   let pending: Message[] = [];
   let pendingBytes = 0;
   /** Keyless lines (no readable accountId) are spread round-robin, deterministically. */
@@ -94,9 +95,10 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
     if (pending.length === 0) return;
     await producer.send({ topic, messages: pending, acks: -1 });
     produced += pending.length;
+    sentBytes += pendingBytes;
     pending = [];
     pendingBytes = 0;
-    options.onProgress?.(produced);
+    options.onProgress?.(produced, sentBytes);
   };
 
   try {

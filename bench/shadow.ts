@@ -1,0 +1,189 @@
+/**
+ * `npm run bench -- shadow [--json] [--records N] [--rss-records N | --no-rss] [--rounds N]`
+ *
+ * File half: replays a generated N-record NDJSON file (default 1,000,000) through the real
+ * file source, judge and aggregate, and in the same process run measures the practical ceiling
+ * — read the same file, split lines, JSON.parse each — on the same bytes. Rounds interleave the
+ * two so background load hits both alike; the best round of each counts. Peak RSS is measured
+ * in a child process running the real `prio shadow replay` over a 5,000,000-record file.
+ *
+ * Kafka half: if bench/shadow-kafka.ts exists and exports `benchShadowKafka(context)`, it runs
+ * after the file half on the same generated log and its results and targets are appended.
+ */
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { developmentTokenKeyring, loadDomain, loadRuleSet, DEFAULT_RULES_DIR } from '../src/config/index.js';
+import {
+  compared,
+  createJudge,
+  emptyAggregate,
+  fileSource,
+  generateRecords,
+  createTokenChecker,
+  replay,
+  type ShadowAggregate,
+} from '../src/shadow/index.js';
+import { createTokenReader, createTokenWriter } from '../src/tokens/index.js';
+import type { BenchOptions, BenchReport, BenchResult, BenchSuite } from './harness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(here, '..');
+
+/** What the Kafka half receives: the generated log and its size, and where to log. */
+export interface ShadowBenchContext {
+  readonly file: string;
+  readonly records: number;
+  readonly log: (message: string) => void;
+  readonly args: readonly string[];
+}
+export type ShadowBenchHalf = (context: ShadowBenchContext) => Promise<Pick<BenchReport, 'results' | 'targets'>>;
+
+function argValue(args: readonly string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number(args[i + 1]);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} needs a positive integer`);
+  return n;
+}
+
+const domain = loadDomain();
+const baseline = loadRuleSet(join(DEFAULT_RULES_DIR, 'legacy.json'), domain);
+const candidate = loadRuleSet(join(DEFAULT_RULES_DIR, 'service_tier.json'), domain);
+const keyring = developmentTokenKeyring();
+
+/** Generates (once, cached in the temp dir) the N-record log every pass reads. */
+export async function benchLog(records: number, log: (m: string) => void): Promise<string> {
+  const dir = join(tmpdir(), 'prio-bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `shadow-${records}-seed1.ndjson`);
+  if (existsSync(file)) return file;
+  log(`generating ${records.toLocaleString('en-US')} records into ${file} ...`);
+  const tmp = `${file}.tmp-${process.pid}`;
+  const out = createWriteStream(tmp);
+  const tokenWriter = createTokenWriter({ domain, keyring, mode: 'legacy' });
+  let buffer = '';
+  for (const r of generateRecords({ count: records, seed: 1 }, { domain, baseline, tokenWriter })) {
+    buffer += `${JSON.stringify(r)}\n`;
+    if (buffer.length > 1 << 20) {
+      if (!out.write(buffer)) await once(out, 'drain');
+      buffer = '';
+    }
+  }
+  out.end(buffer);
+  await once(out, 'finish');
+  renameSync(tmp, file);
+  return file;
+}
+
+/** The ceiling: read the file, split lines, JSON.parse each. Returns the number of records parsed. */
+async function parseOnly(file: string): Promise<number> {
+  let n = 0;
+  let pending: Buffer | null = null;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    const buf: Buffer = pending === null ? chunk : Buffer.concat([pending, chunk]);
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0) break;
+      JSON.parse(buf.toString('utf8', start, nl));
+      n++;
+      start = nl + 1;
+    }
+    pending = start < buf.length ? buf.subarray(start) : null;
+  }
+  if (pending !== null && pending.length > 0) {
+    JSON.parse(pending.toString('utf8'));
+    n++;
+  }
+  return n;
+}
+
+async function replayFile(file: string): Promise<ShadowAggregate> {
+  const judge = createJudge({
+    domain,
+    baseline,
+    candidate,
+    tokens: createTokenChecker(createTokenReader({ domain, keyring, mode: 'legacy' }), createTokenReader({ domain, keyring, mode: 'dual' })),
+  });
+  const agg = emptyAggregate({ tiers: domain.scale.tiers.map((t) => t.name), sampleSize: 50, sampleSeed: 1 });
+  let quarantined = 0;
+  await replay({ source: fileSource(file), judge, into: agg, quarantine: () => quarantined++ });
+  return agg;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+  const start = process.hrtime.bigint();
+  const value = await fn();
+  return { value, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+/** Peak RSS of the real CLI replaying `file`, measured inside a child process. */
+function peakRss(file: string): number {
+  const out = join(tmpdir(), 'prio-bench', `rss-out-${process.pid}`);
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'shadow', 'rss-child.ts'), file, out], { cwd: ROOT, encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`peak-RSS child failed (${child.status}): ${child.stderr}`);
+  const parsed = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as { maxRssBytes?: number; read?: number };
+  if (typeof parsed.maxRssBytes !== 'number') throw new Error(`peak-RSS child printed no figure: ${child.stdout}`);
+  return parsed.maxRssBytes;
+}
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const rate = (n: number): string => `${Math.round(n).toLocaleString('en-US')} records/s`;
+
+export const suite: BenchSuite = async (options: BenchOptions) => {
+  const records = argValue(options.args, '--records', 1_000_000);
+  const rounds = argValue(options.args, '--rounds', 3);
+  const rssRecords = options.args.includes('--no-rss') ? 0 : argValue(options.args, '--rss-records', 5_000_000);
+  const file = await benchLog(records, options.log);
+  const bytes = statSync(file).size;
+
+  // Agreement first: both passes must see the same records, and prio must judge them all.
+  const check = await replayFile(file);
+  const parsedCount = await parseOnly(file);
+  if (check.read !== parsedCount || compared(check) !== parsedCount) {
+    throw new Error(`passes disagree: parse-only saw ${parsedCount} records, prio read ${check.read} and compared ${compared(check)}`);
+  }
+
+  let bestPrio = Infinity;
+  let bestCeiling = Infinity;
+  for (let round = 1; round <= rounds; round++) {
+    const ceiling = await timed(() => parseOnly(file));
+    const prio = await timed(() => replayFile(file));
+    bestCeiling = Math.min(bestCeiling, ceiling.seconds);
+    bestPrio = Math.min(bestPrio, prio.seconds);
+    options.log(`round ${round}: parse-only ${rate(records / ceiling.seconds)}, prio replay ${rate(records / prio.seconds)}`);
+  }
+  const prioRate = records / bestPrio;
+  const ceilingRate = records / bestCeiling;
+  const results: BenchResult[] = [
+    { name: 'prio', opsPerSec: prioRate, what: 'shadow replay of an NDJSON file (parse, validate, two rule sets, two token readers, aggregates)', records, bytes, seconds: bestPrio },
+    { name: 'ceiling:parse-only', opsPerSec: ceilingRate, what: 'read the same file, split lines, JSON.parse', records, bytes, seconds: bestCeiling },
+  ];
+  const targets: { target: string; measured: string; met: boolean }[] = [
+    { target: 'replay >= 300,000 records/s', measured: rate(prioRate), met: prioRate >= 300_000 },
+    { target: 'replay >= 50% of the parse-only rate', measured: `${((prioRate / ceilingRate) * 100).toFixed(1)}%`, met: prioRate >= ceilingRate / 2 },
+  ];
+  if (rssRecords > 0) {
+    const rssFile = await benchLog(rssRecords, options.log);
+    options.log(`measuring peak RSS of prio shadow replay over ${rssRecords.toLocaleString('en-US')} records ...`);
+    const rss = peakRss(rssFile);
+    targets.push({ target: `peak RSS < 256 MB at ${rssRecords.toLocaleString('en-US')} records`, measured: mb(rss), met: rss < 256 * 1024 * 1024 });
+  }
+
+  const kafkaHalf = join(here, 'shadow-kafka.ts');
+  if (existsSync(kafkaHalf)) {
+    const mod = (await import(pathToFileURL(kafkaHalf).href)) as { benchShadowKafka?: ShadowBenchHalf };
+    if (mod.benchShadowKafka !== undefined) {
+      const kafka = await mod.benchShadowKafka({ file, records, log: options.log, args: options.args });
+      results.push(...kafka.results);
+      targets.push(...(kafka.targets ?? []));
+    }
+  } else {
+    options.log('no bench/shadow-kafka.ts: Kafka half skipped');
+  }
+  return { suite: 'shadow', results, targets };
+};
