@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { ZenEngine, type ZenDecision } from '@gorules/zen-engine';
 import { Engine, type NestedCondition, type TopLevelCondition } from 'json-rules-engine';
 import picomatch from 'picomatch';
@@ -228,13 +229,25 @@ export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
 
   const mask = REQUESTS - 1;
   let sink = 0;
+  // Evaluation should allocate nothing: count garbage collections while prio runs.
+  let collections = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    collections += list.getEntries().length;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  let prioEvaluations = 0;
   const prioOps = await measure(1, 5, () => {
     const n = 2_000_000;
+    prioEvaluations += n;
     let acc = 0;
     for (let i = 0; i < n; i++) acc += rs.evaluate(input[i & mask] as RequestAttributes).qos;
     sink += acc;
     return n;
   });
+
+  await new Promise((resolve) => setImmediate(resolve)); // let pending gc entries be delivered
+  gcObserver.disconnect();
+  log(`prio: ${collections} garbage collections during ${prioEvaluations.toLocaleString('en-US')} evaluations`);
 
   log('timing json-rules-engine (sequential)');
   let cursor = 0;
@@ -265,7 +278,7 @@ export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
     requests: REQUESTS,
     agreementSample: SAMPLE,
     results: [
-      { name: 'prio', opsPerSec: Math.round(prioOps) },
+      { name: 'prio', opsPerSec: Math.round(prioOps), evaluationsTimed: prioEvaluations, garbageCollectionsWhileTimed: collections },
       { name: 'json-rules-engine', opsPerSec: Math.round(jreOps) },
       { name: 'zen-engine', opsPerSec: Math.round(zenOps), sequential: Math.round(zenSequential), concurrent: Math.round(zenConcurrent), concurrency },
     ],
