@@ -30,6 +30,7 @@ import {
 import { createTokenReader, createTokenWriter, type Keyring } from '../tokens/index.js';
 import type { Register } from './main.js';
 import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
+import { addKafkaSourceOptions, kafkaSourceFromOptions, registerProduce } from './shadow-kafka.js';
 
 export const DEFAULT_BASELINE = join(DEFAULT_RULES_DIR, 'legacy.json');
 export const DEFAULT_CANDIDATE = join(DEFAULT_RULES_DIR, 'service_tier.json');
@@ -57,13 +58,16 @@ export interface SourceOptions {
 }
 
 export function addSourceOptions(command: Command): Command {
-  return command.option('--file <path>', 'NDJSON request log (.gz is decompressed)');
+  return addKafkaSourceOptions(command.option('--file <path>', 'NDJSON request log (.gz is decompressed)'));
 }
 
 /** The source the options name, started at `resumeFrom` when resuming an interrupted run. */
 export function selectSource(options: SourceOptions, resumeFrom?: Checkpoint): RecordSource {
+  if (options.file !== undefined && options.kafkaBrokers !== undefined) throw new UsageError('name one source: --file or --kafka-brokers');
   if (options.file !== undefined) return fileSource(options.file, resumeFrom === undefined ? {} : { resumeFrom });
-  throw new UsageError('name a source: --file PATH');
+  const kafka = kafkaSourceFromOptions(options, resumeFrom);
+  if (kafka !== undefined) return kafka;
+  throw new UsageError('name a source: --file PATH, or --kafka-brokers H:P --topic T with --from-beginning or --from ISO');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,6 +354,7 @@ export const registerShadow: Register = (program, io, setExit) => {
   registerMerge(shadow, io, setExit);
   registerGate(shadow, io, setExit);
   registerGenerate(shadow, io, setExit);
+  registerProduce(shadow, io, setExit);
 };
 
 // Re-exported for the demo, which runs the same replay on embedded defaults.
