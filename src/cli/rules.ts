@@ -143,7 +143,14 @@ async function evalStream(rs: CompiledRuleSet, input: string | undefined, explai
 export const registerRules: Register = (program: Command, io, setExit) => {
   const rules = program
     .command('rules')
-    .description('Lint, diff and evaluate rule sets (the mapping from what a request is to how it is ranked).');
+    .description('Lint, diff and evaluate rule sets (the mapping from what a request is to how it is ranked).')
+    .addHelpText(
+      'after',
+      '\nRule-set format, precedence, modes and lint findings: docs/rules.md.\n\nExample:\n' +
+        '  $ prio rules check rules/legacy.json rules/service_tier.json\n' +
+        '  $ prio rules diff rules/legacy.json rules/service_tier.json\n' +
+        '  $ prio rules eval --rules rules/service_tier.json --request \'{"serviceTier":"FLEX","classification":"ON_DEMAND"}\'',
+    );
 
   rules
     .command('check')
