@@ -1,0 +1,104 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { FileReadError } from '../../src/config/index.js';
+import { fileSource, type SourceRecord } from '../../src/shadow/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'prio-shadow-source-'));
+let n = 0;
+function file(content: string | Buffer, suffix = '.ndjson'): string {
+  const path = join(dir, `f${n++}${suffix}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+async function readAll(path: string, options: Parameters<typeof fileSource>[1] = {}): Promise<SourceRecord[]> {
+  const out: SourceRecord[] = [];
+  for await (const batch of fileSource(path, options).batches()) out.push(...batch);
+  return out;
+}
+
+const text = (r: SourceRecord) => (r.value === null ? null : Buffer.from(r.value).toString('utf8'));
+const lines = (rs: SourceRecord[]) => rs.map((r) => (r.position.kind === 'line' ? r.position.line : -1));
+
+describe('file source', () => {
+  it('hands out lines raw with 1-based line numbers; CRLF trimmed, blank lines skipped, no final newline needed', async () => {
+    const rs = await readAll(file('{"a":1}\r\n\n   \n{"b":2}\n{"c":3}'));
+    expect(rs.map(text)).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
+    expect(lines(rs)).toEqual([1, 4, 5]);
+    expect(rs.every((r) => r.sourceError === undefined)).toBe(true);
+  });
+
+  it('reads .gz files', async () => {
+    const rs = await readAll(file(gzipSync('{"a":1}\n{"b":2}\n'), '.ndjson.gz'));
+    expect(rs.map(text)).toEqual(['{"a":1}', '{"b":2}']);
+  });
+
+  it('a truncated .gz keeps what decoded and quarantines the damaged tail at the line where it stopped', async () => {
+    const body = Array.from({ length: 2000 }, (_, i) => `{"requestId":"r${i}","pad":"${'x'.repeat(i % 50)}"}`).join('\n');
+    const gz = gzipSync(body);
+    const rs = await readAll(file(gz.subarray(0, Math.floor(gz.length * 0.6)), '.gz'));
+    const last = rs.at(-1);
+    expect(last?.sourceError).toMatch(/truncated or corrupt gzip/);
+    const good = rs.slice(0, -1);
+    expect(good.length).toBeGreaterThan(100);
+    expect(good.length).toBeLessThan(2000);
+    expect(good.every((r) => r.sourceError === undefined)).toBe(true);
+    expect(lines(rs)).toEqual(Array.from({ length: rs.length }, (_, i) => i + 1));
+  });
+
+  it('a truncated .gz that stops exactly between lines is still reported', async () => {
+    const gz = gzipSync('{"a":1}\n');
+    const rs = await readAll(file(gz.subarray(0, gz.length - 4), '.gz'));
+    expect(rs.at(-1)?.sourceError).toMatch(/gzip/);
+  });
+
+  it('passes invalid UTF-8 through untouched (the replay quarantines it)', async () => {
+    const rs = await readAll(file(Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n{"b":1}\n')])));
+    expect(rs).toHaveLength(2);
+    expect(Buffer.from(rs[0]?.value ?? []).includes(0xff)).toBe(true);
+  });
+
+  it('an oversized line becomes one sourceError record with an excerpt, and reading goes on', async () => {
+    const big = 'y'.repeat(300_000);
+    const rs = await readAll(file(`{"a":1}\n${big}\n{"b":2}\n`), { maxRecordBytes: 100_000 });
+    expect(rs.map((r) => r.sourceError ?? text(r))).toEqual(['{"a":1}', 'oversized record: 300000 bytes exceeds the 100000-byte limit', '{"b":2}']);
+    expect(rs[1]?.value?.length).toBeLessThanOrEqual(256);
+    expect(lines(rs)).toEqual([1, 2, 3]);
+  });
+
+  it('the default limit is 1 MiB, and a line spanning many read chunks is counted whole', async () => {
+    const big = `{"pad":"${'z'.repeat(3 * 1024 * 1024)}"}`;
+    const rs = await readAll(file(`${big}\n{"b":2}\n`));
+    expect(rs[0]?.sourceError).toBe(`oversized record: ${big.length} bytes exceeds the 1048576-byte limit`);
+    expect(text(rs[1] as SourceRecord)).toBe('{"b":2}');
+  });
+
+  it('an oversized final line without a newline is still reported', async () => {
+    const rs = await readAll(file(`{"a":1}\n${'q'.repeat(5000)}`), { maxRecordBytes: 1000 });
+    expect(rs[1]?.sourceError).toMatch(/oversized record: 5000 bytes/);
+  });
+
+  it('resumes after a line checkpoint', async () => {
+    const path = file('{"a":1}\n{"b":2}\n{"c":3}\n');
+    const rs = await readAll(path, { resumeFrom: { kind: 'line', file: path, nextLine: 3 } });
+    expect(rs.map(text)).toEqual(['{"c":3}']);
+    expect(lines(rs)).toEqual([3]);
+  });
+
+  it('batches records and reports byte progress', async () => {
+    const path = file(Array.from({ length: 100 }, (_, i) => `{"i":${i}}`).join('\n'));
+    const source = fileSource(path, { batchSize: 10 });
+    const sizes: number[] = [];
+    for await (const batch of source.batches()) sizes.push(batch.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(100);
+    const p = source.progress();
+    expect(p.done).toBe(p.total);
+  });
+
+  it('a missing file is a FileReadError at once', () => {
+    expect(() => fileSource(join(dir, 'nope.ndjson'))).toThrow(FileReadError);
+  });
+});
