@@ -72,7 +72,10 @@ class TierQueue<Id> {
   pass = 0;
   /** Active flows take turns; `cursor` is the one served next. Null when the tier is empty. */
   cursor: Flow<Id> | null = null;
+  /** Per-account flows under fair queuing; created on demand, dropped when idle. */
   readonly flows = new Map<string, Flow<Id>>();
+  /** The tier's only flow without fair queuing. */
+  readonly single = new Flow<Id>('');
 }
 
 class Reservation<Id> {
@@ -112,6 +115,18 @@ class VariantState<Id> {
 /** Counters since construction, by event kind. */
 export type SchedulerCounters = Record<SchedulerEventKind, number>;
 
+const EVENT_KINDS: readonly SchedulerEventKind[] = ['queued', 'dispatched', 'completed', 'shed', 'throttled', 'expired', 'preempted', 'cancelled'];
+const EVENT_INDEX = {
+  queued: 0,
+  dispatched: 1,
+  completed: 2,
+  shed: 3,
+  throttled: 4,
+  expired: 5,
+  preempted: 6,
+  cancelled: 7,
+} as const satisfies Record<SchedulerEventKind, number>;
+
 const NO_LISTENER: SchedulerListener<unknown> = () => undefined;
 
 export class DispatchCore<Id = string> {
@@ -129,7 +144,10 @@ export class DispatchCore<Id = string> {
   /** Earliest deadline any variant's heap may hold (a lower bound: stale entries count too). */
   private nextDeadline = Number.POSITIVE_INFINITY;
   private readonly listener: SchedulerListener<Id>;
-  readonly counters: SchedulerCounters = { queued: 0, dispatched: 0, completed: 0, shed: 0, throttled: 0, expired: 0, preempted: 0, cancelled: 0 };
+  /** Events by kind, indexed as EVENT_KINDS; a typed array keeps the hot path's counting monomorphic. */
+  private readonly tally = new Float64Array(EVENT_KINDS.length);
+  /** False when no account has a bucket: admission then skips the bucket lookup entirely. */
+  private readonly throttling: boolean;
 
   constructor(config: SchedulerConfig, listener?: SchedulerListener<Id>) {
     validateConfig(config);
@@ -141,6 +159,14 @@ export class DispatchCore<Id = string> {
     this.accountRates = config.accountRates ?? {};
     this.defaultAccountRate = config.defaultAccountRate;
     this.listener = listener ?? (NO_LISTENER as SchedulerListener<Id>);
+    this.throttling = Object.keys(this.accountRates).length > 0 || this.defaultAccountRate !== undefined;
+  }
+
+  /** Events emitted since construction, by kind. */
+  get counters(): SchedulerCounters {
+    const out = {} as SchedulerCounters;
+    EVENT_KINDS.forEach((kind, i) => (out[kind] = this.tally[i] as number));
+    return out;
   }
 
   /** The index of a variant by its id, or undefined when the config has no such variant. */
@@ -197,7 +223,7 @@ export class DispatchCore<Id = string> {
       now,
       v.reservationOf.get(request.account),
     );
-    const bucket = this.bucketOf(request.account, now);
+    const bucket = this.throttling ? this.bucketOf(request.account, now) : undefined;
     if (bucket !== undefined) {
       const wait = bucket.take(now);
       if (wait > 0) {
@@ -290,7 +316,7 @@ export class DispatchCore<Id = string> {
   }
 
   private emit(kind: SchedulerEventKind, ticket: TicketImpl<Id>, now: number): void {
-    this.counters[kind]++;
+    (this.tally[EVENT_INDEX[kind]] as number)++;
     this.listener(kind, ticket, now);
   }
 
@@ -396,11 +422,15 @@ export class DispatchCore<Id = string> {
   private enqueue(v: VariantState<Id>, t: TicketImpl<Id>): void {
     const tq = v.tiers[t.tier] as TierQueue<Id>;
     if (tq.count === 0 && tq.pass < v.vtime) tq.pass = v.vtime;
-    const key = this.fair ? t.account : '';
-    let flow = tq.flows.get(key);
-    if (flow === undefined) {
-      flow = new Flow<Id>(key);
-      tq.flows.set(key, flow);
+    let flow = tq.single;
+    if (this.fair) {
+      const existing = tq.flows.get(t.account);
+      if (existing === undefined) {
+        flow = new Flow<Id>(t.account);
+        tq.flows.set(t.account, flow);
+      } else {
+        flow = existing;
+      }
     }
     if (flow.count === 0) {
       // A newly active flow joins at the end of the current round.
