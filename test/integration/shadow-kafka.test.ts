@@ -1,11 +1,13 @@
 /**
  * Kafka end to end against the real broker the test setup starts: the source and producer
- * (bounded windows, time windows, consumer groups, untouched bad values, checkpoints), and a
+ * (bounded windows, time windows, consumer groups, untouched bad values, checkpoints), the
+ * replay's reports through Kafka (same as through the file; a consumer group plus merge the
+ * same as one process; every bad Kafka input quarantined with partition and offset), and a
  * broker that goes away mid-replay. All Kafka tests live in this one file on purpose: vitest
  * runs files in parallel, and the restart test takes the shared broker down, so it must run
  * after the others (tests within a file run in order).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +17,10 @@ import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/k
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
 import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
 import { sharedBroker } from '../support/kafka/shared.js';
+import { main } from '../../src/cli/main.js';
+import { keyringFor, tokenReaders, DEFAULT_BASELINE, DEFAULT_CANDIDATE } from '../../src/cli/shadow.js';
+import { loadDomain, loadRuleSet } from '../../src/config/index.js';
+import { createProgress, readCheckpoint, runReplay, type RecordSource } from '../../src/shadow/index.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'prio-kafka-source-'));
@@ -175,42 +181,206 @@ describe('Kafka source', () => {
   });
 });
 
+
+async function prio(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'prio', ...args], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
+  return { code, out, err };
+}
+
+/** report.json without its wall-clock `run` section, as the bytes the serializer writes. */
+function reportWithoutRun(outDir: string): string {
+  const report = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as Record<string, unknown>;
+  delete report.run;
+  return JSON.stringify(report, null, 2);
+}
+
+interface QuarantineLine {
+  position: { kind: string; partition?: number; offset?: string; line?: number };
+  reason: string;
+}
+
+function quarantineOf(outDir: string): QuarantineLine[] {
+  const text = readFileSync(join(outDir, 'quarantine.ndjson'), 'utf8').trim();
+  return text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as QuarantineLine);
+}
+
+const oversizedLine = JSON.stringify({ requestId: 'big', timestamp: '2026-03-01T00:00:00Z', accountId: 'a', modelId: 'm', region: 'r', classification: 'ON_DEMAND', pad: 'x'.repeat(1024 * 1024 + 100) });
+
+/** A generated log salted with every bad line a file can hold; `salts` bad lines in all. */
+async function saltedLog(name: string, count: number): Promise<{ file: string; records: number; salts: number }> {
+  const file = join(dir, name);
+  const generated = await prio('shadow', 'generate', '--count', String(count), '--seed', '11', '--out', file);
+  expect(generated.code).toBe(0);
+  appendFileSync(file, '{"requestId": "cut-off", "timestamp": \n');
+  appendFileSync(file, Buffer.concat([Buffer.from('{"requestId": "'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}\n')]));
+  appendFileSync(file, `${oversizedLine}\n`);
+  appendFileSync(file, '{"requestId": "no-account", "timestamp": "2026-03-01T00:00:00Z"}\n');
+  return { file, records: count + 4, salts: 4 };
+}
+
+describe('shadow replay through Kafka', () => {
+  const out = (what: string) => join(dir, `out-${what}`);
+
+  it('gives the report the file gives (report.json identical but for run), bad lines quarantined with partition and offset', async () => {
+    const { file, records, salts } = await saltedLog('salted.ndjson', 3000);
+    const topic = topicName('report');
+    const produced = await prio('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '4', '--quiet');
+    expect(produced.code).toBe(0);
+    expect(produced.out).toContain(`${records} messages`);
+
+    const viaFile = await prio('shadow', 'replay', '--file', file, '--out', out('file'), '--quiet');
+    const viaKafka = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('kafka'), '--quiet', '--json');
+    expect(viaFile.code).toBe(0);
+    expect(viaKafka.code).toBe(0);
+    expect(reportWithoutRun(out('kafka'))).toBe(reportWithoutRun(out('file')));
+    const report = JSON.parse(readFileSync(join(out('kafka'), 'report.json'), 'utf8')) as { totals: { read: number; quarantined: number; compared: number }; run: { source: string } };
+    expect(report.totals).toMatchObject({ read: records, quarantined: salts, compared: records - salts });
+    expect(report.run.source).toBe(`kafka:${topic}@${brokers.join(',')}`);
+
+    const quarantined = quarantineOf(out('kafka'));
+    expect(quarantined.map((q) => q.reason).sort()).toEqual(['invalid-utf8', 'malformed-json', 'oversized', 'schema']);
+    for (const q of quarantined) {
+      expect(q.position.kind).toBe('kafka');
+      expect(q.position.partition).toBeGreaterThanOrEqual(0);
+      expect(q.position.offset).toMatch(/^\d+$/);
+    }
+    expect(quarantineOf(out('file')).map((q) => q.reason).sort()).toEqual(quarantined.map((q) => q.reason).sort());
+  });
+
+  it('two consumer-group members plus merge give the single-process report', async () => {
+    const { file } = await saltedLog('group-salted.ndjson', 4000);
+    const topic = topicName('group-report');
+    expect((await prio('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '4', '--quiet')).code).toBe(0);
+    const group = `run-${randomUUID()}`;
+    const member = (n: number) => prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--group', group, '--out', out(`member-${n}`), '--quiet');
+    const [a, b] = await Promise.all([member(1), member(2)]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const merged = await prio('shadow', 'merge', out('member-1'), out('member-2'), '--out', out('merged'));
+    expect(merged.code).toBe(0);
+    const single = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('single'), '--quiet');
+    expect(single.code).toBe(0);
+    expect(reportWithoutRun(out('merged'))).toBe(reportWithoutRun(out('single')));
+    // Every quarantined record appears once across the members, each with its Kafka position.
+    const positions = [...quarantineOf(out('member-1')), ...quarantineOf(out('member-2'))].map((q) => `${q.position.partition}:${q.position.offset}`);
+    expect(positions.sort()).toEqual(quarantineOf(out('single')).map((q) => `${q.position.partition}:${q.position.offset}`).sort());
+  });
+
+  it('quarantines null, binary, oversized and malformed message values with partition and offset', async () => {
+    const topic = topicName('bad-values');
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'max.message.bytes', value: String(4 * 1024 * 1024) }] }] });
+    await admin.disconnect();
+    const generated = join(dir, 'few.ndjson');
+    expect((await prio('shadow', 'generate', '--count', '20', '--seed', '3', '--out', generated)).code).toBe(0);
+    const good = readFileSync(generated, 'utf8').trim().split('\n');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [
+        ...good.map((value) => ({ value, partition: 0 })),
+        { value: null, partition: 1 },
+        { value: Buffer.from([0x00, 0x9f, 0x92, 0x96, 0xff]), partition: 1 },
+        { value: oversizedLine, partition: 1 },
+        { value: '{"requestId": ', partition: 1 },
+      ],
+    });
+    await producer.disconnect();
+
+    const replayed = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('bad-values'), '--quiet');
+    expect(replayed.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out('bad-values'), 'report.json'), 'utf8')) as { totals: { read: number; quarantined: number; compared: number } };
+    expect(report.totals).toEqual({ read: 24, quarantined: 4, compared: 20 });
+    const quarantined = quarantineOf(out('bad-values')).map((q) => ({ reason: q.reason, at: `${q.position.partition}:${q.position.offset}` }));
+    expect(quarantined).toEqual([
+      { reason: 'null-value', at: '1:0' },
+      { reason: 'invalid-utf8', at: '1:1' },
+      { reason: 'oversized', at: '1:2' },
+      { reason: 'malformed-json', at: '1:3' },
+    ]);
+  });
+
+  it('refuses to start on a missing topic or an incomplete window, with exit 2 and no report', async () => {
+    const missing = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topicName('absent'), '--from-beginning', '--out', out('absent'), '--quiet');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/does not exist/);
+    expect(existsSync(join(out('absent'), 'report.json'))).toBe(false);
+    const noStart = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', 'x', '--out', out('x'));
+    expect(noStart.code).toBe(2);
+    expect(noStart.err).toMatch(/--from-beginning, or --from ISO/);
+    const both = await prio('shadow', 'replay', '--file', 'f.ndjson', '--kafka-brokers', brokers.join(','), '--topic', 'x', '--from-beginning', '--out', out('x'));
+    expect(both.code).toBe(2);
+  });
+});
+
 // Last: takes the shared broker down and brings it back.
 describe('a broker that goes away mid-replay', () => {
   const broker = sharedBroker();
 
-  it.skipIf(broker === undefined)('fails with a checkpoint after the last record handed out; resuming completes the log', { timeout: 90_000 }, async () => {
-    if (broker === undefined) return;
-    const { file, lines } = writeLog('restart.ndjson', 3000);
-    const topic = topicName('restart');
-    await produceLog({ brokers, file, topic, partitions: 3 });
-    const source = kafkaSource({ brokers, topic, window: { from: 'beginning' }, maxBytesPerPartition: 4096 });
-    const before: SourceRecord[] = [];
-    let interruption: unknown;
-    try {
-      for await (const batch of source.batches()) {
-        before.push(...batch);
-        if (before.length >= 300 && before.length - batch.length < 300) await broker.crash();
-      }
-    } catch (err) {
-      interruption = err;
-    } finally {
-      await broker.start();
-    }
-    expect(interruption).toBeInstanceOf(SourceInterruptedError);
-    const { checkpoint, message } = interruption as SourceInterruptedError;
-    expect(message).toMatch(new RegExp(`lost Kafka at ${brokers[0]} while reading topic ${topic}`));
-    expect(before.length).toBeGreaterThanOrEqual(300);
-    expect(before.length).toBeLessThan(3000);
-    // The checkpoint is exactly where the handed-out records end, partition by partition.
-    const expected: Record<string, string> = { '0': '0', '1': '0', '2': '0' };
-    for (const r of before) if (r.position.kind === 'kafka') expected[String(r.position.partition)] = String(Number(r.position.offset) + 1);
-    expect(checkpoint).toEqual({ kind: 'kafka', topic, nextOffsets: expected } satisfies Checkpoint);
+  it.skipIf(broker === undefined)(
+    'stops with a clear error and a checkpoint after the last record handed out; resuming completes the report',
+    { timeout: 120_000 },
+    async () => {
+      if (broker === undefined) return;
+      const { file } = await saltedLog('restart.ndjson', 3000);
+      const topic = topicName('restart');
+      expect((await prio('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '3', '--quiet')).code).toBe(0);
+      const outDir = join(dir, 'out-restart');
 
-    const rest = await readAll({ brokers, topic, window: { from: 'beginning' }, resumeFrom: checkpoint });
-    const all = [...before, ...rest];
-    expect(all.length).toBe(3000);
-    expect(new Set(all.map(where)).size).toBe(3000);
-    expect(all.map(text).sort()).toEqual([...lines].sort());
-  });
+      // The CLI's replay, on a source that takes the broker down once it has handed out 300 records.
+      const kafka = kafkaSource({ brokers, topic, window: { from: 'beginning' }, maxBytesPerPartition: 16 * 1024 });
+      const handedOut: SourceRecord[] = [];
+      const crashing: RecordSource = {
+        label: kafka.label,
+        async *batches() {
+          for await (const batch of kafka.batches()) {
+            if (handedOut.length >= 300 && handedOut.length - batch.length < 300) await broker.crash();
+            handedOut.push(...batch);
+            yield batch;
+          }
+        },
+      };
+      const domain = loadDomain();
+      const quietIo = { out: () => undefined, err: () => undefined };
+      let result;
+      try {
+        result = await runReplay({
+          source: crashing,
+          domain,
+          baseline: loadRuleSet(DEFAULT_BASELINE, domain),
+          candidate: loadRuleSet(DEFAULT_CANDIDATE, domain),
+          tokens: tokenReaders(domain, keyringFor(undefined, quietIo)),
+          outDir,
+          sampleSize: 50,
+          sampleSeed: 1,
+          progress: createProgress({ stream: process.stderr, quiet: true, label: 'replay' }),
+        });
+      } finally {
+        await broker.start();
+      }
+      if (result.kind !== 'interrupted') throw new Error(`expected an interrupted replay, got ${result.kind}`);
+      expect(result.error).toBeInstanceOf(SourceInterruptedError);
+      expect(result.error.message).toMatch(new RegExp(`lost Kafka at ${brokers[0]} while reading topic ${topic}`));
+      expect(existsSync(join(outDir, 'report.json'))).toBe(false);
+      expect(handedOut.length).toBeGreaterThan(300);
+      expect(handedOut.length).toBeLessThan(3004);
+      expect(result.partial.read).toBe(handedOut.length);
+      // The checkpoint is exactly where the handed-out records end, partition by partition.
+      const expected: Record<string, string> = { '0': '0', '1': '0', '2': '0' };
+      for (const r of handedOut) if (r.position.kind === 'kafka') expected[String(r.position.partition)] = String(Number(r.position.offset) + 1);
+      const saved = readCheckpoint(result.checkpointFile);
+      expect(saved.checkpoint).toEqual({ kind: 'kafka', topic, nextOffsets: expected } satisfies Checkpoint);
+
+      const resumed = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', outDir, '--resume', result.checkpointFile, '--quiet');
+      expect(resumed.code).toBe(0);
+      const whole = await prio('shadow', 'replay', '--file', file, '--out', join(dir, 'out-restart-file'), '--quiet');
+      expect(whole.code).toBe(0);
+      expect(reportWithoutRun(outDir)).toBe(reportWithoutRun(join(dir, 'out-restart-file')));
+      expect(quarantineOf(outDir)).toHaveLength(4);
+    },
+  );
 });
