@@ -129,12 +129,12 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
           if (nl < 0) break;
           finishLine(chunk.subarray(start, nl));
           start = nl + 1;
+          if (batch.length >= batchSize) {
+            yield batch;
+            batch = [];
+          }
         }
         if (start < chunk.length) keepPartial(chunk.subarray(start));
-        if (batch.length >= batchSize) {
-          yield batch;
-          batch = [];
-        }
       }
     } catch (err) {
       if (!isCompressionError(err)) throw new FileReadError(path, err);

@@ -1,0 +1,129 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  createProgress,
+  fileSource,
+  mergeReports,
+  readCheckpoint,
+  runReplay,
+  SourceInterruptedError,
+  type RecordSource,
+  type ReplayRunOptions,
+  type SourceRecord,
+} from '../../src/shadow/index.js';
+import { baseline, candidate, domain, dualReader, generatedLines, legacyReader } from '../fixtures/shadow/harness.js';
+
+const root = mkdtempSync(join(tmpdir(), 'prio-shadow-run-'));
+const quiet = createProgress({ stream: process.stderr, quiet: true, label: 'test' });
+const fixedClock = () => 1_700_000_000_000;
+
+function options(source: RecordSource, outDir: string, extra: Partial<ReplayRunOptions> = {}): ReplayRunOptions {
+  return {
+    source,
+    domain,
+    baseline,
+    candidate,
+    tokens: { legacy: legacyReader, dual: dualReader },
+    outDir,
+    sampleSize: 10,
+    sampleSeed: 3,
+    progress: quiet,
+    now: fixedClock,
+    ...extra,
+  };
+}
+
+const withoutRun = (file: string) => {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  delete doc.run;
+  return JSON.stringify(doc, null, 2);
+};
+
+/** The file source, cut off after `batches` batches the way a lost broker cuts a replay off. */
+function interruptedAfter(path: string, batches: number): RecordSource {
+  const inner = fileSource(path, { batchSize: 25 });
+  return {
+    label: inner.label,
+    async *batches() {
+      let handed = 0;
+      let last: SourceRecord | undefined;
+      for await (const batch of inner.batches()) {
+        if (handed === batches) {
+          const nextLine = last?.position.kind === 'line' ? last.position.line + 1 : 1;
+          throw new SourceInterruptedError('input went away', { kind: 'line', file: path, nextLine });
+        }
+        handed++;
+        last = batch.at(-1);
+        yield batch;
+      }
+    },
+  };
+}
+
+const lines = generatedLines(200, 17);
+const logFile = join(root, 'log.ndjson');
+writeFileSync(logFile, `${lines.slice(0, 120).join('\n')}\n{"broken\n${lines.slice(120).join('\n')}\n`);
+
+describe('a replay run from file to reports', () => {
+  it('writes report.json/.md/.html and the quarantine; report.json is the same on every run', async () => {
+    const a = await runReplay(options(fileSource(logFile), join(root, 'a')));
+    const b = await runReplay(options(fileSource(logFile), join(root, 'b')));
+    expect(a.kind).toBe('complete');
+    for (const f of ['report.json', 'report.md', 'report.html', 'quarantine.ndjson']) expect(existsSync(join(root, 'a', f))).toBe(true);
+    expect(readFileSync(join(root, 'a', 'report.json'), 'utf8')).toBe(readFileSync(join(root, 'b', 'report.json'), 'utf8'));
+    const quarantine = readFileSync(join(root, 'a', 'quarantine.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(quarantine).toEqual([
+      expect.objectContaining({ position: { kind: 'line', file: logFile, line: 121 }, reason: 'malformed-json', excerpt: '{"broken' }),
+    ]);
+    const html = readFileSync(join(root, 'a', 'report.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+
+  it('an interrupted source leaves a checkpoint and no report; resuming gives the uninterrupted report', async () => {
+    const whole = join(root, 'whole');
+    const cut = join(root, 'cut');
+    await runReplay(options(fileSource(logFile), whole));
+    // A complete-looking report from an earlier run must not survive an interrupted one.
+    mkdirSync(cut, { recursive: true });
+    writeFileSync(join(cut, 'report.json'), '{"stale": true}\n');
+    const first = await runReplay(options(interruptedAfter(logFile, 3), cut));
+    expect(first.kind).toBe('interrupted');
+    expect(existsSync(join(cut, 'report.json'))).toBe(false);
+    const saved = readCheckpoint(join(cut, 'checkpoint.json'));
+    expect(saved.checkpoint).toEqual({ kind: 'line', file: logFile, nextLine: 76 });
+    expect(saved.partial.read).toBe(75);
+
+    const resumed = await runReplay(options(fileSource(logFile, { resumeFrom: saved.checkpoint }), cut, { resumeFrom: saved.partial }));
+    expect(resumed.kind).toBe('complete');
+    expect(existsSync(join(cut, 'checkpoint.json'))).toBe(false);
+    expect(withoutRun(join(cut, 'report.json'))).toBe(withoutRun(join(whole, 'report.json')));
+    expect(readFileSync(join(cut, 'quarantine.ndjson'), 'utf8')).toBe(readFileSync(join(whole, 'quarantine.ndjson'), 'utf8'));
+  });
+
+  it('partial reports of a split log merge into exactly the single-run report', async () => {
+    const part1 = join(root, 'p1.ndjson');
+    const part2 = join(root, 'p2.ndjson');
+    const all = join(root, 'all.ndjson');
+    writeFileSync(part1, `${lines.slice(0, 70).join('\n')}\n`);
+    writeFileSync(part2, `${lines.slice(70).join('\n')}\n{"requestId":1}\n`);
+    writeFileSync(all, `${lines.join('\n')}\n{"requestId":1}\n`);
+    await runReplay(options(fileSource(part2), join(root, 'm2')));
+    await runReplay(options(fileSource(part1), join(root, 'm1')));
+    await runReplay(options(fileSource(all), join(root, 'single')));
+    const merged = await mergeReports([join(root, 'm2'), join(root, 'm1')], join(root, 'merged'));
+    expect(merged.report.totals).toEqual({ read: 201, quarantined: 1, compared: 200 });
+    expect(withoutRun(join(root, 'merged', 'report.json'))).toBe(withoutRun(join(root, 'single', 'report.json')));
+    expect(readFileSync(join(root, 'merged', 'quarantine.ndjson'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('merge refuses reports of different comparisons', async () => {
+    const swapped = join(root, 'swapped');
+    await runReplay(options(fileSource(logFile), swapped, { baseline: candidate, candidate: baseline }));
+    await runReplay(options(fileSource(logFile), join(root, 'normal')));
+    await expect(mergeReports([join(root, 'normal'), swapped], join(root, 'bad-merge'))).rejects.toThrow(/other rule sets/);
+  });
+});
