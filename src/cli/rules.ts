@@ -30,6 +30,7 @@ const domainOption = () => new Option('--domain <dir>', 'directory holding catal
 export interface FileFindings {
   readonly file: string;
   readonly rules: number | null;
+  readonly accountOverrides?: number;
   readonly findings: readonly Finding[];
 }
 
@@ -43,15 +44,16 @@ export function checkFile(file: string, domain: Domain, mode?: ServiceTierMode):
     return { file, rules: null, findings: err.issues.map((i) => ({ kind: 'schema', ...i })) };
   }
   const findings = lintRuleSet(doc, file, domain, mode === undefined ? {} : { mode });
-  const rules = (doc as { rules?: unknown[]; accountOverrides?: unknown[] }).rules?.length ?? null;
-  return { file, rules, findings };
+  const d = doc as { rules?: unknown[]; accountOverrides?: unknown[] };
+  return { file, rules: d.rules?.length ?? null, accountOverrides: d.accountOverrides?.length ?? 0, findings };
 }
 
 export function formatFindings(results: readonly FileFindings[]): string {
   const lines: string[] = [];
   for (const r of results) {
     if (r.findings.length === 0) {
-      lines.push(`${r.file}: clean (${r.rules ?? 0} rules)`);
+      const overrides = r.accountOverrides === undefined || r.accountOverrides === 0 ? '' : `, ${r.accountOverrides} account overrides`;
+      lines.push(`${r.file}: clean (${r.rules ?? 0} rules${overrides})`);
       continue;
     }
     lines.push(`${r.file}: ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'}`);

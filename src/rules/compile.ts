@@ -8,8 +8,8 @@
  * look-ups and array reads: no allocation, and nothing thrown but {@link FailClosedError}.
  */
 import type { Domain } from '../catalog/index.js';
-import { conditionMatches, explainRequest, noMatchingRule, type Explanation } from './interpret.js';
-import { FailClosedError, type Condition, type Outcome, type RequestAttributes, type RuleDef, type RuleSetModel, type Scheme, type ServiceTierMode } from './model.js';
+import { conditionMatches, explainRequest, noMatchingRule, unknownValue, type Explanation } from './interpret.js';
+import type { Condition, FailClosedError, Outcome, RequestAttributes, RuleDef, RuleSetModel, Scheme, ServiceTierMode } from './model.js';
 
 export interface CompiledRuleSet {
   readonly name: string;
@@ -113,11 +113,7 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
     failClosedCount++;
     throw err;
   };
-  const unknown = (attribute: string, value: unknown, known?: readonly string[]): never => {
-    const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
-    const detail = known === undefined ? 'must be a string or null' : `is not in the catalog (${known.join(', ')})`;
-    return fail(new FailClosedError('UNKNOWN_VALUE', `unknown ${attribute} ${shown}: ${detail}; rejected (fail-closed)`, attribute, value));
-  };
+  const unknown = (attribute: string, value: unknown, known?: readonly string[]): never => fail(unknownValue(attribute, value, known));
 
   const evaluate = (request: RequestAttributes): Outcome => {
     if (typeof request !== 'object' || request === null) return unknown('request', request);

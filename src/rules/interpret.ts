@@ -16,7 +16,8 @@ export interface CheckedRequest {
   readonly accountId: string | null;
 }
 
-function unknownValue(attribute: string, value: unknown, known?: readonly string[]): FailClosedError {
+/** The fail-closed error for a value outside the catalog (or of the wrong type). */
+export function unknownValue(attribute: string, value: unknown, known?: readonly string[]): FailClosedError {
   const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
   const detail = known === undefined ? 'must be a string or null' : `is not in the catalog (${known.join(', ')})`;
   return new FailClosedError('UNKNOWN_VALUE', `unknown ${attribute} ${shown}: ${detail}; rejected (fail-closed)`, attribute, value);

@@ -93,17 +93,21 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
     return Object.freeze({ values, missing, globs: [] });
   };
 
-  const freeCondition = (spec: ValueSpec | undefined, allowGlobs: boolean): Condition | undefined => {
+  const freeCondition = (spec: ValueSpec | undefined, allowGlobs: boolean, at: string): Condition | undefined => {
     if (spec === undefined) return undefined;
     const list = Array.isArray(spec) ? (spec as readonly (string | null)[]) : [spec as string | null];
     const values = new Set<string>();
     const globs: Glob[] = [];
     let missing = false;
-    for (const v of list) {
+    list.forEach((v, i) => {
       if (v === null) missing = true;
       else if (allowGlobs && isGlob(v)) globs.push(compileGlob(v));
       else values.add(v);
-    }
+      // A pattern where only exact values are allowed would silently match nothing.
+      if (v !== null && !allowGlobs && isGlob(v)) {
+        issues.push({ kind: 'schema', file, pointer: Array.isArray(spec) ? pointerTo(at, i) : at, message: `"${v}" looks like a glob, but only modelId takes globs; this attribute matches exact values` });
+      }
+    });
     return Object.freeze({ values, missing, globs: Object.freeze(globs) });
   };
 
@@ -121,9 +125,9 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
       serviceTier,
       classification,
       requestType: catalogCondition(w.requestType, catalog.requestTypes, 'request type', pointerTo(at, 'requestType')),
-      modelId: freeCondition(w.modelId, true),
-      region: freeCondition(w.region, false),
-      accountId: accountId === undefined ? freeCondition(w.accountId, false) : Object.freeze({ values: new Set([accountId]), missing: false, globs: [] }),
+      modelId: freeCondition(w.modelId, true, pointerTo(at, 'modelId')),
+      region: freeCondition(w.region, false, pointerTo(at, 'region')),
+      accountId: accountId === undefined ? freeCondition(w.accountId, false, pointerTo(at, 'accountId')) : Object.freeze({ values: new Set([accountId]), missing: false, globs: [] }),
     };
     for (const k of Object.keys(out) as (keyof Conditions)[]) if (out[k] === undefined) delete out[k];
     return Object.freeze(out);
@@ -169,6 +173,9 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
   (d.accountOverrides ?? []).forEach((o, i) => {
     const at = pointerTo('/accountOverrides', i);
     checkId(o.id, at);
+    if (o.when?.accountId !== undefined) {
+      issues.push({ kind: 'schema', file, pointer: pointerTo(at, 'when', 'accountId'), message: 'an account override takes its account from "accountId"; remove "when.accountId"' });
+    }
     const when = conditions(o.when ?? {}, pointerTo(at, 'when'), o.accountId);
     const out = outcome(o.then, o.id, pointerTo(at, 'then'));
     if (out !== undefined) {

@@ -203,3 +203,35 @@ describe('compile errors', () => {
     ]);
   });
 });
+
+describe('compile errors beyond the schema', () => {
+  function pointers(doc: unknown): string[] {
+    try {
+      compileRuleSet(doc, 'bad.json', domain);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues.map((i) => `${i.pointer}: ${i.message}`);
+      throw err;
+    }
+    return [];
+  }
+  const then = { tier: 'P50', preemptable: false };
+
+  it('refuses a glob where only exact values are matched', () => {
+    expect(pointers(ruleSet([{ id: 'x', precedence: 0, when: { region: ['us-*', 'eu-west-1'] }, then }]))).toEqual([
+      '/rules/0/when/region/0: "us-*" looks like a glob, but only modelId takes globs; this attribute matches exact values',
+    ]);
+  });
+
+  it('refuses an account override that names a second account in when', () => {
+    expect(pointers(ruleSet([], { accountOverrides: [{ id: 'o', accountId: '1', when: { accountId: '2' }, then }] }))).toEqual([
+      '/accountOverrides/0/when/accountId: an account override takes its account from "accountId"; remove "when.accountId"',
+    ]);
+  });
+
+  it('refuses the wrong kind of priority for the scheme', () => {
+    expect(pointers({ name: 'l', scheme: 'legacy', mode: 'request-type', rules: [{ id: 'x', precedence: 0, when: {}, then }] })).toEqual([
+      '/rules/0/then/tier: a legacy rule set assigns a legacy level ("level": 0-3), not a tier',
+      '/rules/0/then: missing required property "level" (legacy rule sets assign a legacy level 0-3)',
+    ]);
+  });
+});
