@@ -1,0 +1,219 @@
+/**
+ * `npm run bench -- shadow-kafka [--json] [--records N] [--rounds N] [--partitions N]`, and the
+ * Kafka half of `npm run bench -- shadow` (which calls `benchShadowKafka` with its own log).
+ *
+ * Loads the generated log into a topic of a real broker (started here on a free port unless
+ * KAFKA_BROKERS names one), then, in the same process run and on the same topic, measures:
+ *   - prio: the shadow replay reading from Kafka (source, parse, validate, both rule sets, both
+ *     token readers, aggregates) — what `prio shadow replay --kafka-brokers` does minus files;
+ *   - prio:kafka-source: prio's Kafka source alone (kafkajs consumer, values untouched);
+ *   - kcat: `kcat -C -o beginning -e` printing every value, the peer a user would reach for.
+ * Every pass must see every record (counts and bytes are checked, and kcat's first messages of
+ * partition 0 are compared with prio's). Rounds interleave the passes so background load hits
+ * all alike; the best round of each counts. Target: replay >= 50% of kcat's rate.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { developmentTokenKeyring, loadDomain, loadRuleSet, DEFAULT_RULES_DIR } from '../src/config/index.js';
+import { compared, createJudge, createTokenChecker, emptyAggregate, kafkaSource, produceLog, replay } from '../src/shadow/index.js';
+import { createTokenReader } from '../src/tokens/index.js';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { fetchKafkaJars, newBrokerLocation, removeBrokerData, startBroker, stopBroker } from '../test/support/kafka/broker.js';
+import type { BenchOptions, BenchReport, BenchResult, BenchSuite } from './harness.js';
+import { benchLog, type ShadowBenchContext } from './shadow.js';
+
+function argValue(args: readonly string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number(args[i + 1]);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} needs a positive integer`);
+  return n;
+}
+
+const rate = (n: number): string => `${Math.round(n).toLocaleString('en-US')} records/s`;
+
+interface PassResult {
+  readonly records: number;
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
+async function timed(fn: () => Promise<{ records: number; bytes: number }>): Promise<PassResult> {
+  const start = process.hrtime.bigint();
+  const { records, bytes } = await fn();
+  return { records, bytes, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+function kcatAvailable(): boolean {
+  return spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0;
+}
+
+/** kcat consuming the whole topic, values one per line; counted as they arrive (cheap: newline scan). */
+function kcatPass(brokers: string, topic: string): Promise<{ records: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let records = 0;
+    let bytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) records++;
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) reject(new Error(`kcat exited with ${code}: ${stderr}`));
+      // kcat printed value + newline per record; report value bytes like the other passes.
+      else resolve({ records, bytes: bytes - records });
+    });
+  });
+}
+
+async function sourcePass(brokers: string[], topic: string): Promise<{ records: number; bytes: number }> {
+  let records = 0;
+  let bytes = 0;
+  for await (const batch of kafkaSource({ brokers, topic, window: { from: 'beginning' } }).batches()) {
+    records += batch.length;
+    for (const r of batch) bytes += r.value?.length ?? 0;
+  }
+  return { records, bytes };
+}
+
+const domain = loadDomain();
+const baseline = loadRuleSet(join(DEFAULT_RULES_DIR, 'legacy.json'), domain);
+const candidate = loadRuleSet(join(DEFAULT_RULES_DIR, 'service_tier.json'), domain);
+const keyring = developmentTokenKeyring();
+
+async function replayPass(brokers: string[], topic: string): Promise<{ records: number; bytes: number; compared: number }> {
+  const judge = createJudge({
+    domain,
+    baseline,
+    candidate,
+    tokens: createTokenChecker(createTokenReader({ domain, keyring, mode: 'legacy' }), createTokenReader({ domain, keyring, mode: 'dual' })),
+  });
+  const agg = emptyAggregate({ tiers: domain.scale.tiers.map((t) => t.name), sampleSize: 50, sampleSeed: 1 });
+  await replay({ source: kafkaSource({ brokers, topic, window: { from: 'beginning' } }), judge, into: agg, quarantine: () => undefined });
+  return { records: agg.read, bytes: Number.NaN, compared: compared(agg) };
+}
+
+/** kcat's and prio's first `n` values of partition 0 must be the same bytes. */
+async function agreeOnSample(brokers: string[], topic: string, n: number): Promise<void> {
+  const kcat = spawnSync('kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-p', '0', '-o', 'beginning', '-c', String(n), '-e', '-q', '-f', '%s\n'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (kcat.status !== 0) throw new Error(`kcat sample failed: ${String(kcat.stderr)}`);
+  const fromKcat = kcat.stdout.toString('utf8').split('\n').slice(0, n);
+  const fromPrio: string[] = [];
+  const source = kafkaSource({ brokers, topic, window: { from: 'beginning' } });
+  for await (const batch of source.batches()) {
+    for (const r of batch) if (r.position.kind === 'kafka' && r.position.partition === 0 && fromPrio.length < n) fromPrio.push(Buffer.from(r.value ?? []).toString('utf8'));
+  }
+  if (fromKcat.length !== n || fromKcat.some((v, i) => v !== fromPrio[i])) throw new Error('kcat and prio disagree on the first records of partition 0');
+}
+
+interface KafkaBenchOptions {
+  readonly file: string;
+  readonly records: number;
+  readonly rounds: number;
+  readonly partitions: number;
+  /** Result name of the replay: `prio` in this suite, `prio:kafka` inside the shadow suite. */
+  readonly replayName: string;
+  readonly log: (message: string) => void;
+}
+
+async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'results' | 'targets'>> {
+  const { file, records, rounds, log } = options;
+  if (!kcatAvailable()) throw new Error('kcat is not installed (Debian package kcat: apt-get install -y kcat); the Kafka benchmark needs it as its peer');
+  let ownBroker: Awaited<ReturnType<typeof startBroker>> | undefined;
+  let brokerList = process.env.KAFKA_BROKERS;
+  if (!brokerList) {
+    log('starting a local Kafka broker ...');
+    await fetchKafkaJars();
+    ownBroker = await startBroker(await newBrokerLocation());
+    brokerList = ownBroker.brokers;
+  }
+  const brokers = brokerList.split(',');
+  const topic = `prio-bench-${records}-${randomUUID().slice(0, 8)}`;
+  try {
+    log(`producing ${records.toLocaleString('en-US')} records into ${topic} (${options.partitions} partitions) ...`);
+    const produceStart = process.hrtime.bigint();
+    const produced = await produceLog({ brokers, file, topic, partitions: options.partitions });
+    const produceSeconds = Number(process.hrtime.bigint() - produceStart) / 1e9;
+    if (produced.produced !== records) throw new Error(`produced ${produced.produced} of ${records} records`);
+    log(`produced in ${produceSeconds.toFixed(1)} s (${rate(records / produceSeconds)})`);
+
+    await agreeOnSample(brokers, topic, 1000);
+    let kcatBest: PassResult | undefined;
+    let sourceBest: PassResult | undefined;
+    let replayBest: PassResult | undefined;
+    const best = (a: PassResult | undefined, b: PassResult) => (a === undefined || b.seconds < a.seconds ? b : a);
+    for (let round = 1; round <= rounds; round++) {
+      const kcat = await timed(() => kcatPass(brokers.join(','), topic));
+      const source = await timed(() => sourcePass(brokers, topic));
+      const replayed = await timed(async () => {
+        const r = await replayPass(brokers, topic);
+        if (r.compared !== records) throw new Error(`the replay compared ${r.compared} of ${records} records`);
+        return r;
+      });
+      for (const [name, pass] of [['kcat', kcat], ['prio source', source], ['prio replay', replayed]] as const) {
+        if (pass.records !== records) throw new Error(`${name} saw ${pass.records} of ${records} records`);
+      }
+      if (kcat.bytes !== source.bytes || kcat.bytes !== produced.bytes) throw new Error(`kcat and prio disagree on the bytes read: ${kcat.bytes} vs ${source.bytes}`);
+      kcatBest = best(kcatBest, kcat);
+      sourceBest = best(sourceBest, source);
+      replayBest = best(replayBest, replayed);
+      log(`round ${round}: kcat ${rate(records / kcat.seconds)}, prio source ${rate(records / source.seconds)}, prio replay ${rate(records / replayed.seconds)}`);
+    }
+    if (kcatBest === undefined || sourceBest === undefined || replayBest === undefined) throw new Error('no rounds run');
+    const kcatRate = records / kcatBest.seconds;
+    const replayRate = records / replayBest.seconds;
+    const sourceRate = records / sourceBest.seconds;
+    const common = { records, bytes: produced.bytes, partitions: options.partitions };
+    const results: BenchResult[] = [
+      { name: options.replayName, opsPerSec: replayRate, what: 'shadow replay from Kafka (kafkajs source, parse, validate, two rule sets, two token readers, aggregates)', seconds: replayBest.seconds, ...common },
+      { name: 'prio:kafka-source', opsPerSec: sourceRate, what: "prio's Kafka source alone (values handed out untouched)", seconds: sourceBest.seconds, ...common },
+      { name: 'kcat', opsPerSec: kcatRate, what: 'kcat -C -o beginning -e, every value printed', seconds: kcatBest.seconds, ...common },
+    ];
+    return {
+      results,
+      targets: [{ target: 'Kafka replay >= 50% of kcat -C', measured: `${((replayRate / kcatRate) * 100).toFixed(1)}% (${rate(replayRate)} vs ${rate(kcatRate)})`, met: replayRate >= kcatRate / 2 }],
+    };
+  } finally {
+    if (ownBroker !== undefined) {
+      await stopBroker(ownBroker);
+      removeBrokerData(ownBroker);
+    } else {
+      const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  }
+}
+
+/** The Kafka half of the `shadow` suite, on the log that suite generated. */
+export async function benchShadowKafka(context: ShadowBenchContext): Promise<Pick<BenchReport, 'results' | 'targets'>> {
+  return measure({
+    file: context.file,
+    records: context.records,
+    rounds: argValue(context.args, '--rounds', 3),
+    partitions: argValue(context.args, '--partitions', 4),
+    replayName: 'prio:kafka',
+    log: context.log,
+  });
+}
+
+export const suite: BenchSuite = async (options: BenchOptions) => {
+  const records = argValue(options.args, '--records', 1_000_000);
+  const file = await benchLog(records, options.log);
+  const measured = await measure({
+    file,
+    records,
+    rounds: argValue(options.args, '--rounds', 3),
+    partitions: argValue(options.args, '--partitions', 4),
+    replayName: 'prio',
+    log: options.log,
+  });
+  return { suite: 'shadow-kafka', ...measured };
+};
