@@ -16,6 +16,8 @@ import { DispatchCore, type SchedulerConfig, type SchedulerEventKind, type Ticke
 import { ReferenceModel } from './scheduler-model.js';
 
 const ACCOUNTS = ['a', 'b', 'c'] as const;
+/** Mutation runs (scripts/mutate.mjs) repeat this suite once per mutant: fewer cases each. */
+const runs = (n: number) => (process.env.PRIO_MUTATION ? Math.ceil(n / 4) : n);
 
 const configArb: fc.Arbitrary<SchedulerConfig> = fc
   .record({
@@ -260,7 +262,7 @@ describe('scheduler core against the reference model', () => {
         const reservations = config.variants.some((v) => Object.values(v.reserved ?? {}).some((u) => u > 0));
         if (!config.fairQueuingByAccount && !reservations) fifo((t) => `${t.variant}/${t.tier}`);
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
   });
 
@@ -293,7 +295,7 @@ describe('scheduler core against the reference model', () => {
         expect(h.violations).toEqual([]);
         expect(h.tickets.every((t) => t.state === 'completed')).toBe(true);
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
@@ -310,7 +312,7 @@ describe('scheduler core against the reference model', () => {
         };
         expect(run()).toEqual(run());
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 });

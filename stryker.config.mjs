@@ -1,0 +1,25 @@
+// StrykerJS for one part of the project at a time; run through `npm run mutate -- <part>`
+// (scripts/mutate.mjs sets PRIO_MUTATE_PART). Mutation testing is CPU-heavy: one worker, and
+// never part of `npm test`.
+const part = process.env.PRIO_MUTATE_PART ?? 'scheduler';
+
+/** Source files whose mutants are judged, per part (the pure core, where the tests must be sharp). */
+const mutateByPart = {
+  scheduler: ['src/scheduler/core/**/*.ts', '!src/scheduler/core/index.ts', '!src/scheduler/core/types.ts'],
+};
+
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'stryker.config.vitest.ts', related: false },
+  mutate: mutateByPart[part] ?? [`src/${part}/**/*.ts`],
+  coverageAnalysis: 'perTest',
+  concurrency: 1,
+  timeoutMS: 60_000,
+  timeoutFactor: 2,
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: `reports/mutation/${part}.json` },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  ignorePatterns: ['.prio', 'reports', 'out', 'scripts/kafka/lib', 'scripts/kafka/target'],
+};

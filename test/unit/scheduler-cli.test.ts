@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'prio', ...args], { out: (t) => (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => (err += t.endsWith('\n') ? t : `${t}\n`) });
+  return { code, out, err };
+}
+
+const LOG = 'test/fixtures/scheduler/requests.ndjson';
+const CAPACITY = 'test/fixtures/scheduler/capacity.json';
+
+interface JsonRun {
+  rules: string;
+  ruleSet: string;
+  report: { requests: number; scheduled: number; failClosed: { total: number }; unknownVariant: { total: number }; tiers: { tier: string; arrived: number; waitMs: { p50: number } | null }[] };
+}
+
+describe('prio sched simulate', () => {
+  it('prints per-tier latency for both rule sets, counting fail-closed and quarantined records', async () => {
+    const r = await run('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--rules', 'rules/service_tier.json', '--capacity', CAPACITY, '--seed', '7');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('rules rules/legacy.json (legacy)');
+    expect(r.out).toContain('rules rules/service_tier.json (service_tier)');
+    expect(r.out).toMatch(/tier\s+weight\s+arrived\s+completed\s+shed\s+throttled\s+expired\s+preempted\s+wait p50 ms/);
+    expect(r.out).toMatch(/^P100 +40 /m);
+    expect(r.out).toContain('fail-closed: 1 (UNKNOWN_VALUE 1); unknown variant: 1 (model-nowhere 1)');
+    expect(r.out).toContain('804 lines, 2 quarantined');
+    expect(r.err).toContain(`${LOG}:101: quarantined: not valid JSON`);
+  });
+
+  it('emits JSON that is identical for the same seed', async () => {
+    const args = ['sched', 'simulate', '--json', '--log', LOG, '--rules', 'rules/service_tier.json', '--capacity', CAPACITY, '--seed', '3'];
+    const a = await run(...args);
+    const b = await run(...args);
+    expect(a.code).toBe(0);
+    expect(a.out).toBe(b.out);
+    const parsed = JSON.parse(a.out) as { seed: number; quarantined: { total: number }; runs: JsonRun[] };
+    expect(parsed.seed).toBe(3);
+    expect(parsed.quarantined.total).toBe(2);
+    const [only] = parsed.runs;
+    expect(only?.ruleSet).toBe('service_tier');
+    expect(only?.report.tiers.map((t) => t.tier)).toEqual(['P100', 'P90', 'P75', 'P50', 'P25', 'P10', 'P5']);
+    expect(only!.report.scheduled + only!.report.failClosed.total + only!.report.unknownVariant.total).toBe(only!.report.requests);
+  });
+
+  it('reports an invalid capacity file with its pointer and exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prio-sched-'));
+    const bad = join(dir, 'capacity.json');
+    writeFileSync(bad, JSON.stringify({ variants: { m: { concurrency: 'four', queueBound: 1 } } }));
+    const r = await run('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--capacity', bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${bad}#/variants/m/concurrency: must be integer`);
+  });
+
+  it('exits 2 on a missing log or a bad option, and teaches with --help', async () => {
+    const missing = await run('sched', 'simulate', '--log', 'nowhere.ndjson', '--rules', 'rules/legacy.json', '--capacity', CAPACITY);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('nowhere.ndjson: cannot read');
+    expect((await run('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--capacity', CAPACITY, '--seed', '-1')).code).toBe(2);
+    const help = await run('sched', 'simulate', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Example:');
+    expect(help.out).toContain('--service-mean-ms');
+  });
+});
