@@ -50,6 +50,18 @@ function compileMatcher(c: Condition | undefined): Matcher {
   };
 }
 
+/** Merges two ascending lists of rule positions into one. */
+function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && (a[i] as number) < (b[j] as number))) out.push(a[i++] as number);
+    else out.push(b[j++] as number);
+  }
+  return out;
+}
+
 export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode): CompiledRuleSet {
   const { catalog } = domain;
   const rules = model.rules;
@@ -69,9 +81,29 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   const regionMatch: Matcher[] = rules.map((r) => compileMatcher(r.when.region));
   const needsRuntime = rules.map((r) => r.when.modelId !== undefined || r.when.region !== undefined);
 
-  const buildTable = (accountId: string | null, unlisted: boolean): Table => {
-    const accountOk = (r: RuleDef) => (unlisted ? r.when.accountId === undefined : conditionMatches(r.when.accountId, accountId));
-    const direct: (Outcome | null)[] = new Array<Outcome | null>(cells).fill(null);
+  // Rules any account matches, and per named account the rules that name it: each account's
+  // table is then built from (agnostic ∪ its own) rules, keeping thousands of overrides linear.
+  const agnostic: number[] = [];
+  const named = new Map<string, number[]>();
+  const forMissing: number[] = [];
+  rules.forEach((r, i) => {
+    const c = r.when.accountId;
+    if (c === undefined) {
+      agnostic.push(i);
+      forMissing.push(i);
+      return;
+    }
+    if (c.missing) forMissing.push(i);
+    for (const a of c.values) {
+      const list = named.get(a);
+      if (list === undefined) named.set(a, [i]);
+      else list.push(i);
+    }
+  });
+
+  /** Builds the decision table from `eligible` rule positions (ascending = evaluation order). */
+  const buildTable = (eligible: readonly number[]): Table => {
+    const direct: (Outcome | null)[] = Array.from({ length: cells }, () => null);
     const start = new Int32Array(cells + 1);
     const cand: number[] = [];
     for (let s = 0; s < nS; s++) {
@@ -86,9 +118,9 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
           const seenServiceTier = ignoreServiceTier ? null : serviceTier;
           const seenRequestType = ignoreServiceTier ? requestType : null;
           const classification = classifications[c] as string;
-          for (let i = 0; i < rules.length; i++) {
+          for (const i of eligible) {
             const r = rules[i] as RuleDef;
-            if (!accountOk(r) || !conditionMatches(r.when.serviceTier, seenServiceTier) || !conditionMatches(r.when.classification, classification) || !conditionMatches(r.when.requestType, seenRequestType)) continue;
+            if (!conditionMatches(r.when.serviceTier, seenServiceTier) || !conditionMatches(r.when.classification, classification) || !conditionMatches(r.when.requestType, seenRequestType)) continue;
             if (!needsRuntime[i]) {
               if (cand.length === start[cell]) direct[cell] = outcomes[i] as Outcome;
               else cand.push(i);
@@ -100,13 +132,13 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
       }
     }
     start[cells] = cand.length;
-    return { direct: Object.freeze(direct), start, cand: Int32Array.from(cand) };
+    return { direct, start, cand: Int32Array.from(cand) };
   };
 
-  const missingAccount = buildTable(null, false);
-  const unlistedAccount = buildTable(null, true);
+  const missingAccount = buildTable(forMissing);
+  const unlistedAccount = buildTable(agnostic);
   const byAccount = new Map<string, Table>();
-  for (const r of rules) for (const a of r.when.accountId?.values ?? []) if (!byAccount.has(a)) byAccount.set(a, buildTable(a, false));
+  for (const [account, own] of named) byAccount.set(account, buildTable(mergeAscending(agnostic, own)));
 
   let failClosedCount = 0;
   const fail = (err: FailClosedError): never => {
