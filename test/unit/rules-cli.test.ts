@@ -93,13 +93,3 @@ describe('prio rules eval', () => {
     expect(r.err).toContain('evaluated 4 requests, 2 failed closed or unreadable');
   });
 });
-
-describe('prio demo', () => {
-  it('checks, evaluates the sample requests and prints the static diff', async () => {
-    const r = await run('demo');
-    expect(r.code).toBe(0);
-    expect(r.out).toContain('rules/legacy.json: clean');
-    expect(r.out).toMatch(/31 read, 1 failed closed/);
-    expect(r.out).toContain('3. Static diff over the whole catalog');
-  });
-});
