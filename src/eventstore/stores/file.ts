@@ -53,6 +53,8 @@ interface Head {
   /** Bytes of the file already verified. */
   size: number;
   version: number;
+  /** Inode of the file (0 when it does not exist yet). */
+  ino: number;
 }
 
 /** What was found on disk for one stream. */
@@ -67,6 +69,9 @@ export class FileEventStore implements EventStore {
   private readonly lockTimeoutMs: number;
   /** Verified prefix of each stream file, so appends read only what others added since. */
   private readonly heads = new Map<string, Head>();
+  /** Open append descriptors by stream, with the inode they point at (a repair replaces the file). */
+  private readonly writers = new Map<string, { fd: number; ino: number }>();
+  private dirReady = false;
 
   constructor(options: FileStoreOptions) {
     this.streamsDir = join(options.dir, 'streams');
@@ -97,21 +102,27 @@ export class FileEventStore implements EventStore {
       if (head.version !== expectedVersion) throw new ConcurrencyConflict(stream, expectedVersion, head.version);
       const lines = events.map((e, i) => encodeLine(e, expectedVersion + i + 1)).join('');
       const bytes = Buffer.from(lines, 'utf8');
-      const file = this.fileOf(stream);
-      const created = !existsSync(file);
-      if (created) mkdirSync(this.streamsDir, { recursive: true });
-      const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
-      try {
-        let written = 0;
-        while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      if (created) syncDirectory(this.streamsDir);
-      this.heads.set(stream, { size: head.size + bytes.length, version: expectedVersion + events.length });
+      const fd = this.writerFor(stream, head);
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      fsyncSync(fd);
+      this.heads.set(stream, { size: head.size + bytes.length, version: expectedVersion + events.length, ino: head.ino });
       return { fromVersion: expectedVersion + 1, toVersion: expectedVersion + events.length };
     });
+  }
+
+  /** An O_APPEND descriptor for the stream's current file, reused across appends. */
+  private writerFor(stream: string, head: Head): number {
+    const cached = this.writers.get(stream);
+    if (cached !== undefined && cached.ino === head.ino && head.ino !== 0) return cached.fd;
+    if (cached !== undefined) closeSync(cached.fd);
+    const fd = openSync(this.fileOf(stream), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+    const ino = fstatSync(fd).ino;
+    // A new file's name is durable only once its directory is synced.
+    if (head.ino === 0) syncDirectory(this.streamsDir);
+    this.writers.set(stream, { fd, ino });
+    head.ino = ino;
+    return fd;
   }
 
   async version(stream: string): Promise<number> {
@@ -133,6 +144,8 @@ export class FileEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    for (const { fd } of this.writers.values()) closeSync(fd);
+    this.writers.clear();
     this.heads.clear();
   }
 
@@ -177,22 +190,30 @@ export class FileEventStore implements EventStore {
       renameSync(tmp, file);
       syncDirectory(this.streamsDir);
       this.heads.delete(stream);
+      const writer = this.writers.get(stream);
+      if (writer !== undefined) closeSync(writer.fd);
+      this.writers.delete(stream);
       return quarantine;
     });
   }
 
   private currentHead(stream: string): Head {
     const known = this.heads.get(stream);
-    let size: number;
+    let size = 0;
+    let ino = 0;
     try {
-      size = statSync(this.fileOf(stream)).size;
-    } catch {
-      size = 0;
+      const st = statSync(this.fileOf(stream));
+      size = st.size;
+      ino = st.ino;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (known !== undefined && known.size === size) return known;
-    // Another process appended (or the file is new to us): verify only the unseen bytes.
-    const from = known !== undefined && known.size < size ? known : { size: 0, version: 0 };
-    return this.scan(stream, from.size, false, from.version).head;
+    if (known !== undefined && known.size === size && known.ino === ino) return known;
+    // Another process appended (or the file is new to us, or was replaced): verify only the unseen bytes.
+    const from = known !== undefined && known.ino === ino && known.size < size ? known : { size: 0, version: 0 };
+    const head = this.scan(stream, from.size, false, from.version).head;
+    head.ino = ino;
+    return head;
   }
 
   /** Reads and verifies the stream from byte `offset` (which starts line `version + 1`). */
@@ -202,7 +223,7 @@ export class FileEventStore implements EventStore {
     try {
       bytes = offset === 0 ? readFileSync(file) : readFrom(file, offset);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], head: { size: 0, version: 0 } };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], head: { size: 0, version: 0, ino: 0 } };
       throw err;
     }
     const events: StoredEvent[] = [];
@@ -215,21 +236,23 @@ export class FileEventStore implements EventStore {
       if (end === -1) {
         throw new CorruptStream(stream, file, line, at, `torn write: the last line is unfinished (${bytes.length - start} bytes, no newline)`);
       }
-      const text = bytes.toString('utf8', start, end);
-      const event = decodeLine(text, stream, file, line, at);
+      const event = decodeLine(bytes, start, end, stream, file, line, at);
       if (event.version !== line) {
         throw new CorruptStream(stream, file, line, at, `version ${event.version} where ${line} was expected`);
       }
       if (collect) events.push(event);
       start = end + 1;
     }
-    const head = { size: offset + bytes.length, version: line };
+    const head = { size: offset + bytes.length, version: line, ino: this.heads.get(stream)?.ino ?? 0 };
     this.heads.set(stream, head);
     return { events, head };
   }
 
   private withLock<T>(stream: string, body: () => T): T {
-    mkdirSync(this.streamsDir, { recursive: true });
+    if (!this.dirReady) {
+      mkdirSync(this.streamsDir, { recursive: true });
+      this.dirReady = true;
+    }
     const lock = `${this.fileOf(stream)}.lock`;
     acquireLock(lock, this.lockTimeoutMs);
     try {
@@ -247,18 +270,24 @@ function encodeLine(e: NewEvent, version: number): string {
   return `${PREFIX}${json},"crc":"${crc}"}\n`;
 }
 
-function decodeLine(text: string, stream: string, file: string, line: number, offset: number): StoredEvent {
+const PREFIX_BYTES = Buffer.from(PREFIX);
+const SUFFIX_HEAD = Buffer.from(',"crc":"');
+
+/** Verifies and parses the line bytes[start, end) — checksum computed on the stored bytes themselves. */
+function decodeLine(bytes: Buffer, start: number, end: number, stream: string, file: string, line: number, offset: number): StoredEvent {
   const damaged = (reason: string) => new CorruptStream(stream, file, line, offset, reason);
-  if (!text.startsWith(PREFIX) || text.length < PREFIX.length + SUFFIX_LENGTH) throw damaged('not an event line');
-  const json = text.slice(PREFIX.length, text.length - SUFFIX_LENGTH);
-  const suffix = text.slice(text.length - SUFFIX_LENGTH);
-  const match = /^,"crc":"([0-9a-f]{8})"\}$/.exec(suffix);
-  if (match === null) throw damaged('checksum field missing');
-  const expected = crc32(json).toString(16).padStart(8, '0');
-  if (match[1] !== expected) throw damaged(`checksum mismatch (stored ${match[1]}, computed ${expected})`);
+  const jsonStart = start + PREFIX_BYTES.length;
+  const jsonEnd = end - SUFFIX_LENGTH;
+  if (jsonEnd <= jsonStart || bytes.compare(PREFIX_BYTES, 0, PREFIX_BYTES.length, start, jsonStart) !== 0) throw damaged('not an event line');
+  if (bytes.compare(SUFFIX_HEAD, 0, SUFFIX_HEAD.length, jsonEnd, jsonEnd + SUFFIX_HEAD.length) !== 0 || bytes[end - 2] !== 0x22 || bytes[end - 1] !== 0x7d) {
+    throw damaged('checksum field missing');
+  }
+  const stored = bytes.toString('latin1', jsonEnd + SUFFIX_HEAD.length, end - 2);
+  const computed = crc32(bytes.subarray(jsonStart, jsonEnd)).toString(16).padStart(8, '0');
+  if (stored !== computed) throw damaged(`checksum mismatch (stored ${stored}, computed ${computed})`);
   let parsed: { version: number; type: string; data: unknown; meta: EventMeta };
   try {
-    parsed = JSON.parse(json) as typeof parsed;
+    parsed = JSON.parse(bytes.toString('utf8', jsonStart, jsonEnd)) as typeof parsed;
   } catch (err) {
     throw damaged(`unreadable JSON: ${(err as Error).message}`);
   }
