@@ -1,89 +1,143 @@
 /**
  * `prio demo`: the main job on embedded defaults (what `npm start` runs). Checks both shipped
- * rule sets, evaluates the bundled sample requests under both, and prints the static diff.
+ * rule sets, summarizes their static diff over the catalog, then replays a request log (the
+ * bundled sample, generated on the spot if it is missing) against both in shadow mode, applies
+ * the default gate, writes report.json/.md/.html and prints a short summary with the path of
+ * report.html.
  */
-import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { join, relative, resolve } from 'node:path';
 import { Option } from 'commander';
-import { DEFAULT_RULES_DIR, FileReadError, loadDomain, loadRuleSet, PACKAGE_ROOT } from '../config/index.js';
-import { diffRuleSets, normalize, type NormalizedOutcome, type RequestAttributes } from '../rules/index.js';
+import { developmentTokenKeyring, loadDomain, loadRuleSet, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
+import type { Domain } from '../catalog/index.js';
+import type { CompiledRuleSet } from '../rules/index.js';
+import { diffRuleSets } from '../rules/index.js';
+import { createProgress, fileSource, generateRecords, parseGate, runReplay } from '../shadow/index.js';
+import { createTokenReader, createTokenWriter } from '../tokens/index.js';
 import type { Register } from './main.js';
-import { ExitCode, printJson, table } from './output.js';
-import { checkFile, formatDiff, formatFindings } from './rules.js';
+import { ExitCode, printJson, table, UsageError } from './output.js';
+import { checkFile, formatFindings } from './rules.js';
+import { DEFAULT_BASELINE, DEFAULT_CANDIDATE, DEFAULT_GATE, summarize } from './shadow.js';
 
-const DEFAULT_REQUESTS = join(PACKAGE_ROOT, 'test', 'fixtures', 'rules', 'sample-requests.ndjson');
+export const DEFAULT_SAMPLE_LOG = join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson');
+/** Size and seed of the log generated when the bundled sample is missing. */
+const GENERATED_SAMPLE = { count: 2000, seed: 1 };
 
 const shown = (file: string) => relative(process.cwd(), file) || file;
 
-function changeOf(a: NormalizedOutcome | null, b: NormalizedOutcome | null): string {
-  if (a === null || b === null) return '';
-  if (a.value === null || b.value === null) return a.value === b.value ? 'both fail closed' : 'fail-closed';
-  if (a.label === b.label) return 'same';
-  return b.value > a.value ? 'raised' : b.value < a.value ? 'lowered' : 'qos/preempt';
+interface DemoOptions {
+  old: string;
+  new: string;
+  log?: string;
+  out: string;
+  gate: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/**
+ * The log the demo replays: `log` when it exists, else a generated sample (signed with the
+ * public development key) written into `outDir`, so the demo works even without the bundled file.
+ */
+export async function ensureSampleLog(log: string, domain: Domain, baseline: CompiledRuleSet, outDir: string): Promise<{ log: string; generated: boolean }> {
+  if (existsSync(log)) return { log, generated: false };
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, 'generated-sample.ndjson');
+  const out = createWriteStream(file);
+  const tokenWriter = createTokenWriter({ domain, keyring: developmentTokenKeyring(), mode: 'legacy' });
+  for (const r of generateRecords(GENERATED_SAMPLE, { domain, baseline, tokenWriter })) {
+    if (!out.write(`${JSON.stringify(r)}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return { log: file, generated: true };
 }
 
 export const registerDemo: Register = (program, io, setExit) => {
   program
     .command('demo')
-    .description('Run the main job on embedded defaults: check both rule sets, evaluate sample requests under both, print the static diff.')
-    .addOption(new Option('--old <file>', 'rule set in force').default(join(DEFAULT_RULES_DIR, 'legacy.json'), 'rules/legacy.json'))
-    .addOption(new Option('--new <file>', 'candidate rule set').default(join(DEFAULT_RULES_DIR, 'service_tier.json'), 'rules/service_tier.json'))
-    .addOption(new Option('--requests <file>', 'NDJSON request records').default(DEFAULT_REQUESTS, 'the bundled sample'))
+    .description('Run the main job on embedded defaults: check both rule sets, diff them, replay a request log against both in shadow mode, gate, and write the reports.')
+    .addOption(new Option('--old <file>', 'rule set in force (the baseline)').default(DEFAULT_BASELINE, 'rules/legacy.json'))
+    .addOption(new Option('--new <file>', 'candidate rule set').default(DEFAULT_CANDIDATE, 'rules/service_tier.json'))
+    .option('--log <file>', 'request log to replay (NDJSON or .gz); default the bundled sample, generated if missing')
+    .option('--out <dir>', 'directory for report.json/.md/.html', 'reports/shadow')
+    .addOption(new Option('--gate <file>', 'gate to apply').default(DEFAULT_GATE, 'shadow/gates/default.json'))
+    .option('--quiet', 'no progress output')
     .option('--json', 'print everything as one JSON document')
-    .addHelpText('after', '\nExit status: 0 when both rule sets are lint-clean, 1 when either has findings, 2 on unreadable input.\n\nExample:\n  $ prio demo\n  $ npm start')
-    .action((options: { old: string; new: string; requests: string; json?: boolean }) => {
+    .addHelpText(
+      'after',
+      `
+Session tokens in the bundled sample are signed with the public development key, which the
+demo uses to verify them.
+
+Exit status: 0 rule sets clean and gate passed, 3 gate failed, 1 rule-set findings or error, 2 unreadable input.
+
+Example:
+  $ npm start
+  $ prio demo --out /tmp/shadow && open /tmp/shadow/report.html`,
+    )
+    .action(async (options: DemoOptions) => {
       const domain = loadDomain();
       const checks = [options.old, options.new].map((f) => ({ ...checkFile(f, domain), file: shown(f) }));
-      const findings = checks.reduce((n, c) => n + c.findings.length, 0);
-      if (findings > 0) {
+      if (checks.some((c) => c.findings.length > 0)) {
         io.out(formatFindings(checks));
         setExit(ExitCode.findings);
         return;
       }
       const oldSet = loadRuleSet(shown(options.old), domain);
       const newSet = loadRuleSet(shown(options.new), domain);
-
-      let text: string;
-      try {
-        text = readFileSync(options.requests, 'utf8');
-      } catch (err) {
-        throw new FileReadError(options.requests, err);
-      }
-      const samples = text
-        .split('\n')
-        .map((line, i) => ({ line: i + 1, text: line.trim() }))
-        .filter((l) => l.text !== '')
-        .map(({ line, text: t }) => {
-          let request: RequestAttributes & { requestId?: string };
-          try {
-            request = JSON.parse(t) as RequestAttributes & { requestId?: string };
-          } catch (err) {
-            return { line, requestId: null, request: null, old: null, new: null, error: `not JSON: ${(err as Error).message}` };
-          }
-          return { line, requestId: request.requestId ?? null, request, old: normalize(oldSet, request), new: normalize(newSet, request), error: null };
-        });
       const diff = diffRuleSets(oldSet, newSet);
+      const gate = parseGate(readJsonFile(options.gate), options.gate);
 
-      if (options.json === true) {
-        printJson(io, { check: checks, samples, diff });
-        setExit(ExitCode.ok);
+      // An explicitly named log must exist; only the embedded default is generated when missing.
+      if (options.log !== undefined && !existsSync(options.log)) throw new UsageError(`${options.log}: no such request log`);
+      const { log, generated } = await ensureSampleLog(options.log ?? DEFAULT_SAMPLE_LOG, domain, oldSet, options.out);
+      const keyring = developmentTokenKeyring();
+      const result = await runReplay({
+        source: fileSource(log),
+        domain,
+        baseline: oldSet,
+        candidate: newSet,
+        tokens: { legacy: createTokenReader({ domain, keyring, mode: 'legacy' }), dual: createTokenReader({ domain, keyring, mode: 'dual' }) },
+        outDir: options.out,
+        gate,
+        sampleSize: 50,
+        sampleSeed: 1,
+        progress: createProgress({ stream: process.stderr, quiet: options.quiet === true || options.json === true, label: 'replay' }),
+        runInfo: { baselineFile: shown(options.old), candidateFile: shown(options.new), log: shown(log), generatedLog: generated },
+      });
+      if (result.kind === 'interrupted') {
+        // A file source is not interrupted in practice; report it like the replay command would.
+        io.err(`error: replay interrupted: ${result.error.message} (checkpoint ${shown(result.checkpointFile)})`);
+        setExit(ExitCode.findings);
         return;
       }
-      const rows = samples.map((s) => {
-        if (s.request === null) return [String(s.line), '', '', '', s.error ?? '', '', ''];
-        const change = changeOf(s.old, s.new);
-        const legacy = s.old?.legacyLevel === null || s.old?.legacyLevel === undefined ? (s.old?.label ?? '') : `L${s.old.legacyLevel} = ${s.old.label}`;
-        return [s.requestId ?? String(s.line), s.request.serviceTier ?? '-', String(s.request.classification), s.request.requestType ?? '-', legacy, s.new?.label ?? '', change];
-      });
-      const failed = samples.filter((s) => s.old?.value === null || s.new?.value === null || s.request === null).length;
+      const verdict = result.verdict;
+      const exit = verdict !== undefined && !verdict.passed ? ExitCode.gateFailed : ExitCode.ok;
+      if (options.json === true) {
+        printJson(io, {
+          check: checks,
+          staticDiff: { inputs: diff.inputs, same: diff.same, changed: diff.changed, rows: diff.rows },
+          log: shown(log),
+          generatedLog: generated,
+          report: result.report,
+          gate: verdict ?? null,
+          files: result.files,
+        });
+        setExit(exit);
+        return;
+      }
+      const topRows = diff.rows.slice(0, 5).map((r) => [r.count, r.direction, r.from, r.to]);
       io.out(
         [
           `1. Rule sets\n${formatFindings(checks)}`,
-          `2. Sample requests (${shown(options.requests)}): ${samples.length} read, ${failed} failed closed under at least one rule set\n` +
-            table(['request', 'serviceTier', 'classification', 'requestType', oldSet.name, newSet.name, 'change'], rows),
-          `3. Static diff over the whole catalog\n${formatDiff(diff)}`,
+          `2. Static diff over the catalog: ${diff.inputs} inputs, ${diff.same} same, ${diff.changed} changed; largest groups:\n` +
+            table(['inputs', 'change', oldSet.name, newSet.name], topRows),
+          `3. Shadow replay of ${shown(log)}${generated ? ' (generated: the bundled sample was missing)' : ''}\n${summarize(result.report, verdict)}`,
+          `Reports: ${shown(result.files.json)}, ${shown(result.files.markdown)}\nOpen ${resolve(result.files.html)}`,
         ].join('\n\n'),
       );
-      setExit(ExitCode.ok);
+      setExit(exit);
     });
 };

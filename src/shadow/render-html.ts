@@ -44,7 +44,7 @@ function heatmap(report: ShadowReport): string {
   let max = 0;
   for (const row of matrix) for (const v of row) max = Math.max(max, v);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${left + n * cell + 10}" height="${top + n * cell + 30}" role="img" aria-label="baseline to candidate confusion matrix">`);
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${Math.max(left + n * cell + 10, 600)}" height="${top + n * cell + 30}" role="img" aria-label="baseline to candidate confusion matrix">`);
   parts.push(`<text x="${left + (n * cell) / 2}" y="12" text-anchor="middle" font-weight="600">candidate →</text>`);
   parts.push(`<text x="12" y="${top + (n * cell) / 2}" text-anchor="middle" font-weight="600" transform="rotate(-90 12 ${top + (n * cell) / 2})">baseline →</text>`);
   labels.forEach((label, i) => {
@@ -77,7 +77,7 @@ function stackedBars(title: string, rows: readonly [string, Record<OutcomeKind, 
   const totals = rows.map(([, c]) => OUTCOME_KINDS.reduce((s, k) => s + c[k], 0));
   const max = Math.max(1, ...totals);
   const height = rows.length * (barH + gap) + 4;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + width + 90}" height="${height}" role="img" aria-label="${esc(title)}">`];
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + width + 190}" height="${height}" role="img" aria-label="${esc(title)}">`];
   rows.forEach(([key, counts], i) => {
     const y = i * (barH + gap);
     parts.push(`<text x="${labelW - 6}" y="${y + barH - 5}" text-anchor="end">${esc(key)}</text>`);
