@@ -97,7 +97,6 @@ const SCHEME_CODES: readonly PriorityScheme[] = ['legacy', 'p-scale'];
 
 // ---------------------------------------------------------------- character classes
 
-const DOT = 0x2e;
 const B64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** base64url value of each ASCII code, -1 for anything else. */
 const B64URL_VALUE = new Int8Array(128).fill(-1);
@@ -114,7 +113,7 @@ function isPrintableAscii(s: string): boolean {
 // ---------------------------------------------------------------- encoding
 
 function sign(key: KeyObject, signingInput: string): string {
-  return createHmac('sha256', key).update(signingInput, 'latin1').digest('base64url');
+  return createHmac('sha256', key).update(signingInput, 'utf8').digest('base64url');
 }
 
 function checkField(name: string, value: unknown): string {
@@ -207,6 +206,40 @@ function reject(reason: TokenRejectReason, message: string): TokenReadResult {
   return { ok: false, reason, message };
 }
 
+/**
+ * Decodes the 43-character base64url signature starting at `from` into `out` (32 bytes).
+ * Strict where Node's decoder is lenient: only the base64url alphabet (no `+`, `/`, `=`), and
+ * the last character's two spare bits must be zero, so exactly one string spells each MAC.
+ */
+function decodeSignature(token: string, from: number, out: Buffer): boolean {
+  let bad = 0;
+  let o = 0;
+  let i = from;
+  for (let g = 0; g < 10; g++, i += 4) {
+    const a = sextet(token, i);
+    const b = sextet(token, i + 1);
+    const c = sextet(token, i + 2);
+    const d = sextet(token, i + 3);
+    bad |= a | b | c | d;
+    out[o++] = (a << 2) | (b >> 4);
+    out[o++] = ((b & 15) << 4) | (c >> 2);
+    out[o++] = ((c & 3) << 6) | d;
+  }
+  const a = sextet(token, i);
+  const b = sextet(token, i + 1);
+  const c = sextet(token, i + 2);
+  bad |= a | b | c | (c & 3 ? -1 : 0);
+  out[o++] = (a << 2) | (b >> 4);
+  out[o] = ((b & 15) << 4) | (c >> 2);
+  return bad >= 0;
+}
+
+/** The 6-bit value of the base64url character at `i`, or -1. */
+function sextet(token: string, i: number): number {
+  const code = token.charCodeAt(i);
+  return code < 128 ? (B64URL_VALUE[code] as number) : -1;
+}
+
 const NOT_A_TOKEN = 'not a token: expected v<version>.<kid>.<payload>.<signature> in base64url';
 
 export function createTokenReader(options: TokenCodecOptions<TokenReadMode>): TokenReader {
@@ -214,6 +247,8 @@ export function createTokenReader(options: TokenCodecOptions<TokenReadMode>): To
   if (!TOKEN_READ_MODES.includes(mode)) throw new TokenError('UNSUPPORTED_VERSION', `unknown read mode ${JSON.stringify(mode)}`);
   const classifications = new Set(domain.catalog.classifications);
   const scale = domain.scale;
+  // Reused for every read: decoding the signature allocates nothing (read is synchronous).
+  const given = Buffer.alloc(32);
   const acceptsV1 = mode !== 'v2';
   const acceptsV2 = mode !== 'legacy';
 
@@ -222,22 +257,15 @@ export function createTokenReader(options: TokenCodecOptions<TokenReadMode>): To
     const length = token.length;
     if (length > MAX_TOKEN_CHARS) return reject('OVERSIZED', `token is ${length} characters; the limit is ${MAX_TOKEN_CHARS}`);
 
-    // One pass: every character must be base64url or a dot, and there must be exactly three dots.
-    let d1 = -1;
-    let d2 = -1;
-    let d3 = -1;
-    for (let i = 0; i < length; i++) {
-      const c = token.charCodeAt(i);
-      if (c === DOT) {
-        if (d1 < 0) d1 = i;
-        else if (d2 < 0) d2 = i;
-        else if (d3 < 0) d3 = i;
-        else return reject('MALFORMED', NOT_A_TOKEN);
-      } else if (c > 127 || (B64URL_VALUE[c] as number) < 0) {
-        return reject('MALFORMED', NOT_A_TOKEN);
-      }
+    // Exactly three dots, every part non-empty. The characters of the version, kid and payload
+    // need no separate check: they are signed, and the MAC input is their UTF-8 encoding, which
+    // matches the writer's ASCII bytes only if they are exactly the writer's characters.
+    const d1 = token.indexOf('.');
+    const d2 = token.indexOf('.', d1 + 1);
+    const d3 = token.indexOf('.', d2 + 1);
+    if (d1 < 0 || d2 < 0 || d3 < 0 || token.indexOf('.', d3 + 1) >= 0 || d2 === d1 + 1 || d3 === d2 + 1) {
+      return reject('MALFORMED', NOT_A_TOKEN);
     }
-    if (d3 < 0 || d2 === d1 + 1 || d3 === d2 + 1) return reject('MALFORMED', NOT_A_TOKEN);
 
     // Version: "v" then decimal digits without a leading zero.
     if (token.charCodeAt(0) !== 0x76 || d1 < 2 || (d1 > 2 && token.charCodeAt(1) === 0x30)) return reject('MALFORMED', NOT_A_TOKEN);
@@ -255,15 +283,11 @@ export function createTokenReader(options: TokenCodecOptions<TokenReadMode>): To
     const key = keyring.keyFor(kid);
     if (key === undefined) return reject('UNKNOWN_KID', `no key with kid "${kid.length > 32 ? `${kid.slice(0, 32)}…` : kid}" in the keyring`);
 
-    // A 32-byte MAC is 43 base64url characters whose last one carries 4 data bits and 2 zero
-    // bits; insisting on the canonical form means no two signature strings decode alike.
-    if (length - d3 - 1 !== SIGNATURE_CHARS || ((B64URL_VALUE[token.charCodeAt(length - 1)] as number) & 3) !== 0) {
+    if (length - d3 - 1 !== SIGNATURE_CHARS || !decodeSignature(token, d3 + 1, given)) {
       return reject('BAD_SIGNATURE', 'signature is not a canonical base64url HMAC-SHA256');
     }
-    const expected = createHmac('sha256', key).update(token.slice(0, d3), 'latin1').digest();
-    if (!timingSafeEqual(expected, Buffer.from(token.slice(d3 + 1), 'base64url'))) {
-      return reject('BAD_SIGNATURE', 'signature does not match');
-    }
+    const expected = createHmac('sha256', key).update(token.slice(0, d3), 'utf8').digest();
+    if (!timingSafeEqual(expected, given)) return reject('BAD_SIGNATURE', 'signature does not match');
 
     // From here on the bytes are authentic: a layout error means a writer bug, not an attacker.
     const p = Buffer.from(token.slice(d2 + 1, d3), 'base64url');

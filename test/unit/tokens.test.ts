@@ -122,14 +122,20 @@ describe('rejections', () => {
     expect(rejection(dualReader.read([version, kid, payload, sloppy].join('.'), T0))).toBe('BAD_SIGNATURE');
   });
 
-  it('standard-base64 characters that decode like base64url ones are MALFORMED', () => {
+  it('standard-base64 characters that decode like base64url ones are rejected', () => {
     // Node's base64url decoder also accepts '+' and '/', so without the alphabet check these would verify.
     const withUrlChars = Array.from({ length: 20 }, (_, i) => v2Writer.issue({ ...session('P75'), sessionId: `s${i}` })).find((t) => /[-_]/.test(t));
     if (withUrlChars === undefined) throw new Error('no token with - or _ among 20 issued');
     const withPlus = withUrlChars.replace(/[-_]/g, (c) => (c === '-' ? '+' : '/'));
     expect(Buffer.from(withPlus.split('.')[3] as string, 'base64url')).toEqual(Buffer.from(withUrlChars.split('.')[3] as string, 'base64url'));
-    expect(rejection(dualReader.read(withPlus, T0))).toBe('MALFORMED');
-    expect(rejection(dualReader.read(`${token}=`, T0))).toBe('MALFORMED');
+    expect(rejection(dualReader.read(withPlus, T0))).toBe('BAD_SIGNATURE');
+    expect(rejection(dualReader.read(`${token}=`, T0))).toBe('BAD_SIGNATURE');
+    // Only in the signature: the same bytes spelled with '+' instead of '-'.
+    const i = signature.search(/[-_]/);
+    if (i >= 0) {
+      const spelled = signature.slice(0, i) + (signature[i] === '-' ? '+' : '/') + signature.slice(i + 1);
+      expect(rejection(dualReader.read([version, kid, payload, spelled].join('.'), T0))).toBe('BAD_SIGNATURE');
+    }
   });
 
   it('a swapped version or kid fails: both are signed', () => {
@@ -153,10 +159,18 @@ describe('rejections', () => {
     ['an empty kid', [version, '', payload, signature].join('.')],
     ['an empty payload', [version, kid, '', signature].join('.')],
     ['whitespace', ` ${token}`],
-    ['non-ASCII', token.replace('v2', 'v²')],
+    ['non-ASCII in the version', token.replace('v2', 'v²')],
+    ['a non-ASCII digit as version', token.replace('v2', 'v\u0662')],
     ['JSON', '{"priority":0}'],
   ])('%s is MALFORMED', (_label, text) => {
     expect(rejection(dualReader.read(text, T0))).toBe('MALFORMED');
+  });
+
+  it('a non-ASCII character in the kid or payload is rejected, even one whose low byte is the original', () => {
+    const at = token.indexOf('.', 3) + 5; // inside the payload
+    const lookalike = String.fromCharCode(0x100 + token.charCodeAt(at));
+    expect(rejection(dualReader.read(token.slice(0, at) + lookalike + token.slice(at + 1), T0))).toBe('BAD_SIGNATURE');
+    expect(rejection(dualReader.read(token.replace(kid, `${kid}\u00e9`), T0))).toBe('UNKNOWN_KID');
   });
 
   it('a truncated signature is a BAD_SIGNATURE', () => {
