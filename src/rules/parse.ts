@@ -140,6 +140,8 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
       if (t.tier !== undefined) issues.push({ kind: 'schema', file, pointer: pointerTo(at, 'tier'), message: 'a legacy rule set assigns a legacy level ("level": 0-3), not a tier' });
       if (t.level === undefined) {
         issues.push({ kind: 'schema', file, pointer: at, message: 'missing required property "level" (legacy rule sets assign a legacy level 0-3)' });
+      } else if (!scale.legacyLevels.some((l) => l.level === t.level)) {
+        issues.push({ kind: 'unknown-reference', file, pointer: pointerTo(at, 'level'), message: `unknown legacy level ${t.level} (priorities.json has ${scale.legacyLevels.map((l) => l.level).join(', ')})` });
       } else {
         legacyLevel = t.level as LegacyLevel;
         tier = scale.tierOfLegacy(legacyLevel);

@@ -228,6 +228,12 @@ describe('compile errors beyond the schema', () => {
     ]);
   });
 
+  it('refuses a legacy level priorities.json does not define', () => {
+    expect(pointers({ name: 'l', scheme: 'legacy', mode: 'request-type', rules: [{ id: 'x', precedence: 0, when: {}, then: { level: 4, preemptable: false } }] })).toEqual([
+      '/rules/0/then/level: unknown legacy level 4 (priorities.json has 0, 1, 2, 3)',
+    ]);
+  });
+
   it('refuses the wrong kind of priority for the scheme', () => {
     expect(pointers({ name: 'l', scheme: 'legacy', mode: 'request-type', rules: [{ id: 'x', precedence: 0, when: {}, then }] })).toEqual([
       '/rules/0/then/tier: a legacy rule set assigns a legacy level ("level": 0-3), not a tier',
