@@ -281,7 +281,8 @@ export function createTokenReader(options: TokenCodecOptions<TokenReadMode>): To
 
     const kid = token.slice(d1 + 1, d2);
     const key = keyring.keyFor(kid);
-    if (key === undefined) return reject('UNKNOWN_KID', `no key with kid "${kid.length > 32 ? `${kid.slice(0, 32)}…` : kid}" in the keyring`);
+    // The kid is attacker-controlled text: quoted and cut short so it cannot flood or garble a log.
+    if (key === undefined) return reject('UNKNOWN_KID', `no key with kid ${JSON.stringify(kid.slice(0, 32))}${kid.length > 32 ? '…' : ''} in the keyring`);
 
     if (length - d3 - 1 !== SIGNATURE_CHARS || !decodeSignature(token, d3 + 1, given)) {
       return reject('BAD_SIGNATURE', 'signature is not a canonical base64url HMAC-SHA256');
