@@ -66,7 +66,7 @@ async function alternate(rounds: number, perRound: number, prio: (i: number) => 
 }
 
 /** Builds a valid 10,000-event migration by driving the decider (steps, evidence, pauses, rollbacks). */
-function migrationEvents(count: number): MigrationEvent[] {
+export function migrationEvents(count: number): MigrationEvent[] {
   const file = join(PACKAGE_ROOT, 'migrations', '001-legacy-4-to-7-tier.json');
   const defined = parseMigrationDefinition(readJsonFile(file), file);
   const plan = { ...defined, id: 'bench-rebuild', steps: defined.steps.map((s) => ({ ...s, bakeMinutes: 0 })) };
