@@ -63,16 +63,19 @@ export function createJudge(deps: JudgeDeps): Judge {
   function checkFidelity(observed: NonNullable<RequestRecord['observed']>, base: Outcome | FailClosedError, agg: ShadowAggregate): void {
     const f = agg.fidelity;
     f.checked += 1;
-    const observedLabel = observedPriorityLabel(observed.priority, scale);
     if (base instanceof FailClosedError) {
       f.baselineError += 1;
-      increment(f.mismatches, `${observedLabel}>error`);
+      increment(f.mismatches, `${observedPriorityLabel(observed.priority, scale)}>error`);
       return;
     }
-    const baseLabel = typeof observed.priority === 'number' && observed.priority <= 3
-      ? `L${base.legacyLevel ?? base.tier.legacyLevel}`
-      : base.tier.name;
-    const priorityOk = observedLabel === baseLabel;
+    const p = observed.priority;
+    // Compared without building labels: this runs for every record that carries `observed`.
+    const priorityOk =
+      typeof p === 'number'
+        ? p <= 3
+          ? p === (base.legacyLevel ?? base.tier.legacyLevel)
+          : tierOfRaw(p, scale) === base.tier
+        : p === base.tier.name;
     const qosOk = observed.qos === undefined || observed.qos === base.qos;
     if (priorityOk && qosOk) {
       f.matched += 1;
@@ -80,7 +83,8 @@ export function createJudge(deps: JudgeDeps): Judge {
     }
     if (!priorityOk) f.priorityMismatch += 1;
     if (!qosOk) f.qosMismatch += 1;
-    increment(f.mismatches, priorityOk ? `qos ${observed.qos}>${base.qos}` : `${observedLabel}>${baseLabel}`);
+    const baseLabel = typeof p === 'number' && p <= 3 ? `L${base.legacyLevel ?? base.tier.legacyLevel}` : base.tier.name;
+    increment(f.mismatches, priorityOk ? `qos ${observed.qos}>${base.qos}` : `${observedPriorityLabel(p, scale)}>${baseLabel}`);
   }
 
   return function judge(record, agg) {
@@ -146,9 +150,14 @@ export function createJudge(deps: JudgeDeps): Judge {
 export function observedPriorityLabel(priority: number | string, scale: Domain['scale']): string {
   if (typeof priority === 'string') return priority;
   if (priority <= 3) return `L${priority}`;
+  return tierOfRaw(priority, scale)?.name ?? `raw ${priority}`;
+}
+
+/** The tier whose band holds raw P-scale value `raw` (4-150). */
+function tierOfRaw(raw: number, scale: Domain['scale']): Tier | undefined {
   let tier: Tier | undefined;
-  for (const band of scale.bands) if (band.from <= priority) tier = band.tier;
-  return tier?.name ?? `raw ${priority}`;
+  for (const band of scale.bands) if (band.from <= raw) tier = band.tier;
+  return tier;
 }
 
 function side(outcome: Outcome | FailClosedError): SideOutcome | SideError {

@@ -26,6 +26,10 @@ describe('record schema: hand-written checks agree with the JSON Schema contract
   const junk = fc.oneof(fc.constant(null), fc.integer(), fc.double(), fc.boolean(), fc.constant(''), fc.string(), fc.constant([]), fc.constant({}));
   const isoish = fc.oneof(
     fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+    // Canonical shape with any two-digit fields: exercises the range checks of the fast path.
+    fc
+      .tuple(...Array.from({ length: 5 }, () => fc.integer({ min: 0, max: 99 })))
+      .map(([mo, d, h, mi, se]) => `2026-${[mo, d].map((n) => String(n).padStart(2, '0')).join('-')}T${[h, mi, se].map((n) => String(n).padStart(2, '0')).join(':')}.123Z`),
     fc.constantFrom('2026-03-02T10:00:00Z', '2026-03-02T10:00:00+02:00', '2026-02-30T10:00:00.5-11:30', '2026-3-02T10:00:00Z', '2026-03-02 10:00:00Z', '2026-03-02T24:00:00Z', '2026-03-02T10:00:00', '2026-13-01T00:00:00Z'),
   );
   const field = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 6, arbitrary: valid }, { weight: 1, arbitrary: junk }, { weight: 1, arbitrary: fc.constant(undefined) });
