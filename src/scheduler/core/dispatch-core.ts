@@ -316,7 +316,8 @@ export class DispatchCore<Id = string> {
   }
 
   private emit(kind: SchedulerEventKind, ticket: TicketImpl<Id>, now: number): void {
-    (this.tally[EVENT_INDEX[kind]] as number)++;
+    const index = EVENT_INDEX[kind];
+    this.tally[index] = (this.tally[index] ?? 0) + 1;
     this.listener(kind, ticket, now);
   }
 
