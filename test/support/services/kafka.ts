@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { RunningService, TestService } from '../service.js';
-import { crashBroker, fetchKafkaJars, newBrokerLocation, removeBrokerData, startBroker } from '../kafka/broker.js';
+import { crashBroker, fetchKafkaJars, newBrokerLocation, removeBrokerData, startBroker, type BrokerLocation, type BrokerProcess } from '../kafka/broker.js';
 import { CONTROL_ENV, readControlFile, writeControlFile } from '../kafka/shared.js';
 
 export const service: TestService = {
@@ -13,11 +13,19 @@ export const service: TestService = {
   envVar: 'KAFKA_BROKERS',
   async start(): Promise<RunningService> {
     await fetchKafkaJars();
-    const location = await newBrokerLocation();
-    const broker = await startBroker(location, { quickStart: true }).catch((err: unknown) => {
-      removeBrokerData(location);
-      throw err;
-    });
+    // Free ports are found before the broker binds them; should another process take one in
+    // between, the broker exits at once and a second location is tried.
+    let started: { location: BrokerLocation; broker: BrokerProcess } | undefined;
+    for (let attempt = 1; started === undefined; attempt++) {
+      const location = await newBrokerLocation();
+      try {
+        started = { location, broker: await startBroker(location, { quickStart: true }) };
+      } catch (err) {
+        removeBrokerData(location);
+        if (attempt >= 2) throw err;
+      }
+    }
+    const { location, broker } = started;
     const controlFile = join(location.dataDir, 'control.json');
     writeControlFile(controlFile, broker);
     process.env[CONTROL_ENV] = controlFile;
