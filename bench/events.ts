@@ -96,7 +96,7 @@ export function migrationEvents(count: number): MigrationEvent[] {
 
 export const suite: BenchSuite = async ({ args, log }) => {
   const appends = argValue(args, '--appends', 2000);
-  const rounds = argValue(args, '--rounds', 10);
+  const rounds = argValue(args, '--rounds', 20);
   const perRound = Math.max(1, Math.floor(appends / rounds));
   const results: BenchResult[] = [];
   const targets: { target: string; measured: string; met: boolean }[] = [];
