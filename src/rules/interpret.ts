@@ -107,7 +107,7 @@ export interface Explanation {
   readonly seen: CheckedRequest | null;
   /** The routing attribute the mode ignored (treated as missing). */
   readonly ignored: 'serviceTier' | 'requestType' | null;
-  /** Every rule in evaluation order (account overrides first, then precedence high to low, then file order). */
+  /** Every rule in evaluation order (this account's overrides first, then precedence high to low, then file order). */
   readonly considered: readonly ConsideredRule[];
   readonly winner: string | null;
   readonly outcome: Outcome | null;
@@ -134,7 +134,10 @@ export function explainRequest(model: RuleSetModel, catalog: Catalog, mode: Serv
   }
   const ignored = ignoredAttribute(mode, checked.serviceTier);
   const seen = applyMode(checked, mode);
-  const considered: ConsideredRule[] = model.rules.map((rule) => {
+  // Overrides of other accounts are never looked at (the account is a hash look-up), so they
+  // are left out rather than listed as hundreds of non-matches.
+  const relevant = model.rules.filter((rule) => !rule.isOverride || conditionMatches(rule.when.accountId, seen.accountId));
+  const considered: ConsideredRule[] = relevant.map((rule) => {
     const miss = firstMismatch(rule, seen);
     const reason =
       miss === null
@@ -147,9 +150,9 @@ export function explainRequest(model: RuleSetModel, catalog: Catalog, mode: Serv
     const err = noMatchingRule(model.name, checked);
     return { ruleSet: model.name, mode, seen, ignored, considered, winner: null, outcome: null, why: err.message, error: errorOf(err) };
   }
-  const winner = model.rules[winnerIndex] as RuleDef;
+  const winner = relevant[winnerIndex] as RuleDef;
   const matched = considered.filter((c) => c.matched);
-  const tied = model.rules.filter((r, i) => considered[i]?.matched === true && r !== winner && r.precedence === winner.precedence);
+  const tied = relevant.filter((r, i) => considered[i]?.matched === true && r !== winner && r.precedence === winner.precedence);
   let why: string;
   if (winner.isOverride) why = `account override for account ${String(seen.accountId)}: overrides win over every rule`;
   else if (matched.length === 1) why = `the only matching rule (precedence ${winner.precedence})`;

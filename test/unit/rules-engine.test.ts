@@ -125,6 +125,9 @@ describe('matching', () => {
     expect(rs.evaluate({ classification: 'ON_DEMAND' }).ruleId).toBe('top');
     expect(rs.evaluate({ classification: 'ON_DEMAND', accountId: '77', serviceTier: 'FLEX' }).ruleId).toBe('acct-flex-only');
     expect(rs.evaluate({ classification: 'ON_DEMAND', accountId: '77', serviceTier: 'DEFAULT' }).ruleId).toBe('top');
+    const e = rs.explain({ classification: 'ON_DEMAND', accountId: '100042' });
+    expect(e.considered.map((c) => c.ruleId)).toEqual(['acct-42', 'top']);
+    expect(e.why).toBe('account override for account 100042: overrides win over every rule');
   });
 
   it('defaults QoS to the tier default and maps legacy levels onto the P scale', () => {
