@@ -56,7 +56,7 @@ export const registerSched: Register = (program, io, setExit) => {
       'after',
       '\nExample:\n  prio sched simulate --log shadow/samples/requests.ndjson \\\n' +
         '    --rules rules/legacy.json --rules rules/service_tier.json \\\n' +
-        '    --capacity test/fixtures/scheduler/capacity.json --seed 7\n',
+        '    --capacity test/fixtures/scheduler/capacity-sample.json --seed 7\n',
     )
     .action((options: SimulateOptions) => {
       setExit(runSimulate(options, io));

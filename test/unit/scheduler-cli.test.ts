@@ -48,6 +48,18 @@ describe('prio sched simulate', () => {
     expect(only!.report.scheduled + only!.report.failClosed.total + only!.report.unknownVariant.total).toBe(only!.report.requests);
   });
 
+  it('simulates the shadow sample log under both shipped rule sets', async () => {
+    const r = await run('sched', 'simulate', '--json', '--log', 'shadow/samples/requests.ndjson', '--rules', 'rules/legacy.json', '--rules', 'rules/service_tier.json', '--capacity', 'test/fixtures/scheduler/capacity-sample.json', '--service-mean-ms', '400');
+    expect(r.code).toBe(0);
+    const parsed = JSON.parse(r.out) as { runs: JsonRun[] };
+    expect(parsed.runs.map((x) => x.ruleSet)).toEqual(['legacy', 'service_tier']);
+    for (const { report } of parsed.runs) {
+      expect(report.requests).toBeGreaterThan(0);
+      expect(report.scheduled + report.failClosed.total + report.unknownVariant.total).toBe(report.requests);
+      expect(report.tiers.some((t) => t.waitMs !== null)).toBe(true);
+    }
+  });
+
   it('reports an invalid capacity file with its pointer and exits 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'prio-sched-'));
     const bad = join(dir, 'capacity.json');
