@@ -376,6 +376,8 @@ function describeReport(r: Parameters<Parameters<typeof runController>[1]['repor
       return ` (${r.rejection.invariant}): ${r.rejection.message}`;
     case 'finished':
       return `: migration ${r.status}`;
+    case 'error':
+      return `: ${r.message} (retrying)`;
     case 'stopped':
       return '';
   }

@@ -19,6 +19,8 @@ export type ControllerReport =
   | { readonly kind: 'blocked'; readonly rejection: Rejection }
   | { readonly kind: 'fenced'; readonly token: number }
   | { readonly kind: 'finished'; readonly status: string }
+  /** A store or network failure; the controller keeps going and retries next tick. */
+  | { readonly kind: 'error'; readonly message: string }
   | { readonly kind: 'stopped' };
 
 export interface ControllerDeps {
@@ -47,54 +49,14 @@ export async function runController(options: ControllerOptions, deps: Controller
   let lastBlocked = '';
   try {
     while (options.signal?.aborted !== true) {
-      const now = deps.clock().getTime();
-      if (lease === undefined) {
-        const got = await deps.leases.acquire(leaseName, options.owner, options.leaseTtlMs, now);
-        if (!got.acquired) {
-          deps.report({ kind: 'waiting', holder: got.holder, expiresAt: got.expiresAt });
-          await deps.sleep(options.tickMs);
-          continue;
-        }
-        lease = got.lease;
-        lastBlocked = '';
-        deps.report({ kind: 'acquired', token: lease.token });
-      } else {
-        const renewed = await deps.leases.renew(lease, options.leaseTtlMs, now);
-        if (renewed === undefined) {
-          deps.report({ kind: 'lost', token: lease.token });
-          lease = undefined;
-          continue;
-        }
-        lease = renewed;
-      }
-
       try {
-        const result = await handleCommand(
-          options.migrationId,
-          { type: 'advance', actor: options.owner, at: deps.clock().toISOString() },
-          { store: deps.store, commandId: deps.newId(), clock: deps.clock, fence: { lease: leaseName, token: lease.token } },
-        );
-        if (result.outcome === 'accepted') {
-          deps.report({ kind: 'appended', token: lease.token, version: result.version, events: result.events.map((e) => e.type) });
-          lastBlocked = '';
-          if (result.state.status === 'completed' || result.state.status === 'aborted') {
-            deps.report({ kind: 'finished', status: result.state.status });
-            return 'finished';
-          }
-          continue; // more may be possible right away (complete a step, then start the next)
-        }
-        if (result.rejection.invariant === 'finished-is-final') {
-          deps.report({ kind: 'finished', status: result.state.status });
-          return 'finished';
-        }
-        if (result.rejection.message !== lastBlocked) {
-          lastBlocked = result.rejection.message;
-          deps.report({ kind: 'blocked', rejection: result.rejection });
-        }
+        const step = await tick();
+        if (step === 'finished') return 'finished';
+        if (step === 'again') continue;
       } catch (err) {
-        if (!(err instanceof Error && err.name === 'FencedAppend')) throw err;
-        deps.report({ kind: 'fenced', token: lease.token });
-        lease = undefined;
+        // A store that is briefly unreachable must not kill the controller: report and retry.
+        // Holding on to the lease is safe: the next renew or fenced append tells whether it is still ours.
+        deps.report({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
       }
       await deps.sleep(options.tickMs);
     }
@@ -102,5 +64,58 @@ export async function runController(options: ControllerOptions, deps: Controller
     return 'stopped';
   } finally {
     if (lease !== undefined) await deps.leases.release(lease).catch(() => undefined);
+  }
+
+  /** One round: hold the lease, then try to advance. `again` skips the pause before the next round. */
+  async function tick(): Promise<'finished' | 'again' | 'wait'> {
+    const now = deps.clock().getTime();
+    if (lease === undefined) {
+      const got = await deps.leases.acquire(leaseName, options.owner, options.leaseTtlMs, now);
+      if (!got.acquired) {
+        deps.report({ kind: 'waiting', holder: got.holder, expiresAt: got.expiresAt });
+        return 'wait';
+      }
+      lease = got.lease;
+      lastBlocked = '';
+      deps.report({ kind: 'acquired', token: lease.token });
+    } else {
+      const renewed = await deps.leases.renew(lease, options.leaseTtlMs, now);
+      if (renewed === undefined) {
+        deps.report({ kind: 'lost', token: lease.token });
+        lease = undefined;
+        return 'again';
+      }
+      lease = renewed;
+    }
+
+    try {
+      const result = await handleCommand(
+        options.migrationId,
+        { type: 'advance', actor: options.owner, at: deps.clock().toISOString() },
+        { store: deps.store, commandId: deps.newId(), clock: deps.clock, fence: { lease: leaseName, token: lease.token } },
+      );
+      if (result.outcome === 'accepted') {
+        deps.report({ kind: 'appended', token: lease.token, version: result.version, events: result.events.map((e) => e.type) });
+        lastBlocked = '';
+        if (result.state.status === 'completed' || result.state.status === 'aborted') {
+          deps.report({ kind: 'finished', status: result.state.status });
+          return 'finished';
+        }
+        return 'again'; // more may be possible right away (complete a step, then start the next)
+      }
+      if (result.rejection.invariant === 'finished-is-final') {
+        deps.report({ kind: 'finished', status: result.state.status });
+        return 'finished';
+      }
+      if (result.rejection.message !== lastBlocked) {
+        lastBlocked = result.rejection.message;
+        deps.report({ kind: 'blocked', rejection: result.rejection });
+      }
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'FencedAppend')) throw err;
+      deps.report({ kind: 'fenced', token: lease.token });
+      lease = undefined;
+    }
+    return 'wait';
   }
 }
