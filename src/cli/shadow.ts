@@ -166,6 +166,13 @@ Examples:
       const gate = loadGate(options.gate);
       const resumed = options.resume === undefined ? undefined : readCheckpoint(options.resume);
       const source = selectSource(options, resumed?.checkpoint);
+      if (resumed !== undefined) {
+        // Resuming onto another source or comparison would mix two runs into one report.
+        if (resumed.source !== source.label) throw new UsageError(`${options.resume}: checkpoint of ${resumed.source}, not ${source.label}`);
+        if (resumed.rulesets.baseline !== baseline.name || resumed.rulesets.candidate !== candidate.name) {
+          throw new UsageError(`${options.resume}: checkpoint compares ${resumed.rulesets.baseline} -> ${resumed.rulesets.candidate}, not ${baseline.name} -> ${candidate.name}`);
+        }
+      }
       const tokens = options.tokenCheck ? tokenReaders(domain, keyringFor(options.keyFile, io)) : undefined;
       const result = await runReplay({
         source,

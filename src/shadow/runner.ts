@@ -75,7 +75,8 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
     options.progress.stop();
     await quarantine.close();
     if (err instanceof SourceInterruptedError) {
-      const checkpointFile = writeCheckpoint(options.outDir, source.label, err.message, err.checkpoint, agg);
+      const rulesets = { baseline: options.baseline.name, candidate: options.candidate.name };
+      const checkpointFile = writeCheckpoint(options.outDir, source.label, rulesets, err.message, err.checkpoint, agg);
       return { kind: 'interrupted', error: err, checkpointFile, partial: agg };
     }
     throw err;

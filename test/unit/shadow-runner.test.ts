@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import {
   createProgress,
   fileSource,
@@ -14,6 +15,13 @@ import {
   type SourceRecord,
 } from '../../src/shadow/index.js';
 import { baseline, candidate, domain, dualReader, generatedLines, legacyReader } from '../fixtures/shadow/harness.js';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'prio', ...args], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
+  return { code, out, err };
+}
 
 const root = mkdtempSync(join(tmpdir(), 'prio-shadow-run-'));
 const quiet = createProgress({ stream: process.stderr, quiet: true, label: 'test' });
@@ -102,6 +110,21 @@ describe('a replay run from file to reports', () => {
     expect(existsSync(join(cut, 'checkpoint.json'))).toBe(false);
     expect(withoutRun(join(cut, 'report.json'))).toBe(withoutRun(join(whole, 'report.json')));
     expect(readFileSync(join(cut, 'quarantine.ndjson'), 'utf8')).toBe(readFileSync(join(whole, 'quarantine.ndjson'), 'utf8'));
+  });
+
+  it('prio shadow replay --resume continues a checkpoint, and refuses one from another source', async () => {
+    const cut = join(root, 'cli-cut');
+    await runReplay(options(fileSource(logFile), join(root, 'cli-whole')));
+    expect((await runReplay(options(interruptedAfter(logFile, 2), cut))).kind).toBe('interrupted');
+    const checkpoint = join(cut, 'checkpoint.json');
+    const other = join(root, 'other.ndjson');
+    writeFileSync(other, readFileSync(logFile));
+    const wrong = await cli('shadow', 'replay', '--file', other, '--out', cut, '--resume', checkpoint, '--quiet');
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toMatch(/checkpoint of file:/);
+    const resumed = await cli('shadow', 'replay', '--file', logFile, '--out', cut, '--resume', checkpoint, '--quiet', '--sample-size', '10', '--sample-seed', '3');
+    expect(resumed.code).toBe(0);
+    expect(withoutRun(join(cut, 'report.json'))).toBe(withoutRun(join(root, 'cli-whole', 'report.json')));
   });
 
   it('partial reports of a split log merge into exactly the single-run report', async () => {

@@ -4,7 +4,9 @@
  */
 import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { aggregateFromJson, aggregateToJson, type ShadowAggregate } from '../aggregate.js';
+import { FileReadError } from '../../config/index.js';
+import { ConfigError } from '../../validation/index.js';
+import { AggregateFormatError, aggregateFromJson, aggregateToJson, type ShadowAggregate } from '../aggregate.js';
 import type { GateVerdict } from '../gate.js';
 import type { QuarantineEntry } from '../replay.js';
 import { renderHtml } from '../render-html.js';
@@ -100,25 +102,45 @@ export const CHECKPOINT_FORMAT = 'prio.shadow-checkpoint/1';
 export interface CheckpointFile {
   readonly format: typeof CHECKPOINT_FORMAT;
   readonly source: string;
+  /** Names of the rule sets compared: a resume must compare the same ones. */
+  readonly rulesets: { readonly baseline: string; readonly candidate: string };
   readonly message: string;
   readonly checkpoint: Checkpoint;
   readonly state: ReturnType<typeof aggregateToJson>;
 }
 
-export function writeCheckpoint(dir: string, source: string, message: string, checkpoint: Checkpoint, partial: ShadowAggregate): string {
+export function writeCheckpoint(
+  dir: string,
+  source: string,
+  rulesets: CheckpointFile['rulesets'],
+  message: string,
+  checkpoint: Checkpoint,
+  partial: ShadowAggregate,
+): string {
   const file = join(dir, REPORT_FILES.checkpoint);
-  const doc: CheckpointFile = { format: CHECKPOINT_FORMAT, source, message, checkpoint, state: aggregateToJson(partial) };
+  const doc: CheckpointFile = { format: CHECKPOINT_FORMAT, source, rulesets, message, checkpoint, state: aggregateToJson(partial) };
   writeAtomically(file, `${JSON.stringify(doc, null, 2)}\n`);
   return file;
 }
 
 /** Reads a checkpoint file back: the resume point and the partial aggregate to continue from. */
-export function readCheckpoint(file: string): { checkpoint: Checkpoint; partial: ShadowAggregate; source: string } {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<CheckpointFile>;
-  if (doc.format !== CHECKPOINT_FORMAT || doc.checkpoint === undefined || typeof doc.source !== 'string') {
-    throw new Error(`${file}: not a prio shadow checkpoint (format ${JSON.stringify(doc.format)})`);
+export function readCheckpoint(file: string): { checkpoint: Checkpoint; partial: ShadowAggregate; source: string; rulesets: CheckpointFile['rulesets'] } {
+  let doc: Partial<CheckpointFile>;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<CheckpointFile>;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new ConfigError([{ file, pointer: '', message: `not valid JSON: ${err.message}` }]);
+    throw new FileReadError(file, err);
   }
-  return { checkpoint: doc.checkpoint, partial: aggregateFromJson(doc.state, `${file}#state`), source: doc.source };
+  if (doc.format !== CHECKPOINT_FORMAT || doc.checkpoint === undefined || typeof doc.source !== 'string' || doc.rulesets === undefined) {
+    throw new ConfigError([{ file, pointer: '', message: `not a prio shadow checkpoint (format ${JSON.stringify(doc.format)})` }]);
+  }
+  try {
+    return { checkpoint: doc.checkpoint, partial: aggregateFromJson(doc.state, 'state'), source: doc.source, rulesets: doc.rulesets };
+  } catch (err) {
+    if (err instanceof AggregateFormatError) throw new ConfigError([{ file, pointer: '/state', message: err.message }]);
+    throw err;
+  }
 }
 
 export function removeCheckpoint(dir: string): void {
