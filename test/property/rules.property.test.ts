@@ -116,6 +116,27 @@ describe('rules engine properties', () => {
     );
   });
 
+  it('lint findings are sound: an unreachable rule never wins, a gap example really fails closed', () => {
+    const freeValue = <T>(values: readonly T[]) => fc.constantFrom<T | null>(...values, null);
+    fc.assert(
+      fc.property(ruleSetDoc, fc.array(fc.tuple(freeValue(MODELS), freeValue([...REGIONS, 'ap-south-1']), freeValue([...ACCOUNTS, '999'])), { minLength: 1, maxLength: 4 }), (doc, frees) => {
+        const findings = lintRuleSet(doc, 'random.json', domain, { maxGaps: 1000 });
+        const rs = compileRuleSet(doc, 'random.json', domain);
+        const unreachable = new Set(findings.filter((f) => f.kind === 'unreachable').map((f) => f.ruleId));
+        for (const cell of catalogCells(catalog)) {
+          for (const [modelId, region, accountId] of frees) {
+            const winner = outcomeOf(() => rs.evaluate({ ...cell, modelId, region, accountId }));
+            if ('ruleId' in winner) expect(unreachable.has(winner.ruleId)).toBe(false);
+          }
+        }
+        for (const gap of findings.filter((f) => f.kind === 'gap')) {
+          expect(outcomeOf(() => rs.evaluate(gap.example as RequestAttributes))).toEqual({ code: 'NO_MATCHING_RULE', attribute: undefined });
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('the shipped rule sets are total over the catalog whatever the model, region and account', () => {
     const sets: CompiledRuleSet[] = ['rules/legacy.json', 'rules/service_tier.json'].map((f) => loadRuleSet(f, domain));
     fc.assert(
