@@ -287,9 +287,9 @@ Example session:
   common(
     migrate
       .command('rollback')
-      .description('Return to an earlier completed step. Always allowed on a live migration; readers keep accepting both formats.')
+      .description('Return to an earlier completed step, or to "start" (before the first step). Always allowed on a live migration; readers keep accepting both formats.')
       .argument('<id>', 'migration id')
-      .requiredOption('--to <step>', 'completed step to return to')
+      .requiredOption('--to <step>', 'completed step to return to, or "start" to undo every step')
       .requiredOption('--reason <text>', 'why (recorded in the history)')
       .addHelpText('after', '\nExample:\n  prio migrate rollback 001-legacy-4-to-7-tier --to beta-dual-read --reason "token rejects in preprod"'),
     { writes: true },

@@ -188,20 +188,29 @@ function completeStep(state: MigrationState, step: Step, at: string, base: Base)
   return accept({ type: 'StepCompleted', ...base, stepId: step.id });
 }
 
+/** Rollback target that undoes every step: back to the flags before the first one (readers kept dual). */
+export const ROLLBACK_TO_START = 'start';
+
 function rollback(plan: Plan, state: MigrationState, toStep: string, reason: string, base: Base): Decision {
   if (reason.trim() === '') return reject('rollback-reason', 'a rollback records why it happened: give a reason');
-  const target = plan.steps.find((s) => s.id === toStep);
-  if (target === undefined) return unknownStep(plan, toStep);
-  if (state.steps[target.id]?.status !== 'completed') {
-    return reject('rollback-target', `a rollback returns to a step that has completed, and ${target.id} has not (it is ${state.steps[target.id]?.status ?? 'pending'})`);
+  let targetIndex = -1;
+  if (toStep !== ROLLBACK_TO_START) {
+    const target = plan.steps.find((s) => s.id === toStep);
+    if (target === undefined) return unknownStep(plan, toStep);
+    if (state.steps[target.id]?.status !== 'completed') {
+      return reject(
+        'rollback-target',
+        `a rollback returns to a step that has completed (or to "${ROLLBACK_TO_START}", before the first step), and ${target.id} has not (it is ${state.steps[target.id]?.status ?? 'pending'})`,
+      );
+    }
+    targetIndex = plan.steps.indexOf(target);
   }
-  const targetIndex = plan.steps.indexOf(target);
   const undone = plan.steps
     .filter((s, i) => i > targetIndex && state.steps[s.id]?.status !== 'pending')
     .reverse()
     .map((s) => s.id);
   if (undone.length === 0) {
-    return reject('rollback-target', `nothing to roll back: no step after ${target.id} has started`);
+    return reject('rollback-target', `nothing to roll back: no step after ${toStep === ROLLBACK_TO_START ? 'the start' : toStep} has started`);
   }
   const undoneStages = new Set(undone.map((id) => plan.steps.find((s) => s.id === id)?.stage));
   const liveFlags: Record<string, Flags> = {};
@@ -213,7 +222,7 @@ function rollback(plan: Plan, state: MigrationState, toStep: string, reason: str
     // formats keep doing so, and so do readers of every stage the rollback touches.
     liveFlags[name] = undoneStages.has(name) || readersAcceptBoth(current) ? withDualReaders(landed) : landed;
   }
-  return accept({ type: 'RolledBack', ...base, reason, toStep: target.id, undoneSteps: undone, liveFlags });
+  return accept({ type: 'RolledBack', ...base, reason, toStep, undoneSteps: undone, liveFlags });
 }
 
 function evidenceInconsistency(e: Evidence): string | undefined {

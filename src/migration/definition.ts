@@ -7,6 +7,7 @@ import migrationSchema from '../../migrations/schema/migration.schema.json' with
 import { ConfigError, pointerTo, schemaValidator, type ConfigIssue } from '../validation/index.js';
 import type { Flags, Plan } from './model.js';
 import { readersAcceptBoth } from './flags.js';
+import { ROLLBACK_TO_START } from './decider.js';
 
 const validateDefinition = schemaValidator(migrationSchema);
 
@@ -33,6 +34,7 @@ export function parseMigrationDefinition(doc: unknown, file: string): Plan {
   d.steps.forEach((step, i) => {
     const at = pointerTo('/steps', i);
     if (seen.has(step.id)) issue(pointerTo(at, 'id'), `step id "${step.id}" is used twice`);
+    if (step.id === ROLLBACK_TO_START) issue(pointerTo(at, 'id'), `"${ROLLBACK_TO_START}" is reserved: rollback --to ${ROLLBACK_TO_START} means before the first step`);
     seen.add(step.id);
     const stage = stageIndex.get(step.stage);
     if (stage === undefined) {

@@ -4,7 +4,7 @@
  * Nothing here performs I/O itself.
  */
 export type * from './model.js';
-export { decide, evolve, fold, initialState, nextStep, formatDuration } from './decider.js';
+export { decide, evolve, fold, initialState, nextStep, formatDuration, ROLLBACK_TO_START } from './decider.js';
 export { readersAcceptBoth, withDualReaders, applyFlags } from './flags.js';
 export { parseMigrationDefinition } from './definition.js';
 export { statusView, historyView, stateAt, eventsUpTo, describeFlags, type MigrationStatusView, type HistoryEntry, type StageStatus } from './projections.js';

@@ -131,7 +131,7 @@ export function historyView(events: readonly MigrationEvent[]): HistoryEntry[] {
       case 'MigrationResumed':
         return { ...entry, summary: 'resumed' };
       case 'RolledBack':
-        return { ...entry, summary: `rolled back to ${e.toStep}, undoing ${e.undoneSteps.join(', ')}` };
+        return { ...entry, summary: `rolled back to ${e.toStep === 'start' ? 'the start' : e.toStep}, undoing ${e.undoneSteps.join(', ')}` };
       case 'MigrationAborted':
         return { ...entry, summary: 'aborted' };
       case 'MigrationCompleted':

@@ -43,7 +43,7 @@ const draftArb = (plan: Plan): fc.Arbitrary<Draft> =>
     { weight: 8, arbitrary: fc.constant<Draft>((at) => ({ type: 'resume', actor: 'op', at })) },
     {
       weight: 9,
-      arbitrary: fc.tuple(fc.constantFrom(...stepIds), fc.constantFrom('latency', 'latency', '')).map(([id, reason]): Draft => (at) => ({ type: 'rollback', toStep: id, reason, actor: 'op', at })),
+      arbitrary: fc.tuple(fc.constantFrom(...stepIds, 'start'), fc.constantFrom('latency', 'latency', '')).map(([id, reason]): Draft => (at) => ({ type: 'rollback', toStep: id, reason, actor: 'op', at })),
     },
     { weight: 2, arbitrary: fc.constant<Draft>((at) => ({ type: 'complete', actor: 'op', at })) },
     { weight: 1, arbitrary: fc.constant<Draft>((at) => ({ type: 'abort', actor: 'op', at, reason: 'stop' })) },

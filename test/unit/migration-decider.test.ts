@@ -155,6 +155,17 @@ describe('migration decider', () => {
     expect(rolled.state.steps['preprod-dual-read']).toMatchObject({ status: 'pending', runs: 1 });
   });
 
+  it('rolls back to the start, undoing a live first step, with readers kept dual', () => {
+    const plan = shippedPlan();
+    const live = run([cmd.plan(plan), cmd.advance(0)]);
+    const r = run([{ type: 'rollback', toStep: 'start', reason: 'bad build', actor: 'b', at: at(5) }], live.state);
+    expect(r.state.current).toBeUndefined();
+    expect(r.state.steps['beta-dual-read']?.status).toBe('pending');
+    expect(r.state.liveFlags.beta).toEqual({ ...plan.initialFlags, tokenReadMode: 'dual', priorityScheme: 'dual' });
+    expect(r.state.liveFlags.prod).toEqual(plan.initialFlags);
+    expect(rejection({ type: 'rollback', toStep: 'start', reason: 'again', actor: 'b', at: at(6) }, r.state).message).toBe('nothing to roll back: no step after the start has started');
+  });
+
   it('does nothing to an aborted or completed migration', () => {
     const plan = fastPlan();
     const aborted = run([cmd.plan(plan), { type: 'abort', actor: 'bob', at: at(1), reason: 'wrong plan' }]);
