@@ -152,6 +152,27 @@ describe('Kafka source', () => {
     expect(await member()).toEqual([]);
   });
 
+  it('follows the topic past its start-time end until stopped, then ends cleanly', async () => {
+    const { file } = writeLog('follow.ndjson', 50);
+    const topic = topicName('follow');
+    await produceLog({ brokers, file, topic, partitions: 2 });
+    const stop = new AbortController();
+    const source = kafkaSource({ brokers, topic, window: { from: 'beginning' }, follow: true, signal: stop.signal });
+    let count = 0;
+    let grew = false;
+    for await (const batch of source.batches()) {
+      count += batch.length;
+      if (count >= 50 && !grew) {
+        grew = true;
+        await produceLog({ brokers, file, topic });
+      }
+      if (count >= 100) stop.abort();
+    }
+    expect(count).toBe(100);
+    expect(source.windows().every((w) => w.end === undefined)).toBe(true);
+    expect(source.progress().total).toBeUndefined();
+  });
+
   it('resumes from a checkpoint exactly after the last record handed out', async () => {
     const { file, lines } = writeLog('resume.ndjson', 600);
     const topic = topicName('resume');
