@@ -85,7 +85,7 @@ export const suite: BenchSuite = async ({ args, log }) => {
   tokens.forEach((t, i) => {
     const r = reader.read(t, now);
     if (!r.ok || r.tier !== sessions[i]?.tier) throw new Error(`reader disagrees on token ${i}: ${r.ok ? r.tier.name : r.reason}`);
-    const bare = createHmac('sha256', key).update(signingInputs[i] as string, 'latin1').digest('base64url');
+    const bare = createHmac('sha256', key).update(signingInputs[i] as string, 'utf8').digest('base64url');
     if (t.slice(t.lastIndexOf('.') + 1) !== bare) throw new Error(`bare HMAC disagrees on token ${i}`);
   });
   const avgChars = Math.round(tokens.reduce((n, t) => n + t.length, 0) / POOL);
@@ -96,7 +96,7 @@ export const suite: BenchSuite = async ({ args, log }) => {
   const hmac: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const [h, v, e] = measureInterleaved(seconds, 25, [
-      (i) => createHmac('sha256', key).update(signingInputs[i & (POOL - 1)] as string, 'latin1').digest(),
+      (i) => createHmac('sha256', key).update(signingInputs[i & (POOL - 1)] as string, 'utf8').digest(),
       (i) => (reader.read(tokens[i & (POOL - 1)] as string, now).ok ? 1 : undefined),
       (i) => writer.issue(sessions[i & (POOL - 1)] as SessionToIssue),
     ]) as [number, number, number];
