@@ -355,11 +355,15 @@ describe('a broker that goes away mid-replay', () => {
       // The CLI's replay, on a source that takes the broker down once it has handed out 300 records.
       const kafka = kafkaSource({ brokers, topic, window: { from: 'beginning' }, maxBytesPerPartition: 16 * 1024 });
       const handedOut: SourceRecord[] = [];
+      let crashed = false;
       const crashing: RecordSource = {
         label: kafka.label,
         async *batches() {
           for await (const batch of kafka.batches()) {
-            if (handedOut.length >= 300 && handedOut.length - batch.length < 300) await broker.crash();
+            if (handedOut.length >= 300 && !crashed) {
+              crashed = true;
+              await broker.crash();
+            }
             handedOut.push(...batch);
             yield batch;
           }
@@ -383,6 +387,7 @@ describe('a broker that goes away mid-replay', () => {
       } finally {
         await broker.start();
       }
+      expect(crashed).toBe(true);
       if (result.kind !== 'interrupted') throw new Error(`expected an interrupted replay, got ${result.kind}`);
       expect(result.error).toBeInstanceOf(SourceInterruptedError);
       expect(result.error.message).toMatch(new RegExp(`lost Kafka at ${brokers[0]} while reading topic ${topic}`));
