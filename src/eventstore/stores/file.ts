@@ -211,17 +211,16 @@ export class FileEventStore implements EventStore {
     if (known !== undefined && known.size === size && known.ino === ino) return known;
     // Another process appended (or the file is new to us, or was replaced): verify only the unseen bytes.
     const from = known !== undefined && known.ino === ino && known.size < size ? known : { size: 0, version: 0 };
-    const head = this.scan(stream, from.size, false, from.version).head;
-    head.ino = ino;
-    return head;
+    return this.scan(stream, from.size, false, from.version).head;
   }
 
   /** Reads and verifies the stream from byte `offset` (which starts line `version + 1`). */
   private scan(stream: string, offset: number, collect: boolean, version = 0): Scan {
     const file = this.fileOf(stream);
     let bytes: Buffer;
+    let ino: number;
     try {
-      bytes = offset === 0 ? readFileSync(file) : readFrom(file, offset);
+      ({ bytes, ino } = readFrom(file, offset));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], head: { size: 0, version: 0, ino: 0 } };
       throw err;
@@ -243,7 +242,7 @@ export class FileEventStore implements EventStore {
       if (collect) events.push(event);
       start = end + 1;
     }
-    const head = { size: offset + bytes.length, version: line, ino: this.heads.get(stream)?.ino ?? 0 };
+    const head = { size: offset + bytes.length, version: line, ino };
     this.heads.set(stream, head);
     return { events, head };
   }
@@ -294,18 +293,19 @@ function decodeLine(bytes: Buffer, start: number, end: number, stream: string, f
   return { stream, version: parsed.version, type: parsed.type, data: parsed.data, meta: parsed.meta };
 }
 
-function readFrom(file: string, offset: number): Buffer {
+/** The file's bytes from `offset` to its end, and its inode (to notice a file replaced by a repair). */
+function readFrom(file: string, offset: number): { bytes: Buffer; ino: number } {
   const fd = openSync(file, 'r');
   try {
-    const size = fstatSync(fd).size;
-    const buf = Buffer.allocUnsafe(Math.max(0, size - offset));
+    const st = fstatSync(fd);
+    const buf = Buffer.allocUnsafe(Math.max(0, st.size - offset));
     let read = 0;
     while (read < buf.length) {
       const n = readSync(fd, buf, read, buf.length - read, offset + read);
       if (n === 0) break;
       read += n;
     }
-    return buf.subarray(0, read);
+    return { bytes: buf.subarray(0, read), ino: st.ino };
   } finally {
     closeSync(fd);
   }
