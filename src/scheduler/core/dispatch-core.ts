@@ -66,10 +66,8 @@ class Flow<Id> {
   constructor(readonly key: string) {}
 }
 
+/** A tier's flows. Its queued count and pass live in the variant's typed arrays (see VariantState). */
 class TierQueue<Id> {
-  count = 0;
-  /** Virtual start time of this tier's next dispatch. */
-  pass = 0;
   /** Active flows take turns; `cursor` is the one served next. Null when the tier is empty. */
   cursor: Flow<Id> | null = null;
   /** Per-account flows under fair queuing; created on demand, dropped when idle. */
@@ -101,10 +99,18 @@ class VariantState<Id> {
   /** Min-heap by deadline of queued tickets that have one (lazily pruned). */
   readonly deadlines: TicketImpl<Id>[] = [];
   readonly tiers: TierQueue<Id>[];
+  /**
+   * Per tier: queued requests, and the virtual start time of the tier's next dispatch. Typed
+   * arrays side by side, so choosing a tier reads two contiguous blocks instead of seven objects.
+   */
+  readonly tierQueued: Int32Array;
+  readonly tierPass: Float64Array;
   readonly reservations: Reservation<Id>[];
   readonly reservationOf: ReadonlyMap<string, Reservation<Id>>;
   constructor(readonly index: number, readonly limits: VariantLimits, tierCount: number) {
     this.tiers = Array.from({ length: tierCount }, () => new TierQueue<Id>());
+    this.tierQueued = new Int32Array(tierCount);
+    this.tierPass = new Float64Array(tierCount);
     this.reservations = Object.entries(limits.reserved ?? {})
       .filter(([, units]) => units > 0)
       .map(([account, units]) => new Reservation<Id>(account, units));
@@ -188,7 +194,7 @@ export class DispatchCore<Id = string> {
 
   queued(variant: number, tier?: number): number {
     const v = this.variantAt(variant);
-    return tier === undefined ? v.queued : (v.tiers[tier]?.count ?? 0);
+    return tier === undefined ? v.queued : (v.tierQueued[tier] ?? 0);
   }
 
   /** Running requests of `account` on `variant` (reserved accounts only are tracked; others report undefined). */
@@ -221,7 +227,7 @@ export class DispatchCore<Id = string> {
       request.deadline ?? Number.POSITIVE_INFINITY,
       this.seq++,
       now,
-      v.reservationOf.get(request.account),
+      v.reservations.length === 0 ? undefined : v.reservationOf.get(request.account),
     );
     const bucket = this.throttling ? this.bucketOf(request.account, now) : undefined;
     if (bucket !== undefined) {
@@ -367,19 +373,20 @@ export class DispatchCore<Id = string> {
 
   /** Picks the backlogged tier with the smallest pass (ties: higher tier) and its flow's head. */
   private nextWeighted(v: VariantState<Id>): TicketImpl<Id> {
-    const tiers = v.tiers;
-    let best: TierQueue<Id> | undefined;
-    let bestIndex = 0;
-    for (let i = 0; i < tiers.length; i++) {
-      const tq = tiers[i] as TierQueue<Id>;
-      if (tq.count > 0 && (best === undefined || tq.pass < best.pass)) {
-        best = tq;
-        bestIndex = i;
+    const queued = v.tierQueued;
+    const passes = v.tierPass;
+    let best = 0;
+    let bestPass = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < queued.length; i++) {
+      const pass = passes[i] as number;
+      if ((queued[i] as number) > 0 && pass < bestPass) {
+        best = i;
+        bestPass = pass;
       }
     }
-    const tq = best as TierQueue<Id>;
-    v.vtime = tq.pass;
-    tq.pass += this.strides[bestIndex] as number;
+    v.vtime = bestPass;
+    passes[best] = bestPass + (this.strides[best] as number);
+    const tq = v.tiers[best] as TierQueue<Id>;
     const flow = tq.cursor as Flow<Id>;
     // Round-robin over accounts: the next flow is served next time this tier is picked.
     tq.cursor = flow.ringNext;
@@ -422,7 +429,7 @@ export class DispatchCore<Id = string> {
 
   private enqueue(v: VariantState<Id>, t: TicketImpl<Id>): void {
     const tq = v.tiers[t.tier] as TierQueue<Id>;
-    if (tq.count === 0 && tq.pass < v.vtime) tq.pass = v.vtime;
+    if (v.tierQueued[t.tier] === 0 && (v.tierPass[t.tier] as number) < v.vtime) v.tierPass[t.tier] = v.vtime;
     let flow = tq.single;
     if (this.fair) {
       const existing = tq.flows.get(t.account);
@@ -453,7 +460,7 @@ export class DispatchCore<Id = string> {
     else flow.tail.next = t;
     flow.tail = t;
     flow.count++;
-    tq.count++;
+    v.tierQueued[t.tier] = (v.tierQueued[t.tier] as number) + 1;
     v.queued++;
     const r = t.reservation;
     if (r !== undefined) {
@@ -492,7 +499,7 @@ export class DispatchCore<Id = string> {
       // Per-account flows are dropped when idle so memory follows the queued requests.
       if (this.fair) tq.flows.delete(flow.key);
     }
-    tq.count--;
+    v.tierQueued[t.tier] = (v.tierQueued[t.tier] as number) - 1;
     v.queued--;
     const r = t.reservation;
     if (r !== undefined) {
@@ -508,8 +515,8 @@ export class DispatchCore<Id = string> {
   /** Sheds the newest request of the lowest backlogged tier if that tier is strictly below `tier`. */
   private evictBelow(v: VariantState<Id>, tier: number, now: number): boolean {
     for (let i = v.tiers.length - 1; i > tier; i--) {
+      if (v.tierQueued[i] === 0) continue;
       const tq = v.tiers[i] as TierQueue<Id>;
-      if (tq.count === 0) continue;
       let newest: TicketImpl<Id> | null = null;
       const first = tq.cursor as Flow<Id>;
       let flow = first;
