@@ -107,9 +107,13 @@ function lintModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode, m
       else shadows.add(shadow.id);
     });
     if (reachable) return;
+    const ignored = mode === 'service-tier' ? 'requestType' : mode === 'request-type' ? 'serviceTier' : null;
+    const needsIgnored = ignored !== null && rule.when[ignored] !== undefined && !(rule.when[ignored] as Condition).missing;
     const message = matchesAny
       ? `rule "${rule.id}" can never win: every request it matches is taken first by ${[...shadows].map((s) => `"${s}"`).join(', ')}`
-      : `rule "${rule.id}" matches no request in ${mode} mode (its conditions exclude each other, or it needs an attribute this mode ignores)`;
+      : needsIgnored
+        ? `rule "${rule.id}" matches no request in ${mode} mode: it needs a ${ignored}, which this mode ignores (treats as missing)`
+        : `rule "${rule.id}" matches no request in ${mode} mode: its conditions exclude each other`;
     findings.push({ kind: 'unreachable', file: model.file, pointer: rule.pointer, message, ruleId: rule.id, ...(shadows.size > 0 ? { related: [...shadows] } : {}) });
   });
 

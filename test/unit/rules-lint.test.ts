@@ -53,10 +53,23 @@ describe('prio rules check findings', () => {
 
   it('reports a rule that needs the attribute its mode ignores', () => {
     expect(findingsOf('unreachable-mode')).toEqual([
-      expect.objectContaining({ kind: 'unreachable', pointer: '/rules/0', ruleId: 'batch-type', message: expect.stringContaining('matches no request in service-tier mode') as string }),
+      expect.objectContaining({ kind: 'unreachable', pointer: '/rules/0', ruleId: 'batch-type', message: 'rule "batch-type" matches no request in service-tier mode: it needs a requestType, which this mode ignores (treats as missing)' }),
     ]);
     // The same rule is fine once the request type is visible.
     expect(checkFile(fixture('unreachable-mode'), domain, 'request-type').findings).toEqual([]);
+  });
+
+  it('reports a rule whose conditions exclude each other', () => {
+    const doc = {
+      name: 'contradiction',
+      scheme: 'tier',
+      mode: 'service-tier',
+      rules: [
+        { id: 'provisioned-on-demand', precedence: 5, when: { provisioned: true, classification: 'ON_DEMAND' }, then: { tier: 'P90', preemptable: false } },
+        { id: 'all', precedence: 0, when: {}, then: { tier: 'P50', preemptable: false } },
+      ],
+    };
+    expect(lintRuleSet(doc, 'c.json', domain).map((f) => f.message)).toEqual(['rule "provisioned-on-demand" matches no request in service-tier mode: its conditions exclude each other']);
   });
 
   it('reports an ambiguous overlap with an example request', () => {
