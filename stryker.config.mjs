@@ -19,6 +19,9 @@ export default {
   timeoutFactor: 2,
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `reports/mutation/${part}.json` },
+  // Re-runs only mutants whose code or covering tests changed since the last run.
+  incremental: true,
+  incrementalFile: `reports/mutation/${part}.incremental.json`,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   ignorePatterns: ['.prio', 'reports', 'out', 'scripts/kafka/lib', 'scripts/kafka/target'],

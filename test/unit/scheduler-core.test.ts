@@ -189,3 +189,113 @@ describe('DispatchCore', () => {
     expect(stridesFor([40, 25, 15, 10, 5, 3, 2])).toEqual([15, 24, 40, 60, 120, 200, 300]);
   });
 });
+
+describe('DispatchCore edges', () => {
+  it('names each invalid limit in code-built configs', () => {
+    const variant = { id: 'm', concurrency: 1, queueBound: 1, qosPreemption: false };
+    const cases: [Partial<SchedulerConfig>, string][] = [
+      [{ tierWeights: [1, 2.5] }, 'tier 1: weight must be a positive integer, got 2.5'],
+      [{ variants: [{ ...variant, concurrency: 0 }] }, 'variant "m": concurrency must be an integer >= 1'],
+      [{ variants: [{ ...variant, concurrency: 1.5 }] }, 'variant "m": concurrency must be an integer >= 1'],
+      [{ variants: [{ ...variant, queueBound: 0 }] }, 'variant "m": queueBound must be an integer >= 1'],
+      [{ variants: [{ ...variant, queueBound: 2.5 }] }, 'variant "m": queueBound must be an integer >= 1'],
+      [{ variants: [{ ...variant, reserved: { a: -1 } }] }, 'variant "m": reserved units of "a" must be an integer >= 0'],
+      [{ variants: [{ ...variant, reserved: { a: 0.5 } }] }, 'variant "m": reserved units of "a" must be an integer >= 0'],
+      [{ variants: [{ ...variant, concurrency: 2, reserved: { a: 1, b: 2 } }] }, 'variant "m": reserved units (3) exceed concurrency (2)'],
+      [{ accountRates: { a: { rate: -1, burst: 1 } } }, 'account "a": rate must be >= 0 and burst >= 1'],
+      [{ accountRates: { a: { rate: 1, burst: 0 } } }, 'account "a": rate must be >= 0 and burst >= 1'],
+      [{ defaultAccountRate: { rate: Number.NaN, burst: 1 } }, 'account "(default)": rate must be >= 0 and burst >= 1'],
+    ];
+    for (const [over, message] of cases) {
+      expect(() => new DispatchCore({ tierWeights: [1], variants: [variant], ...over })).toThrow(message);
+    }
+    // the boundaries themselves are valid
+    expect(() => new DispatchCore({ tierWeights: [1], variants: [{ ...variant, concurrency: 2, reserved: { a: 2, b: 0 } }], accountRates: { a: { rate: 0, burst: 1 } } })).not.toThrow();
+    expect(() => new DispatchCore({ tierWeights: [1], variants: [variant] }).submit({ id: 'x', variant: 0, tier: 0.5, account: 'a' }, 0)).toThrow('tier 0.5 is not in 0..0');
+    expect(() => new DispatchCore({ tierWeights: [1], variants: [variant] }).submit({ id: 'x', variant: -1, tier: 0, account: 'a' }, 0)).toThrow('variant -1 is not in 0..0');
+  });
+
+  it('falls back to a fixed stride numerator when the weights have a huge least common multiple', () => {
+    const weights = [1_000_003, 1_000_033, 999_983];
+    expect(stridesFor(weights)).toEqual(weights.map((w) => 2 ** 32 / w));
+    expect(stridesFor([4, 6])).toEqual([3, 2]);
+    // and scheduling stays weighted with inexact strides
+    const core = new DispatchCore<number>({ tierWeights: [3_000_017, 1_000_003], variants: oneVariant() });
+    const tickets = Array.from({ length: 8 }, (_, i) => core.submit({ id: i, variant: 0, tier: i % 2, account: 'a' }, 0));
+    const order: number[] = [];
+    for (let now = 0; core.pump(now) > 0; now++) {
+      const running = tickets.find((t) => t.state === 'running') as Ticket<number>;
+      order.push(running.tier);
+      core.complete(running, now);
+    }
+    expect(order).toEqual([0, 1, 0, 0, 0, 1, 1, 1]);
+  });
+
+  it('caps a refilled bucket at its burst', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1], variants: oneVariant(), accountRates: { a: { rate: 1000, burst: 2 } } });
+    const at = (now: number) => core.submit({ id: String(now), variant: 0, tier: 0, account: 'a' }, now).state;
+    expect([at(0), at(0), at(0)]).toEqual(['queued', 'queued', 'throttled']);
+    expect([at(10_000), at(10_000), at(10_000)]).toEqual(['queued', 'queued', 'throttled']);
+    // 1 token per ms: 0.5 ms later half a token, so 1 ms to wait (rounded up)
+    const early = core.submit({ id: 'early', variant: 0, tier: 0, account: 'a' }, 10_000.5);
+    expect(early.retryAfter).toBe(1);
+  });
+
+  it('reports its limits, queues and pending work', () => {
+    const { core } = setup({ variants: [...oneVariant({ reserved: { owner: 1 } }), { id: 'n', concurrency: 2, queueBound: 5, qosPreemption: true }] });
+    expect(core.variantCount).toBe(2);
+    expect(core.variantLimits(1)).toMatchObject({ id: 'n', concurrency: 2 });
+    expect(core.hasPendingWork).toBe(false);
+    core.submit({ id: 'a', variant: 1, tier: 2, account: 'x' }, 0);
+    core.submit({ id: 'b', variant: 1, tier: 2, account: 'x' }, 0);
+    expect(core.hasPendingWork).toBe(true);
+    expect([core.queued(1), core.queued(1, 2), core.queued(1, 0), core.queued(1, 9)]).toEqual([2, 2, 0, 0]);
+    expect(core.pump(0)).toBe(2);
+    expect(core.hasPendingWork).toBe(false);
+    expect(core.reservedInUse(0, 'owner')).toEqual({ units: 1, inflight: 0, queued: 0 });
+    expect(core.reservedInUse(0, 'x')).toBeUndefined();
+    expect(core.counters).toEqual({ queued: 2, dispatched: 2, completed: 0, shed: 0, throttled: 0, expired: 0, preempted: 0, cancelled: 0 });
+  });
+
+  it('keeps the deadline index proportional to what is queued', () => {
+    const core = new DispatchCore<number>({ tierWeights: [1], variants: oneVariant({ concurrency: 200, queueBound: 500 }) });
+    for (let i = 0; i < 150; i++) core.submit({ id: i, variant: 0, tier: 0, account: 'a', deadline: 1_000 + i }, 0);
+    expect(core.deadlineEntries(0)).toBe(150);
+    core.pump(0); // all dispatched: their entries are stale
+    expect(core.queued(0)).toBe(0);
+    const late = core.submit({ id: 999, variant: 0, tier: 0, account: 'a', deadline: 5_000 }, 1);
+    core.pump(1); // nothing expired yet, but the index is rebuilt from what is queued
+    expect(late.state).toBe('running');
+    expect(core.deadlineEntries(0)).toBeLessThanOrEqual(64);
+    // stale entries below 64 linger until their deadline passes
+    const small = new DispatchCore<number>({ tierWeights: [1], variants: oneVariant({ concurrency: 10, queueBound: 50 }) });
+    for (let i = 0; i < 10; i++) small.submit({ id: i, variant: 0, tier: 0, account: 'a', deadline: 100 }, 0);
+    small.pump(0);
+    expect(small.deadlineEntries(0)).toBe(10);
+    expect(small.expireOverdue(100)).toBe(0);
+    expect(small.deadlineEntries(0)).toBe(0);
+  });
+
+  it('expires at exactly the deadline, not before', () => {
+    const { core } = setup({ variants: oneVariant() });
+    const blocker = core.submit({ id: 'b', variant: 0, tier: 0, account: 'x' }, 0);
+    core.pump(0);
+    const w = core.submit({ id: 'w', variant: 0, tier: 0, account: 'x', deadline: 10 }, 0);
+    core.pump(9);
+    expect(w.state).toBe('queued');
+    core.pump(10);
+    expect(w.state).toBe('expired');
+    expect(blocker.state).toBe('running');
+  });
+
+  it('evicts the newest request across accounts of the lowest tier under fair queuing', () => {
+    const { core } = setup({ variants: oneVariant({ queueBound: 3 }), fairQueuingByAccount: true });
+    const a1 = core.submit({ id: 'a1', variant: 0, tier: 2, account: 'a' }, 0);
+    const b1 = core.submit({ id: 'b1', variant: 0, tier: 2, account: 'b' }, 1);
+    const a2 = core.submit({ id: 'a2', variant: 0, tier: 2, account: 'a' }, 2);
+    core.submit({ id: 'top', variant: 0, tier: 0, account: 'c' }, 3);
+    expect([a1.state, b1.state, a2.state]).toEqual(['queued', 'queued', 'shed']);
+    core.submit({ id: 'top2', variant: 0, tier: 1, account: 'c' }, 4);
+    expect([a1.state, b1.state]).toEqual(['queued', 'shed']);
+  });
+});

@@ -203,6 +203,15 @@ export class DispatchCore<Id = string> {
     return r === undefined ? undefined : { units: r.units, inflight: r.inflight, queued: r.queued };
   }
 
+  /**
+   * Entries in a variant's deadline index: its queued requests that have a deadline, plus
+   * entries of requests that left the queue, dropped when their deadline passes or when they
+   * outnumber the queue (at most max(64, 2 × queued) after each expiry check).
+   */
+  deadlineEntries(variant: number): number {
+    return this.variantAt(variant).deadlines.length;
+  }
+
   /** Variants with waiting requests or free slots to fill since the last pump. */
   get hasPendingWork(): boolean {
     return this.dirty.length > 0;
