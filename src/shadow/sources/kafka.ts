@@ -23,6 +23,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import { type Checkpoint, type RecordSource, SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { ProgressReporting, SourceProgress } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
+import { decodeRecords, FetchConnection, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
 
 export interface KafkaWindow {
   /** Where each partition starts: its first retained record, or its first record at or after this time. */
@@ -120,6 +121,14 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       if (err instanceof KafkaSourceError) throw err;
       throw new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${describeKafkaError(err)}`, { cause: err });
     }
+    if (group === undefined) {
+      try {
+        yield* readDirect(admin);
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+      return;
+    }
     const channel = new BatchChannel();
     const onAbort = () => channel.close();
     options.signal?.addEventListener('abort', onAbort);
@@ -149,6 +158,116 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       channel.dispose();
       await consumer.consumer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Without a group there is nothing to coordinate: fetch the window straight from the
+   * partition leaders (see kafka-fetch.ts) and hand batches out as they are decoded. The next
+   * fetch is sent before a batch is handed out, so the broker works while the replay does.
+   */
+  async function* readDirect(admin: Admin): AsyncGenerator<readonly SourceRecord[]> {
+    const retries = options.retries ?? 5;
+    const clientId = options.clientId ?? 'prio-shadow';
+    const next = new Map<number, number>();
+    const maxBytes = new Map<number, number>();
+    for (const w of plan.values()) {
+      next.set(w.partition, delivered.get(w.partition) ?? w.start);
+      maxBytes.set(w.partition, options.maxBytesPerPartition ?? 8 * 1024 * 1024);
+    }
+    let leaders = await partitionLeaders(admin, topic);
+    const connections = new Map<string, FetchConnection>();
+    const closeAll = () => {
+      for (const c of connections.values()) c.close();
+      connections.clear();
+    };
+    const onAbort = () => closeAll();
+    options.signal?.addEventListener('abort', onAbort);
+    const open = () => [...plan.values()].filter((w) => w.end === undefined || (next.get(w.partition) ?? 0) < w.end).map((w) => w.partition);
+    // The checkpoint is taken when the loss reaches the replay (below), not when a prefetch
+    // notices it: batches handed out in between belong before the checkpoint.
+    const lost = (cause: unknown) => new LostKafka(cause);
+
+    /** One fetch from every leader of an unfinished partition; retried (new connections, new leaders) before giving up. */
+    const fetchRound = async (): Promise<FetchedPartition[]> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const byLeader = new Map<string, FetchPartition[]>();
+          for (const partition of open()) {
+            const leader = leaders.get(partition);
+            if (leader === undefined) throw new PartitionFetchError(partition, 5);
+            const list = byLeader.get(leader) ?? [];
+            list.push({ partition, offset: next.get(partition) ?? 0, maxBytes: maxBytes.get(partition) ?? 0 });
+            byLeader.set(leader, list);
+          }
+          const responses = await Promise.all(
+            [...byLeader].map(([leader, partitions]) => {
+              let connection = connections.get(leader);
+              if (connection === undefined) {
+                const [host, port] = splitHostPort(leader);
+                connection = new FetchConnection(host, port, clientId, 30_000);
+                connections.set(leader, connection);
+              }
+              return connection.fetch(topic, partitions, follow ? 500 : 100, 32 * 1024 * 1024);
+            }),
+          );
+          const fetched = responses.flat();
+          const failed = fetched.find((f) => f.errorCode !== 0);
+          if (failed !== undefined) throw new PartitionFetchError(failed.partition, failed.errorCode);
+          return fetched;
+        } catch (err) {
+          closeAll();
+          if (options.signal?.aborted) return [];
+          if (err instanceof PartitionFetchError && !err.retriable) {
+            throw new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${err.message}`, { cause: err });
+          }
+          if (attempt >= retries) throw lost(err);
+          await sleep(Math.min(2000, 200 * 2 ** attempt));
+          // A partition moved to another leader: ask the cluster again (a lost broker fails here too).
+          if (err instanceof PartitionFetchError) leaders = await partitionLeaders(admin, topic).catch((e: unknown) => Promise.reject(lost(e)));
+        }
+      }
+    };
+
+    try {
+      let pending: Promise<FetchedPartition[]> | undefined = open().length > 0 ? fetchRound() : undefined;
+      while (pending !== undefined) {
+        let fetched: FetchedPartition[];
+        try {
+          fetched = await pending;
+        } catch (err) {
+          if (!(err instanceof LostKafka)) throw err;
+          throw new SourceInterruptedError(
+            `lost Kafka at ${options.brokers.join(',')} while reading topic ${topic}: ${describeKafkaError(err.cause)}`,
+            checkpoint(),
+            { cause: err.cause },
+          );
+        }
+        const ready: SourceRecord[][] = [];
+        for (const f of fetched) {
+          const from = next.get(f.partition) ?? 0;
+          const decoded = decodeRecords(topic, f, from, plan.get(f.partition)?.end);
+          if (decoded.nextOffset > from) next.set(f.partition, decoded.nextOffset);
+          else if (f.records !== null && f.records.length > 0) {
+            // Only part of one batch fit: the batch is larger than the fetch size. Ask for more.
+            maxBytes.set(f.partition, Math.min(256 * 1024 * 1024, 2 * (maxBytes.get(f.partition) ?? 0)));
+          }
+          if (decoded.records.length > 0) ready.push(decoded.records);
+        }
+        const more = !options.signal?.aborted && open().length > 0;
+        pending = more ? fetchRound() : undefined;
+        // Handled when awaited; never an unhandled rejection if the replay stops first.
+        pending?.catch(() => undefined);
+        for (const records of ready) {
+          const last = records[records.length - 1];
+          if (last !== undefined && last.position.kind === 'kafka') delivered.set(last.position.partition, Number(last.position.offset) + 1);
+          deliveredRecords += records.length;
+          yield records;
+        }
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      closeAll();
     }
   }
 
@@ -293,6 +412,34 @@ async function planWindows(
     plan.set(w.partition, { partition: w.partition, start, end: follow ? undefined : (ends.get(w.partition) ?? Number(w.high)) });
   }
   return plan;
+}
+
+/** A broker lost for good during a direct read; becomes a SourceInterruptedError with the checkpoint of that moment. */
+class LostKafka extends Error {
+  constructor(override readonly cause: unknown) {
+    super('lost Kafka', { cause });
+  }
+}
+
+/** `host:port` of each partition's leader. */
+async function partitionLeaders(admin: Admin, topic: string): Promise<Map<number, string>> {
+  const [{ brokers }, metadata] = await Promise.all([admin.describeCluster(), admin.fetchTopicMetadata({ topics: [topic] })]);
+  const addresses = new Map(brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+  const leaders = new Map<number, string>();
+  for (const p of metadata.topics[0]?.partitions ?? []) {
+    const address = addresses.get(p.leader);
+    if (address !== undefined) leaders.set(p.partitionId, address);
+  }
+  return leaders;
+}
+
+function splitHostPort(address: string): [string, number] {
+  const colon = address.lastIndexOf(':');
+  return [address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(colon + 1))];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
