@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,7 +79,7 @@ describe('file event store', () => {
     const dir = tempDir();
     const store = new FileEventStore({ dir });
     await store.append('l', 0, [event(1)]);
-    writeFileSync(`${store.fileOf('l')}.lock`, '999999999\n');
+    symlinkSync('999999999', `${store.fileOf('l')}.lock`); // the lock of a process that died holding it
     await store.append('l', 1, [event(2)]);
     expect(readdirSync(join(dir, 'streams'))).toEqual(['l.ndjson']);
     await expect(store.append('l', 2, [event(3)], { fence: { lease: 'x', token: 1 } })).rejects.toBeInstanceOf(StoreUnavailable);

@@ -1,7 +1,7 @@
 /**
  * The embedded default store: one NDJSON file per stream under a directory (`.prio/` by
- * default). Every line carries a CRC-32 of its event; every append is fsynced; a lock file
- * makes appends of two local processes take turns. A torn or damaged line is reported with its
+ * default). Every line carries a CRC-32 of its event; every append is fsynced; a lock (a symbolic link naming
+ * the holder's pid) makes appends of two local processes take turns. A torn or damaged line is reported with its
  * position and never dropped or repaired silently (see {@link repairTornTail} for the explicit fix).
  *
  * Line format: `{"event":<event JSON>,"crc":"<8 hex digits>"}` where the CRC covers the exact
@@ -18,9 +18,11 @@ import {
   readFileSync,
   readSync,
   readdirSync,
+  readlinkSync,
   renameSync,
   rmdirSync,
   statSync,
+  symlinkSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -272,23 +274,43 @@ function encodeLine(e: NewEvent, version: number): string {
 const PREFIX_BYTES = Buffer.from(PREFIX);
 const SUFFIX_HEAD = Buffer.from(',"crc":"');
 
+/** True when bytes[at..] starts with `expected` (a plain loop: cheaper than a native call per line). */
+function startsWithAt(bytes: Buffer, at: number, expected: Buffer): boolean {
+  for (let k = 0; k < expected.length; k += 1) if (bytes[at + k] !== expected[k]) return false;
+  return true;
+}
+
+/** The 8 lowercase hex digits at bytes[at..] as a number, or -1. */
+function hexAt(bytes: Buffer, at: number): number {
+  let value = 0;
+  for (let k = 0; k < 8; k += 1) {
+    const c = bytes[at + k] ?? 0;
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
 /** Verifies and parses the line bytes[start, end) — checksum computed on the stored bytes themselves. */
 function decodeLine(bytes: Buffer, start: number, end: number, stream: string, file: string, line: number, offset: number): StoredEvent {
-  const damaged = (reason: string) => new CorruptStream(stream, file, line, offset, reason);
   const jsonStart = start + PREFIX_BYTES.length;
   const jsonEnd = end - SUFFIX_LENGTH;
-  if (jsonEnd <= jsonStart || bytes.compare(PREFIX_BYTES, 0, PREFIX_BYTES.length, start, jsonStart) !== 0) throw damaged('not an event line');
-  if (bytes.compare(SUFFIX_HEAD, 0, SUFFIX_HEAD.length, jsonEnd, jsonEnd + SUFFIX_HEAD.length) !== 0 || bytes[end - 2] !== 0x22 || bytes[end - 1] !== 0x7d) {
-    throw damaged('checksum field missing');
+  if (jsonEnd <= jsonStart || !startsWithAt(bytes, start, PREFIX_BYTES)) throw new CorruptStream(stream, file, line, offset, 'not an event line');
+  const stored = hexAt(bytes, jsonEnd + SUFFIX_HEAD.length);
+  if (!startsWithAt(bytes, jsonEnd, SUFFIX_HEAD) || stored < 0 || bytes[end - 2] !== 0x22 || bytes[end - 1] !== 0x7d) {
+    throw new CorruptStream(stream, file, line, offset, 'checksum field missing');
   }
-  const stored = bytes.toString('latin1', jsonEnd + SUFFIX_HEAD.length, end - 2);
-  const computed = crc32(bytes.subarray(jsonStart, jsonEnd)).toString(16).padStart(8, '0');
-  if (stored !== computed) throw damaged(`checksum mismatch (stored ${stored}, computed ${computed})`);
+  const computed = crc32(bytes.subarray(jsonStart, jsonEnd));
+  if (stored !== computed) {
+    const hex = (n: number) => n.toString(16).padStart(8, '0');
+    throw new CorruptStream(stream, file, line, offset, `checksum mismatch (stored ${hex(stored)}, computed ${hex(computed)})`);
+  }
   let parsed: { version: number; type: string; data: unknown; meta: EventMeta };
   try {
     parsed = JSON.parse(bytes.toString('utf8', jsonStart, jsonEnd)) as typeof parsed;
   } catch (err) {
-    throw damaged(`unreadable JSON: ${(err as Error).message}`);
+    throw new CorruptStream(stream, file, line, offset, `unreadable JSON: ${(err as Error).message}`);
   }
   return { stream, version: parsed.version, type: parsed.type, data: parsed.data, meta: parsed.meta };
 }
@@ -327,27 +349,23 @@ function pause(ms: number): void {
 }
 
 /**
- * Creates the lock file exclusively (O_EXCL), writing our pid. A lock left by a dead process is
- * taken over; the takeover itself is serialized by a `.steal` directory so two waiters never
- * both remove a lock, and one of them a fresh one.
+ * Takes the lock by creating a symbolic link whose target is our pid: one atomic, exclusive
+ * system call (EEXIST when held) that also records the holder, so no half-written lock file
+ * can exist. A lock left by a dead process is taken over; the takeover itself is serialized by
+ * a `.steal` directory so two waiters never both remove a lock, and one of them a fresh one.
  */
 function acquireLock(lock: string, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
-  const me = Buffer.from(`${process.pid}\n`);
+  const me = String(process.pid);
   for (let attempt = 0; ; attempt += 1) {
     try {
-      const fd = openSync(lock, 'wx');
-      try {
-        writeSync(fd, me);
-      } finally {
-        closeSync(fd);
-      }
+      symlinkSync(me, lock);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = readHolder(lock);
-    if (holder === undefined ? isAbandonedEmpty(lock) : !isAlive(holder)) stealLock(lock, holder);
+    if (holder !== undefined && !isAlive(holder)) stealLock(lock, holder);
     if (Date.now() > deadline) {
       throw new StoreUnavailable(`lock ${lock} is held by process ${holder ?? '?'} for more than ${timeoutMs} ms`);
     }
@@ -357,20 +375,10 @@ function acquireLock(lock: string, timeoutMs: number): void {
 
 function readHolder(lock: string): number | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+    const pid = Number.parseInt(readlinkSync(lock), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** A lock file still empty after a second: its creator died between creating and writing it. */
-function isAbandonedEmpty(lock: string): boolean {
-  try {
-    const st = statSync(lock);
-    return st.size === 0 && Date.now() - st.mtimeMs > 1_000;
-  } catch {
-    return false;
   }
 }
 
@@ -383,7 +391,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function stealLock(lock: string, deadHolder: number | undefined): void {
+function stealLock(lock: string, deadHolder: number): void {
   const guard = `${lock}.steal`;
   try {
     mkdirSync(guard);
