@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- shadow [--json] [--records N] [--rss-records N | --no-rss] [--rounds N]`
+ * `npm run bench -- shadow [--json] [--records N] [--rss-records N | --no-rss] [--rounds N] [--no-kafka]`
  *
  * File half: replays a generated N-record NDJSON file (default 1,000,000) through the real
  * file source, judge and aggregate, and in the same process run measures the practical ceiling
@@ -175,7 +175,9 @@ export const suite: BenchSuite = async (options: BenchOptions) => {
   }
 
   const kafkaHalf = join(here, 'shadow-kafka.ts');
-  if (existsSync(kafkaHalf)) {
+  if (options.args.includes('--no-kafka')) {
+    options.log('--no-kafka: Kafka half skipped');
+  } else if (existsSync(kafkaHalf)) {
     const mod = (await import(pathToFileURL(kafkaHalf).href)) as { benchShadowKafka?: ShadowBenchHalf };
     if (mod.benchShadowKafka !== undefined) {
       const kafka = await mod.benchShadowKafka({ file, records, log: options.log, args: options.args });
