@@ -31,6 +31,8 @@ describe('DynamoDB event store', () => {
     await store.append('s', 1, [event(2), event(3)]);
     await expect(store.append('s', 1, [event(9)])).rejects.toBeInstanceOf(ConcurrencyConflict);
     await expect(store.append('s', 2, [event(9), event(10)])).rejects.toBeInstanceOf(ConcurrencyConflict);
+    // A batch appended past the head would leave a gap: refused.
+    await expect(store.append('s', 7, [event(9), event(10)])).rejects.toBeInstanceOf(ConcurrencyConflict);
     const read = await store.read('s');
     expect(read.map((e) => [e.version, (e.data as { n: number }).n, e.meta.commandId])).toEqual([
       [1, 1, 'c1'],

@@ -196,6 +196,17 @@ export class DynamoDbEventStore implements EventStore, LeaseManager {
     const writes: TransactWriteItem[] = items.map((Item) => ({
       Put: { TableName: this.table, Item, ConditionExpression: 'attribute_not_exists(#v)', ExpressionAttributeNames: { '#v': 'version' } },
     }));
+    if (expectedVersion > 0) {
+      // In a transaction the head can be checked too: appending past a missing version would leave a gap.
+      writes.unshift({
+        ConditionCheck: {
+          TableName: this.table,
+          Key: { stream: { S: stream }, version: { N: String(expectedVersion) } },
+          ConditionExpression: 'attribute_exists(#v)',
+          ExpressionAttributeNames: { '#v': 'version' },
+        },
+      });
+    }
     if (fence !== undefined) {
       writes.unshift({
         ConditionCheck: {
