@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/kafka.js';
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
 import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
@@ -135,6 +135,32 @@ describe('Kafka source', () => {
     expect(Buffer.from(records[2]?.value ?? []).equals(binary)).toBe(true);
     expect(records[3]?.value?.length).toBe(oversized.length);
     expect(text(records[4] as SourceRecord)).toBe('{"requestId": ');
+  });
+
+  it('reads gzip-compressed batches and leaves out aborted transactions, with or without a group', async () => {
+    const topic = topicName('txn');
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    await admin.disconnect();
+    const plain = kafka.producer();
+    await plain.connect();
+    await plain.send({ topic, compression: CompressionTypes.GZIP, messages: [{ value: record(1) }, { value: record(2) }] });
+    await plain.disconnect();
+    const transactional = kafka.producer({ transactionalId: `prio-test-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+    await transactional.connect();
+    const aborted = await transactional.transaction();
+    await aborted.send({ topic, messages: [{ value: record(3) }, { value: record(4) }] });
+    await aborted.abort();
+    const committed = await transactional.transaction();
+    await committed.send({ topic, compression: CompressionTypes.GZIP, messages: [{ value: record(5) }] });
+    await committed.commit();
+    await transactional.disconnect();
+
+    const expected = [record(1), record(2), record(5)];
+    expect((await readAll({ brokers, topic, window: { from: 'beginning' } })).map(text)).toEqual(expected);
+    expect((await readAll({ brokers, topic, group: `g-${randomUUID()}`, window: { from: 'beginning' } })).map(text)).toEqual(expected);
   });
 
   it('splits the partitions between two members of a consumer group, each record read once', async () => {

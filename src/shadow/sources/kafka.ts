@@ -330,19 +330,36 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       await ready;
       const partition = batch.partition;
       if (!isRunning() || isStale() || !assigned.has(partition) || isComplete(partition)) return;
-      const records = select(batch.messages, topic, partition, fetchNext.get(partition) ?? 0, endOf(partition));
+      const from = fetchNext.get(partition) ?? 0;
+      const end = endOf(partition);
+      const records = select(batch.messages, topic, partition, from, end);
+      // The batch may end in records kafkajs does not hand out (transaction markers, aborted
+      // records): move past them too, or a partition ending in a marker would never complete.
+      let after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
       const last = records[records.length - 1];
-      if (last === undefined || last.position.kind !== 'kafka') return;
-      const after = Number(last.position.offset) + 1;
+      if (last !== undefined && last.position.kind === 'kafka') after = Math.max(after, Number(last.position.offset) + 1);
+      if (after <= from) return;
       // Commit first: if the group is rebalancing this throws, kafkajs rejoins, and the batch
       // goes to whoever owns the partition next, from this same offset.
-      if (group !== undefined) await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(after) }] }] });
+      if (group !== undefined && records.length > 0) await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(after) }] }] });
       fetchNext.set(partition, after);
       if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
-      await channel.push(records);
+      if (records.length > 0) await channel.push(records);
       finishIfComplete();
       if (isRunning()) await heartbeat();
     };
+    // A fetch holding nothing but markers or aborted records never reaches eachBatch; kafkajs
+    // reports it (batchSize 0) with the offset it moved to.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      const { partition, batchSize, lastOffset } = event.payload;
+      if (event.payload.topic !== topic || batchSize !== 0 || !assigned.has(partition)) return;
+      const end = endOf(partition);
+      const after = Math.min(Number(lastOffset) + 1, end ?? Number.POSITIVE_INFINITY);
+      if (after <= (fetchNext.get(partition) ?? 0)) return;
+      fetchNext.set(partition, after);
+      if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
+      finishIfComplete();
+    });
 
     const started = (async () => {
       try {
