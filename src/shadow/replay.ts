@@ -104,8 +104,12 @@ export interface ReplayOptions {
   /** Accumulates into this aggregate (an empty one, or the partial state of an interrupted run). */
   readonly into: ShadowAggregate;
   readonly quarantine: QuarantineSink;
-  /** Called after every batch with the aggregate so far (cheap: progress reporting reads counters). */
-  readonly onBatch?: (agg: ShadowAggregate, last: SourcePosition | undefined) => void;
+  /**
+   * Called after every batch with the aggregate so far. May return a promise (a quarantine
+   * file that needs to drain): the replay waits for it before pulling the next batch, so a log
+   * of nothing but garbage cannot pile up unwritten quarantine entries in memory.
+   */
+  readonly onBatch?: (agg: ShadowAggregate, last: SourcePosition | undefined) => Promise<void> | void;
 }
 
 /** Counts one raw record into the aggregate: judged, or quarantined with its reason. */
@@ -130,7 +134,8 @@ export async function replay(options: ReplayOptions): Promise<ShadowAggregate> {
   const { source, judge, into, quarantine, onBatch } = options;
   for await (const batch of source.batches()) {
     for (let i = 0; i < batch.length; i++) ingest(batch[i] as SourceRecord, into, judge, quarantine);
-    onBatch?.(into, batch.length > 0 ? batch[batch.length - 1]?.position : undefined);
+    const pending = onBatch?.(into, batch.length > 0 ? batch[batch.length - 1]?.position : undefined);
+    if (pending !== undefined) await pending;
   }
   return into;
 }

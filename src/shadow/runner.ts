@@ -69,7 +69,10 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
       judge,
       into: agg,
       quarantine: quarantine.write,
-      onBatch: (a) => options.progress.update(a.read, source.progress?.()),
+      onBatch: (a) => {
+        options.progress.update(a.read, source.progress?.());
+        return quarantine.drained();
+      },
     });
   } catch (err) {
     options.progress.stop();

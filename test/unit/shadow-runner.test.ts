@@ -127,6 +127,15 @@ describe('a replay run from file to reports', () => {
     expect(withoutRun(join(cut, 'report.json'))).toBe(withoutRun(join(root, 'cli-whole', 'report.json')));
   });
 
+  it('a log of nothing but garbage is quarantined line by line, waiting for the quarantine file to drain', async () => {
+    const garbage = join(root, 'garbage.ndjson');
+    writeFileSync(garbage, Array.from({ length: 30_000 }, (_, i) => `not json ${i} ${'#'.repeat(i % 300)}`).join('\n'));
+    const result = await runReplay(options(fileSource(garbage), join(root, 'garbage-out')));
+    if (result.kind !== 'complete') throw new Error('expected a complete replay');
+    expect(result.report.totals).toEqual({ read: 30_000, quarantined: 30_000, compared: 0 });
+    expect(readFileSync(join(root, 'garbage-out', 'quarantine.ndjson'), 'utf8').trim().split('\n')).toHaveLength(30_000);
+  });
+
   it('partial reports of a split log merge into exactly the single-run report', async () => {
     const part1 = join(root, 'p1.ndjson');
     const part2 = join(root, 'p2.ndjson');

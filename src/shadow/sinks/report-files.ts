@@ -83,6 +83,21 @@ export class QuarantineFile {
     });
   }
 
+  /** Resolves once the stream has room again; undefined when it has room now. */
+  drained(): Promise<void> | undefined {
+    if (!this.#stream.writableNeedDrain) return undefined;
+    // An error ends the wait too; the next write then throws it.
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#stream.off('drain', done);
+        this.#stream.off('error', done);
+        resolve();
+      };
+      this.#stream.once('drain', done);
+      this.#stream.once('error', done);
+    });
+  }
+
   readonly write = (entry: QuarantineEntry): void => {
     if (this.#failure !== undefined) throw this.#failure;
     this.#stream.write(`${JSON.stringify({ position: entry.position, reason: entry.reason, detail: entry.detail, excerpt: entry.excerpt, excerptEncoding: entry.excerptEncoding })}\n`);
