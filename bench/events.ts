@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbEventStore, FileEventStore, createEventTable, dynamoDbClient, toItem, type EventStore, type NewEvent } from '../src/eventstore/index.js';
-import { decide, fold, loadMigration, streamOf, type MigrationCommand, type MigrationEvent, type MigrationState } from '../src/migration/index.js';
+import { decide, fold, rebuildMigration, streamOf, type MigrationCommand, type MigrationEvent, type MigrationState } from '../src/migration/index.js';
 import { PACKAGE_ROOT, readJsonFile } from '../src/config/index.js';
 import { parseMigrationDefinition } from '../src/migration/index.js';
 import { startDynamoDbLocal } from '../test/support/dynamodb/local.js';
@@ -191,7 +191,7 @@ export const suite: BenchSuite = async ({ args, log }) => {
     for (let r = 0; r < reps; r += 1) {
       const fresh = new FileEventStore({ dir: join(dir, 'rebuild') }); // no cached head: a cold rebuild
       const t = performance.now();
-      rebuilt = (await loadMigration(fresh, 'bench-rebuild')).state;
+      rebuilt = await rebuildMigration(fresh, 'bench-rebuild');
       timesMs.push(performance.now() - t);
     }
     if (rebuilt?.version !== 10_000 || JSON.stringify(rebuilt) !== JSON.stringify(fold(events))) throw new Error('rebuild disagrees with the fold of the events');

@@ -16,6 +16,7 @@ import {
   handleCommand,
   historyView,
   loadMigration,
+  rebuildMigration,
   MIGRATION_STREAM_PREFIX,
   parseEvidence,
   parseMigrationDefinition,
@@ -196,7 +197,7 @@ Example session:
         const streams = await store.listStreams(MIGRATION_STREAM_PREFIX);
         const views: MigrationStatusView[] = [];
         for (const s of streams) {
-          const view = statusView((await loadMigration(store, s.slice(MIGRATION_STREAM_PREFIX.length))).state, now);
+          const view = statusView(await rebuildMigration(store, s.slice(MIGRATION_STREAM_PREFIX.length)), now);
           if (view !== undefined) views.push(view);
         }
         if (options.json === true) printJson(io, views);
@@ -204,7 +205,7 @@ Example session:
         else io.out(table(['migration', 'status', 'live step', 'next', 'blocked by'], views.map((v) => [v.id, v.status, v.live?.step ?? '-', v.next.step ?? v.next.action, v.blockedBy?.invariant ?? '-'])));
         return ExitCode.ok;
       }
-      const view = statusView((await loadMigration(store, id)).state, now);
+      const view = statusView(await rebuildMigration(store, id), now);
       if (view === undefined) throw new UsageError(`no migration "${id}" in ${describeStore(options)}; plan it first: prio migrate plan FILE`);
       if (options.json === true) printJson(io, view);
       else io.out(renderStatus(view));

@@ -46,6 +46,11 @@ export interface EventStore {
   readonly kind: string;
   /** All events of a stream in order (empty when the stream does not exist). */
   read(stream: string): Promise<StoredEvent[]>;
+  /**
+   * Hands a stream's events to `visit` in order without keeping them (a long stream folds in
+   * little memory); resolves to the head version.
+   */
+  forEach(stream: string, visit: (event: StoredEvent) => void): Promise<number>;
   /** The stream's head version (0 when it does not exist), without reading its events. */
   version(stream: string): Promise<number>;
   /**

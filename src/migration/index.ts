@@ -11,6 +11,7 @@ export { statusView, historyView, stateAt, eventsUpTo, describeFlags, type Migra
 export {
   handleCommand,
   loadMigration,
+  rebuildMigration,
   streamOf,
   MIGRATION_STREAM_PREFIX,
   TooManyConflicts,

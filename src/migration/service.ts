@@ -7,7 +7,7 @@
  * recognized by their documented names, so this module stays free of I/O.
  */
 import type { EventStore, Fence, NewEvent, StoredEvent } from '../eventstore/index.js';
-import { decide, fold } from './decider.js';
+import { decide, evolve, fold, initialState } from './decider.js';
 import type { MigrationCommand, MigrationEvent, MigrationState, Rejection } from './model.js';
 
 /** The event stream holding a migration. */
@@ -55,6 +55,15 @@ export async function loadMigration(store: EventStore, migrationId: string): Pro
   return { stored, events, state: fold(events) };
 }
 
+/** Folds a migration's stream as it is read, keeping no event: the state in little memory. */
+export async function rebuildMigration(store: EventStore, migrationId: string): Promise<MigrationState> {
+  let state = initialState;
+  await store.forEach(streamOf(migrationId), (e) => {
+    state = evolve(state, e.data as MigrationEvent);
+  });
+  return state;
+}
+
 /** Thrown when conflicts keep winning (a stream under heavy contention). */
 export class TooManyConflicts extends Error {
   override readonly name = 'TooManyConflicts';
@@ -64,11 +73,23 @@ export async function handleCommand(migrationId: string, command: MigrationComma
   const stream = streamOf(migrationId);
   const attempts = ctx.maxAttempts ?? 20;
   for (let attempt = 0; attempt < attempts; attempt += 1) {
-    const { stored, events, state } = await loadMigration(ctx.store, migrationId);
-    const previous = stored.filter((e) => e.meta.commandId === ctx.commandId);
-    const last = previous[previous.length - 1];
-    if (last !== undefined) {
-      return { outcome: 'accepted', events: previous.map((e) => e.data as MigrationEvent), version: last.version, replayed: true, state: fold(events.slice(0, last.version)) };
+    // Fold as we read, keeping only this command's own events (if it was handled before).
+    let state = initialState;
+    let head = 0;
+    let replayedState: MigrationState | undefined;
+    const previous: MigrationEvent[] = [];
+    let lastPrevious = 0;
+    await ctx.store.forEach(stream, (e) => {
+      state = evolve(state, e.data as MigrationEvent);
+      head = e.version;
+      if (e.meta.commandId === ctx.commandId) {
+        previous.push(e.data as MigrationEvent);
+        lastPrevious = e.version;
+        replayedState = state;
+      }
+    });
+    if (replayedState !== undefined) {
+      return { outcome: 'accepted', events: previous, version: lastPrevious, replayed: true, state: replayedState };
     }
     const decision = decide(command, state);
     if (!decision.ok) return { outcome: 'rejected', rejection: decision.rejection, state };
@@ -76,7 +97,7 @@ export async function handleCommand(migrationId: string, command: MigrationComma
     const meta = { commandId: ctx.commandId, recordedAt, ...(ctx.fence !== undefined ? { fencingToken: ctx.fence.token } : {}) };
     const toAppend: NewEvent<MigrationEvent>[] = decision.events.map((e) => ({ type: e.type, data: e, meta }));
     try {
-      const result = await ctx.store.append(stream, stored.length, toAppend, ctx.fence !== undefined ? { fence: ctx.fence } : {});
+      const result = await ctx.store.append(stream, head, toAppend, ctx.fence !== undefined ? { fence: ctx.fence } : {});
       return { outcome: 'accepted', events: decision.events, version: result.toVersion, replayed: false, state: fold(decision.events, state) };
     } catch (err) {
       // Someone appended between our read and our write: read again and decide afresh.

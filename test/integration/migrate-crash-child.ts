@@ -20,6 +20,7 @@ const inner: EventStore = args.store.kind === 'file' ? new FileEventStore({ dir:
 const crashing: EventStore = {
   kind: inner.kind,
   read: (s) => inner.read(s),
+  forEach: (s, visit) => inner.forEach(s, visit),
   version: (s) => inner.version(s),
   listStreams: (p) => inner.listStreams(p),
   close: () => inner.close(),

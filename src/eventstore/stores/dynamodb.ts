@@ -124,6 +124,12 @@ export class DynamoDbEventStore implements EventStore, LeaseManager {
 
   async read(stream: string): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
+    await this.forEach(stream, (e) => events.push(e));
+    return events;
+  }
+
+  async forEach(stream: string, visit: (event: StoredEvent) => void): Promise<number> {
+    let version = 0;
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.call(() =>
@@ -140,14 +146,15 @@ export class DynamoDbEventStore implements EventStore, LeaseManager {
       );
       for (const item of page.Items ?? []) {
         const event = fromItem(stream, item);
-        if (event.version !== events.length + 1) {
-          throw new CorruptStream(stream, `table ${this.table}`, events.length + 1, -1, `version ${event.version} where ${events.length + 1} was expected`);
+        if (event.version !== version + 1) {
+          throw new CorruptStream(stream, `table ${this.table}`, version + 1, -1, `version ${event.version} where ${version + 1} was expected`);
         }
-        events.push(event);
+        version = event.version;
+        visit(event);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return events;
+    return version;
   }
 
   async version(stream: string): Promise<number> {

@@ -61,7 +61,6 @@ interface Head {
 
 /** What was found on disk for one stream. */
 interface Scan {
-  readonly events: StoredEvent[];
   readonly head: Head;
 }
 
@@ -85,12 +84,19 @@ export class FileEventStore implements EventStore {
   }
 
   async read(stream: string): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    await this.forEach(stream, (e) => events.push(e));
+    return events;
+  }
+
+  async forEach(stream: string, visit: (event: StoredEvent) => void): Promise<number> {
     try {
-      return this.scan(stream, 0, true).events;
+      return this.scan(stream, 0, visit).head.version;
     } catch (err) {
       // A writer may be mid-line right now; only a tail still torn under the lock is damage.
+      // Every line before the torn one was visited and is intact: carry on from there.
       if (!(err instanceof CorruptStream) || !err.reason.startsWith('torn')) throw err;
-      return this.withLock(stream, () => this.scan(stream, 0, true).events);
+      return this.withLock(stream, () => this.scan(stream, err.offset, visit, err.line - 1).head.version);
     }
   }
 
@@ -154,7 +160,7 @@ export class FileEventStore implements EventStore {
   /** Checks every line of a stream; returns the damage found, if any. */
   verify(stream: string): CorruptStream | undefined {
     try {
-      this.scan(stream, 0, true);
+      this.scan(stream, 0);
       return undefined;
     } catch (err) {
       if (err instanceof CorruptStream) return err;
@@ -213,21 +219,20 @@ export class FileEventStore implements EventStore {
     if (known !== undefined && known.size === size && known.ino === ino) return known;
     // Another process appended (or the file is new to us, or was replaced): verify only the unseen bytes.
     const from = known !== undefined && known.ino === ino && known.size < size ? known : { size: 0, version: 0 };
-    return this.scan(stream, from.size, false, from.version).head;
+    return this.scan(stream, from.size, undefined, from.version).head;
   }
 
-  /** Reads and verifies the stream from byte `offset` (which starts line `version + 1`). */
-  private scan(stream: string, offset: number, collect: boolean, version = 0): Scan {
+  /** Reads and verifies the stream from byte `offset` (which starts line `version + 1`), handing each event to `visit`. */
+  private scan(stream: string, offset: number, visit?: (event: StoredEvent) => void, version = 0): Scan {
     const file = this.fileOf(stream);
     let bytes: Buffer;
     let ino: number;
     try {
       ({ bytes, ino } = readFrom(file, offset));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], head: { size: 0, version: 0, ino: 0 } };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { head: { size: 0, version: 0, ino: 0 } };
       throw err;
     }
-    const events: StoredEvent[] = [];
     let start = 0;
     let line = version;
     while (start < bytes.length) {
@@ -241,12 +246,12 @@ export class FileEventStore implements EventStore {
       if (event.version !== line) {
         throw new CorruptStream(stream, file, line, at, `version ${event.version} where ${line} was expected`);
       }
-      if (collect) events.push(event);
+      visit?.(event);
       start = end + 1;
     }
     const head = { size: offset + bytes.length, version: line, ino };
     this.heads.set(stream, head);
-    return { events, head };
+    return { head };
   }
 
   private withLock<T>(stream: string, body: () => T): T {
