@@ -5,8 +5,8 @@
  * requests in one process. The three must agree on a sample before anything is timed.
  *
  * Translations are the idiomatic ones a user would write: json-rules-engine gets one rule per
- * prio rule with descending priorities and stops at the first success; zen gets one decision
- * table with the "first" hit policy. Both see the mode through the same masking prio applies
+ * prio rule, one priority group per precedence level, and stops after the first group with a
+ * success; zen gets one decision table with the "first" hit policy. Both see the mode through the same masking prio applies
  * (plain facts computed by the caller / an input-column expression).
  */
 import { readFileSync } from 'node:fs';
@@ -92,13 +92,16 @@ function jreEngine(rules: readonly RuleDef[]): Engine {
     if (m === undefined) matchers.set(pattern, (m = picomatch(pattern, { dot: true, bash: true })));
     return m(factValue);
   });
-  rules.forEach((rule, i) => {
+  // One json-rules-engine priority group per prio precedence level (account overrides on top):
+  // the engine evaluates a group's rules together and stops after the first group with a success.
+  // Rules sharing a precedence are disjoint in a lint-clean rule set, so the group yields one event.
+  const levels = [...new Set(rules.map((r) => r.precedence))].sort((a, b) => b - a);
+  rules.forEach((rule) => {
     const all = (Object.entries(rule.when) as [AttributeName, Condition][]).map(([a, c]) => jreCondition(a, c));
     const conditions: TopLevelCondition = { all };
     engine.addRule({
       name: rule.id,
-      // Distinct descending priorities: json-rules-engine evaluates one priority group at a time.
-      priority: rules.length - i,
+      priority: levels.length - levels.indexOf(rule.precedence),
       conditions,
       event: { type: rule.id, params: { tier: rule.outcome.tier.name, qos: rule.outcome.qos, preemptable: rule.outcome.preemptable } },
       // First match wins, as in prio: stop evaluating lower priorities.
@@ -192,20 +195,35 @@ async function zenEvaluate(decision: ZenDecision, r: RequestAttributes): Promise
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
+interface Rate {
+  /** Operations per wall-clock second. */
+  readonly wall: number;
+  /**
+   * Operations per second of CPU time this process used (all its threads). On a shared,
+   * overloaded machine this is what one core delivers; for single-threaded work it equals the
+   * wall rate on an idle machine.
+   */
+  readonly cpu: number;
+}
+
 /** Best of `rounds` rounds of ~`seconds` each: the least disturbed measurement of a noisy machine. */
-async function measure(seconds: number, rounds: number, batch: () => Promise<number> | number): Promise<number> {
-  let best = 0;
+async function measure(seconds: number, rounds: number, batch: () => Promise<number> | number): Promise<Rate> {
+  let wall = 0;
+  let cpu = 0;
   for (let round = 0; round < rounds; round++) {
     let ops = 0;
     const start = now();
+    const cpuStart = process.cpuUsage();
     let elapsed = 0;
     while (elapsed < seconds) {
       ops += await batch();
       elapsed = now() - start;
     }
-    best = Math.max(best, ops / elapsed);
+    const used = process.cpuUsage(cpuStart);
+    wall = Math.max(wall, ops / elapsed);
+    cpu = Math.max(cpu, ops / ((used.user + used.system) / 1e6));
   }
-  return best;
+  return { wall, cpu };
 }
 
 export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
@@ -280,10 +298,11 @@ export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
     sink += batch.length;
     return concurrency;
   });
-  const zenOps = Math.max(zenSequential, zenConcurrent);
+  const zenOps = Math.max(zenSequential.wall, zenConcurrent.wall);
   if (sink === -1) log('unreachable'); // keeps the loops' results observable
 
   const ratio = (a: number, b: number) => Math.round((a / b) * 10) / 10;
+  const round = (r: Rate) => ({ opsPerSec: Math.round(r.wall), opsPerCpuSec: Math.round(r.cpu) });
   return {
     suite: 'rules',
     rules: rules.length,
@@ -291,14 +310,15 @@ export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
     requests: REQUESTS,
     agreementSample: SAMPLE,
     results: [
-      { name: 'prio', opsPerSec: Math.round(prioOps), opsPerSecParsedRecords: Math.round(prioParsedOps), evaluationsTimed: prioEvaluations, garbageCollectionsWhileTimed: collections },
-      { name: 'json-rules-engine', opsPerSec: Math.round(jreOps) },
-      { name: 'zen-engine', opsPerSec: Math.round(zenOps), sequential: Math.round(zenSequential), concurrent: Math.round(zenConcurrent), concurrency },
+      { name: 'prio', ...round(prioOps), parsedRecords: round(prioParsedOps), evaluationsTimed: prioEvaluations, garbageCollectionsWhileTimed: collections },
+      { name: 'json-rules-engine', ...round(jreOps) },
+      { name: 'zen-engine', opsPerSec: Math.round(zenOps), sequential: round(zenSequential), concurrent: round(zenConcurrent), concurrency },
     ],
     targets: [
-      { target: 'prio >= 5,000,000 evaluations/s on one core', measured: `${Math.round(prioOps).toLocaleString('en-US')}/s`, met: prioOps >= 5_000_000 },
-      { target: 'prio >= 500x json-rules-engine', measured: `${ratio(prioOps, jreOps)}x`, met: prioOps >= 500 * jreOps },
-      { target: 'prio >= 100x zen-engine (best of sequential and concurrent)', measured: `${ratio(prioOps, zenOps)}x`, met: prioOps >= 100 * zenOps },
+      // One core: CPU-time based, so a machine shared with other work does not hide what the evaluator does.
+      { target: 'prio >= 5,000,000 evaluations/s on one core (per CPU-second)', measured: `${Math.round(prioOps.cpu).toLocaleString('en-US')}/CPU-s (${Math.round(prioOps.wall).toLocaleString('en-US')}/s wall)`, met: prioOps.cpu >= 5_000_000 },
+      { target: 'prio >= 500x json-rules-engine (wall clock, same run)', measured: `${ratio(prioOps.wall, jreOps.wall)}x`, met: prioOps.wall >= 500 * jreOps.wall },
+      { target: 'prio >= 100x zen-engine, its best of sequential and concurrent (wall clock, same run)', measured: `${ratio(prioOps.wall, zenOps)}x`, met: prioOps.wall >= 100 * zenOps },
     ],
   };
 };
