@@ -6,8 +6,8 @@
  *
  * Translations are the idiomatic ones a user would write: json-rules-engine gets one rule per
  * prio rule, one priority group per precedence level, and stops after the first group with a
- * success; zen gets one decision table with the "first" hit policy. Both see the mode through the same masking prio applies
- * (plain facts computed by the caller / an input-column expression).
+ * success; zen gets one decision table with the "first" hit policy. Both see the mode through
+ * the same masking prio applies (plain facts computed by the caller / an input-column expression).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
