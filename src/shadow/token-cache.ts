@@ -61,34 +61,48 @@ export function checkToken(legacy: TokenReader, dual: TokenReader, token: string
 }
 
 interface CacheEntry {
-  /** Verdict for any time before `validUntil`. */
-  readonly verdict: TokenVerdict;
+  readonly token: string;
+  /** Verdict for any time before `validUntil`; null when the token must be read afresh each time. */
+  readonly verdict: TokenVerdict | null;
   /** Epoch ms from which the cached verdict no longer holds (an accepted token expires); Infinity if never. */
   readonly validUntil: number;
 }
 
 /**
- * A checker that reads each distinct token once per reader. `capacity` bounds the cache;
- * when it is full the cache starts over (sessions are short-lived, old tokens go cold).
+ * Slot of a token in the direct-mapped cache, from the characters just before its end. In a
+ * well-formed token these are HMAC output (uniformly random base64url), so a few of them index
+ * as well as a hash of the whole string, without hashing 150 characters per record as a Map
+ * keyed by the token would. Any other string still gets a slot; the full token is compared on
+ * every hit, so a collision only costs a re-read, never a wrong verdict.
  */
-export function createTokenChecker(legacy: TokenReader, dual: TokenReader, capacity = 65_536): TokenChecker {
-  /** `null` marks a token that must be read afresh every time. */
-  let cache = new Map<string, CacheEntry | null>();
+function slotOf(token: string, mask: number): number {
+  const n = token.length;
+  let h = n;
+  for (let i = Math.max(0, n - 9); i < n - 1; i++) h = Math.imul(h, 31) + token.charCodeAt(i);
+  return (h ^ (h >>> 16)) & mask;
+}
+
+/**
+ * A checker that reads each distinct token once (see {@link readBoth}) and answers later
+ * records from a direct-mapped cache of `slots` entries (a power of two): bounded memory, and a
+ * token evicted by a colliding one is simply read again.
+ */
+export function createTokenChecker(legacy: TokenReader, dual: TokenReader, slots = 65_536): TokenChecker {
+  if (!Number.isInteger(Math.log2(slots))) throw new RangeError(`slots must be a power of two, got ${slots}`);
+  const mask = slots - 1;
+  const cache: (CacheEntry | undefined)[] = new Array<CacheEntry | undefined>(slots);
   return (token, nowMs) => {
-    let entry = cache.get(token);
-    if (entry === undefined) {
+    const slot = slotOf(token, mask);
+    let entry = cache[slot];
+    if (entry === undefined || entry.token !== token) {
       const { l, d } = readBoth(legacy, dual, token, BEFORE_ANY_EXPIRY);
       const cacheable = (l.ok || TIME_INDEPENDENT.has(l.reason)) && (d.ok || TIME_INDEPENDENT.has(d.reason));
-      if (cacheable) {
-        const validUntil = Math.min(l.ok ? l.claims.expiresAt : Infinity, d.ok ? d.claims.expiresAt : Infinity);
-        entry = { verdict: { valid: d.ok, reason: d.ok ? undefined : d.reason, mismatch: tokenMismatch(l, d) }, validUntil };
-      } else {
-        entry = null;
-      }
-      if (cache.size >= capacity) cache = new Map();
-      cache.set(token, entry);
+      const verdict = cacheable ? { valid: d.ok, reason: d.ok ? undefined : d.reason, mismatch: tokenMismatch(l, d) } : null;
+      const validUntil = Math.min(l.ok ? l.claims.expiresAt : Infinity, d.ok ? d.claims.expiresAt : Infinity);
+      entry = { token, verdict, validUntil };
+      cache[slot] = entry;
     }
-    if (entry !== null && nowMs < entry.validUntil) return entry.verdict;
+    if (entry.verdict !== null && nowMs < entry.validUntil) return entry.verdict;
     const { l, d } = readBoth(legacy, dual, token, nowMs);
     return { valid: d.ok, reason: d.ok ? undefined : d.reason, mismatch: tokenMismatch(l, d) };
   };
