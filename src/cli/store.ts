@@ -58,8 +58,18 @@ function checkEndpoint(options: StoreOptions): void {
   }
 }
 
+/**
+ * The AWS SDK prints a multi-line notice about the Node versions its *future* releases will
+ * need on every first call; in a CLI whose output people read and scripts parse it is noise
+ * (the installed SDK works on this Node). A user who sets the variable keeps their choice.
+ */
+function quietSdkNotice(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
 export function openStore(options: StoreOptions): EventStore {
   if (storeKind(options) === 'dynamodb') {
+    quietSdkNotice();
     checkEndpoint(options);
     return new DynamoDbEventStore({
       table: options.table ?? DEFAULT_TABLE,
@@ -106,6 +116,7 @@ export const registerStore: Register = (program, io, setExit) => {
     if (options.endpoint === undefined && process.env.AWS_ACCESS_KEY_ID === undefined && process.env.AWS_PROFILE === undefined) {
       io.err('note: no --endpoint: using the AWS default credential chain against the real service');
     }
+    quietSdkNotice();
     const client = dynamoDbClient({ ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}), ...(options.region !== undefined ? { region: options.region } : {}) });
     try {
       const outcome = await createEventTable(client, options.dynamodb);
