@@ -92,4 +92,14 @@ describe('prio rules eval', () => {
     expect(lines[3]).toMatchObject({ line: 5, ruleId: 'legacy-provisioned' });
     expect(r.err).toContain('evaluated 4 requests, 2 failed closed or unreadable');
   });
+
+  it('evaluates the bundled sample requests under both shipped rule sets', async () => {
+    for (const rules of ['rules/legacy.json', 'rules/service_tier.json']) {
+      const r = await run('rules', 'eval', '--rules', rules, '--input', 'test/fixtures/rules/sample-requests.ndjson');
+      const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { requestId: string; error?: { value: string } });
+      expect(lines).toHaveLength(31);
+      expect(lines.filter((l) => l.error !== undefined).map((l) => [l.requestId, l.error?.value])).toEqual([['req-0031', 'LEGACY_GOLD']]);
+      expect(r.code).toBe(1);
+    }
+  });
 });
