@@ -92,7 +92,8 @@ export function statusView(state: MigrationState, now: string): MigrationStatusV
     version: state.version,
     ...(live !== undefined ? { live } : {}),
     next,
-    ...(decision.ok ? {} : { blockedBy: decision.rejection }),
+    // A finished migration is not blocked: it is done.
+    ...(decision.ok || next.action === 'none' ? {} : { blockedBy: decision.rejection }),
     stages,
     steps: plan.steps.map((s) => ({ id: s.id, phase: s.phase, stage: s.stage, status: stepStatus(s.id), runs: state.steps[s.id]?.runs ?? 0 })),
   };
