@@ -6,7 +6,7 @@
  * KAFKA_BROKERS names one), then, in the same process run and on the same topic, measures:
  *   - prio: the shadow replay reading from Kafka (source, parse, validate, both rule sets, both
  *     token readers, aggregates) — what `prio shadow replay --kafka-brokers` does minus files;
- *   - prio:kafka-source: prio's Kafka source alone (kafkajs consumer, values untouched);
+ *   - prio:kafka-source: prio's Kafka source alone (values handed out untouched);
  *   - kcat: `kcat -C -o beginning -e` printing every value, the peer a user would reach for.
  * Every pass must see every record (counts and bytes are checked, and kcat's first messages of
  * partition 0 are compared with prio's). Rounds interleave the passes so background load hits
@@ -171,7 +171,7 @@ async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'r
     const sourceRate = records / sourceBest.seconds;
     const common = { records, bytes: produced.bytes, partitions: options.partitions };
     const results: BenchResult[] = [
-      { name: options.replayName, opsPerSec: replayRate, what: 'shadow replay from Kafka (kafkajs source, parse, validate, two rule sets, two token readers, aggregates)', seconds: replayBest.seconds, ...common },
+      { name: options.replayName, opsPerSec: replayRate, what: 'shadow replay from Kafka (direct fetch and decode, parse, validate, two rule sets, two token readers, aggregates)', seconds: replayBest.seconds, ...common },
       { name: 'prio:kafka-source', opsPerSec: sourceRate, what: "prio's Kafka source alone (values handed out untouched)", seconds: sourceBest.seconds, ...common },
       { name: 'kcat', opsPerSec: kcatRate, what: 'kcat -C -o beginning -e, every value printed', seconds: kcatBest.seconds, ...common },
     ];

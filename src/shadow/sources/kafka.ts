@@ -7,6 +7,11 @@
  * high-water marks then, or the offsets for `window.to`), so a replay of a live topic still
  * ends and its report describes a definite set of records. `follow` keeps reading instead.
  *
+ * Two read paths. Alone (no group), the source fetches straight from the partition leaders
+ * through kafka-fetch.ts, which decodes several times faster than kafkajs's consumer; kafkajs
+ * still answers every metadata question (partitions, leaders, watermarks, offsets-for-times).
+ * In a group, kafkajs's consumer does the group membership, as below.
+ *
  * Consumer groups (`group`): N processes with the same group id split the partitions. Kafka
  * moves partitions between members whenever one joins or leaves, so a member may lose a
  * partition half-way. Each member therefore commits a batch's offsets to the group *before*
