@@ -8,7 +8,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ShadowAggregate } from './aggregate.js';
 import { increment } from './aggregate.js';
 import type { Judge } from './judge.js';
-import { checkRecord, MAX_RECORD_BYTES, type RequestRecord } from './record.js';
+import { checkShaped, MAX_RECORD_BYTES, shapeRecord, type RequestRecord } from './record.js';
 import type { RecordSource, SourcePosition, SourceRecord } from './source.js';
 
 export const QUARANTINE_REASONS = [
@@ -91,9 +91,11 @@ export function admit(raw: SourceRecord): RequestRecord | Quarantined {
   } catch (err) {
     return new Quarantined(position, 'malformed-json', `not valid JSON: ${(err as Error).message}`, value);
   }
-  const problem = checkRecord(parsed);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return new Quarantined(position, 'schema', 'not a JSON object', value);
+  const shaped = shapeRecord(parsed as Record<string, unknown>);
+  const problem = checkShaped(shaped);
   if (problem !== undefined) return new Quarantined(position, 'schema', problem, value);
-  return parsed as RequestRecord;
+  return shaped as unknown as RequestRecord;
 }
 
 export type QuarantineSink = (entry: QuarantineEntry) => void;
