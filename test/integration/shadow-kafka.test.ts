@@ -199,6 +199,37 @@ describe('Kafka source', () => {
     expect(source.progress().total).toBeUndefined();
   });
 
+  it('hands partitions over when a member joins mid-read: every record read once across the members', { timeout: 60_000 }, async () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => record(i));
+    const topic = topicName('handover');
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4 }] });
+    await admin.disconnect();
+    // Small sends make small record batches, so a fetch hands out a few records at a time.
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < lines.length; i += 10) await producer.send({ topic, messages: lines.slice(i, i + 10).map((value, j) => ({ value, partition: (i / 10 + j) % 4 })) });
+    await producer.disconnect();
+    const group = `group-${randomUUID()}`;
+    const options = { brokers, topic, group, window: { from: 'beginning' as const }, maxBytesPerPartition: 4096 };
+    const slow: SourceRecord[] = [];
+    let joinLate: Promise<SourceRecord[]> | undefined;
+    // The first member reads slowly, so the second joins while it still holds every partition.
+    for await (const batch of kafkaSource(options).batches()) {
+      slow.push(...batch);
+      joinLate ??= readAll(options);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const late = await (joinLate ?? Promise.resolve([]));
+    expect(late.length).toBeGreaterThan(0);
+    const all = [...slow, ...late];
+    expect(all.length).toBe(1000);
+    expect(new Set(all.map(where)).size).toBe(1000);
+    expect(all.map(text).sort()).toEqual([...lines].sort());
+  });
+
   it('resumes from a checkpoint exactly after the last record handed out', async () => {
     const { file, lines } = writeLog('resume.ndjson', 600);
     const topic = topicName('resume');
