@@ -189,7 +189,7 @@ skipped and listed (exit 1).
 
 Exit status: 0 loaded, 1 some lines could not be written, 2 usage, unreadable file or no broker.
 
-Example:
+Examples:
   $ prio shadow produce --file shadow/samples/requests.ndjson --topic requests --kafka-brokers 127.0.0.1:9092 --partitions 4
   $ prio shadow replay --kafka-brokers 127.0.0.1:9092 --topic requests --from-beginning --out out/kafka`,
     )
