@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,24 @@ describe('prio migrate', () => {
     expect((await prio('store', 'init', '--dynamodb', table, '--endpoint', endpoint)).out).toContain(`created table ${table}`);
     await walk(['--store', 'dynamodb', '--table', table, '--endpoint', endpoint])();
   }, 60_000);
+
+  it('reports a torn stream with its position, refuses to use it, and repairs it only when asked', async () => {
+    const storeDir = join(dir, 'torn-store');
+    const id = `torn-${randomUUID().slice(0, 8)}`;
+    expect((await prio('migrate', 'plan', fastDefinition(id), '--store-dir', storeDir)).code).toBe(0);
+    appendFileSync(join(storeDir, 'streams', `migration-${id}.ndjson`), '{"event":{"version":2,');
+    const verify = await prio('store', 'verify', '--store-dir', storeDir);
+    expect(verify.code).toBe(1);
+    expect(verify.out).toMatch(new RegExp(`migration-${id}\\s+DAMAGED\\s+line 2, byte \\d+: torn write`));
+    const status = await prio('migrate', 'status', id, '--store-dir', storeDir);
+    expect(status.code).toBe(1);
+    expect(status.err).toContain('line 2');
+    expect(status.err).toContain('nothing was changed');
+    const repaired = await prio('store', 'repair', `migration-${id}`, '--store-dir', storeDir);
+    expect(repaired.out).toContain('torn last line moved to');
+    expect((await prio('store', 'verify', '--store-dir', storeDir)).code).toBe(0);
+    expect((await prio('migrate', 'advance', id, '--store-dir', storeDir)).code).toBe(0);
+  });
 
   it('reports a bad definition with file and pointer, and bad options as usage errors', async () => {
     const bad = join(dir, 'bad.json');

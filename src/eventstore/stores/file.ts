@@ -159,6 +159,12 @@ export class FileEventStore implements EventStore {
 
   /** Checks every line of a stream; returns the damage found, if any. */
   verify(stream: string): CorruptStream | undefined {
+    const damage = this.damageOf(stream);
+    // An unfinished last line may be a write in progress: look again while holding the lock.
+    return damage?.reason.startsWith('torn') ? this.withLock(stream, () => this.damageOf(stream)) : damage;
+  }
+
+  private damageOf(stream: string): CorruptStream | undefined {
     try {
       this.scan(stream, 0);
       return undefined;
@@ -174,7 +180,7 @@ export class FileEventStore implements EventStore {
    */
   repairTornTail(stream: string): string | undefined {
     return this.withLock(stream, () => {
-      const damage = this.verify(stream);
+      const damage = this.damageOf(stream);
       if (damage === undefined) return undefined;
       if (!damage.reason.startsWith('torn')) throw damage;
       const file = this.fileOf(stream);
