@@ -33,6 +33,7 @@ export interface QuarantineEntry {
 }
 
 const EXCERPT_CHARS = 200;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A quarantine entry as a class, so the replay tells it from a record by `instanceof`, whatever fields a record carries. */
 export class Quarantined implements QuarantineEntry {
@@ -83,11 +84,16 @@ export function admit(raw: SourceRecord): RequestRecord | Quarantined {
     const detail = `oversized record: ${value.byteLength} bytes exceeds the ${MAX_RECORD_BYTES}-byte limit`;
     return new Quarantined(position, 'oversized', detail, value.subarray(0, 256));
   }
-  const buf = asBuffer(value);
-  if (!isUtf8(buf)) return new Quarantined(position, 'invalid-utf8', 'record bytes are not valid UTF-8', value);
+  let text: string;
+  try {
+    // Validates and decodes in one pass (a leading byte-order mark is dropped).
+    text = STRICT_UTF8.decode(value);
+  } catch {
+    return new Quarantined(position, 'invalid-utf8', 'record bytes are not valid UTF-8', value);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(buf.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     return new Quarantined(position, 'malformed-json', `not valid JSON: ${(err as Error).message}`, value);
   }

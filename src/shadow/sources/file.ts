@@ -84,18 +84,27 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
         batch.push(sourceError === undefined ? { position, value } : { position, value, sourceError });
       }
     };
-    const finishLine = (tail: Buffer): void => {
+    /** Ends the current line with bytes `from`..`to` of `chunk` (no view is made unless the line is handed out). */
+    const finishLine = (chunk: Buffer, from: number, to: number): void => {
       if (oversizedBytes >= 0) {
-        emit(oversizedExcerpt, `oversized record: ${oversizedBytes + tail.length} bytes exceeds the ${maxBytes}-byte limit`);
+        emit(oversizedExcerpt, `oversized record: ${oversizedBytes + (to - from)} bytes exceeds the ${maxBytes}-byte limit`);
         oversizedBytes = -1;
         oversizedExcerpt = null;
       } else {
-        let bytes = pendingBytes === 0 ? tail : Buffer.concat([...pending, tail], pendingBytes + tail.length);
-        if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) bytes = bytes.subarray(0, bytes.length - 1);
-        if (bytes.length > maxBytes) {
-          emit(bytes.subarray(0, OVERSIZED_EXCERPT_BYTES), `oversized record: ${bytes.length} bytes exceeds the ${maxBytes}-byte limit`);
-        } else if (!isBlank(bytes)) {
-          emit(bytes);
+        let bytes = chunk;
+        let start = from;
+        let end = to;
+        if (pendingBytes > 0) {
+          bytes = Buffer.concat([...pending, chunk.subarray(from, to)], pendingBytes + (to - from));
+          start = 0;
+          end = bytes.length;
+        }
+        if (end > start && bytes[end - 1] === CARRIAGE_RETURN) end -= 1;
+        if (end - start > maxBytes) {
+          emit(bytes.subarray(start, start + OVERSIZED_EXCERPT_BYTES), `oversized record: ${end - start} bytes exceeds the ${maxBytes}-byte limit`);
+        } else if (!isBlank(bytes, start, end)) {
+          // A plain view costs a fraction of a Buffer's subarray, and the replay needs only bytes.
+          emit(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
         }
         pending = [];
         pendingBytes = 0;
@@ -127,7 +136,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
         for (;;) {
           const nl = chunk.indexOf(NEWLINE, start);
           if (nl < 0) break;
-          finishLine(chunk.subarray(start, nl));
+          finishLine(chunk, start, nl);
           start = nl + 1;
           if (batch.length >= batchSize) {
             yield batch;
@@ -148,7 +157,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
       if (batch.length > 0) yield batch;
       return;
     }
-    if (pendingBytes > 0 || oversizedBytes >= 0) finishLine(Buffer.alloc(0));
+    if (pendingBytes > 0 || oversizedBytes >= 0) finishLine(Buffer.alloc(0), 0, 0);
     if (batch.length > 0) yield batch;
   }
 
@@ -159,8 +168,8 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
   };
 }
 
-function isBlank(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
+function isBlank(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
     const b = bytes[i];
     if (b !== 0x20 && b !== 0x09 && b !== CARRIAGE_RETURN) return false;
   }
