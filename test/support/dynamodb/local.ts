@@ -63,6 +63,10 @@ export async function startDynamoDbLocal(port?: number): Promise<LocalDynamoDb> 
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   let exited = false;
   child.once('exit', () => (exited = true));
+  child.once('error', (err) => {
+    exited = true;
+    output += `cannot run java (DynamoDB Local needs a Java 17+ runtime on PATH): ${err.message}\n`;
+  });
   const deadline = Date.now() + 60_000;
   while (!(await accepts(chosen))) {
     if (exited) throw new Error(`DynamoDB Local exited during start-up:\n${output}`);
