@@ -71,7 +71,7 @@ function heatmap(report: ShadowReport): string {
 
 function stackedBars(title: string, rows: readonly [string, Record<OutcomeKind, number>][]): string {
   const width = 560;
-  const labelW = 190;
+  const labelW = 230;
   const barH = 18;
   const gap = 6;
   const totals = rows.map(([, c]) => OUTCOME_KINDS.reduce((s, k) => s + c[k], 0));
