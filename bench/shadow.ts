@@ -115,10 +115,17 @@ async function replayFile(file: string): Promise<ShadowAggregate> {
   return agg;
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+/**
+ * Wall-clock seconds, and the process's CPU seconds (user + system, all threads) over the same
+ * span: on a shared machine the wall clock also counts time spent waiting for a core, while CPU
+ * time counts only the work, so both are reported.
+ */
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const value = await fn();
-  return { value, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  const used = process.cpuUsage(cpu);
+  return { value, seconds: Number(process.hrtime.bigint() - start) / 1e9, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 /** Peak RSS of the real CLI replaying `file`, measured inside a child process. */
@@ -150,22 +157,41 @@ export const suite: BenchSuite = async (options: BenchOptions) => {
 
   let bestPrio = Infinity;
   let bestCeiling = Infinity;
+  let bestPrioCpu = Infinity;
+  let bestCeilingCpu = Infinity;
   for (let round = 1; round <= rounds; round++) {
     const ceiling = await timed(() => parseOnly(file));
     const prio = await timed(() => replayFile(file));
     bestCeiling = Math.min(bestCeiling, ceiling.seconds);
     bestPrio = Math.min(bestPrio, prio.seconds);
-    options.log(`round ${round}: parse-only ${rate(records / ceiling.seconds)}, prio replay ${rate(records / prio.seconds)}`);
+    bestCeilingCpu = Math.min(bestCeilingCpu, ceiling.cpuSeconds);
+    bestPrioCpu = Math.min(bestPrioCpu, prio.cpuSeconds);
+    options.log(
+      `round ${round}: parse-only ${rate(records / ceiling.seconds)} (${rate(records / ceiling.cpuSeconds)} per CPU second), ` +
+        `prio replay ${rate(records / prio.seconds)} (${rate(records / prio.cpuSeconds)} per CPU second)`,
+    );
   }
   const prioRate = records / bestPrio;
   const ceilingRate = records / bestCeiling;
   const results: BenchResult[] = [
-    { name: 'prio', opsPerSec: prioRate, what: 'shadow replay of an NDJSON file (parse, validate, two rule sets, two token readers, aggregates)', records, bytes, seconds: bestPrio },
-    { name: 'ceiling:parse-only', opsPerSec: ceilingRate, what: 'read the same file, split lines, JSON.parse', records, bytes, seconds: bestCeiling },
+    {
+      name: 'prio',
+      opsPerSec: prioRate,
+      what: 'shadow replay of an NDJSON file (parse, validate, two rule sets, two token readers, aggregates)',
+      records,
+      bytes,
+      seconds: bestPrio,
+      perCpuSecond: records / bestPrioCpu,
+    },
+    { name: 'ceiling:parse-only', opsPerSec: ceilingRate, what: 'read the same file, split lines, JSON.parse', records, bytes, seconds: bestCeiling, perCpuSecond: records / bestCeilingCpu },
   ];
   const targets: { target: string; measured: string; met: boolean }[] = [
-    { target: 'replay >= 300,000 records/s', measured: rate(prioRate), met: prioRate >= 300_000 },
-    { target: 'replay >= 50% of the parse-only rate', measured: `${((prioRate / ceilingRate) * 100).toFixed(1)}%`, met: prioRate >= ceilingRate / 2 },
+    { target: 'replay >= 300,000 records/s', measured: `${rate(prioRate)} (${rate(records / bestPrioCpu)} per CPU second)`, met: prioRate >= 300_000 },
+    {
+      target: 'replay >= 50% of the parse-only rate',
+      measured: `${((prioRate / ceilingRate) * 100).toFixed(1)}% (by CPU time ${((bestCeilingCpu / bestPrioCpu) * 100).toFixed(1)}%)`,
+      met: prioRate >= ceilingRate / 2,
+    },
   ];
   if (rssRecords > 0) {
     const rssFile = await benchLog(rssRecords, options.log);
