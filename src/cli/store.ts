@@ -91,6 +91,10 @@ export function reportStoreError(err: unknown, io: Io): ExitCode | undefined {
     return ExitCode.findings;
   }
   const name = err instanceof Error ? err.name : '';
+  if (name === 'TooManyConflicts') {
+    io.err(`error: ${(err as Error).message}; other writers keep changing this migration, try again`);
+    return ExitCode.findings;
+  }
   if (['CredentialsProviderError', 'UnrecognizedClientException', 'ECONNREFUSED'].includes(name) || (err instanceof Error && /ECONNREFUSED|connect/.test(err.message))) {
     io.err(`error: cannot reach DynamoDB: ${(err as Error).message}`);
     return ExitCode.usage;
