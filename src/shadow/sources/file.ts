@@ -52,7 +52,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
   } catch (err) {
     throw new FileReadError(path, err);
   }
-  const batchSize = options.batchSize ?? 4096;
+  const batchSize = options.batchSize ?? 256;
   const maxBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
   const resume = options.resumeFrom;
   if (resume !== undefined && resume.kind !== 'line') throw new Error(`cannot resume a file source from a ${resume.kind} checkpoint`);
