@@ -110,6 +110,8 @@ export function summarize(report: ShadowReport, verdict: GateVerdict | undefined
   lines.push(`baseline fidelity: ${report.fidelity.status} (${pct(report.fidelity.rate)} of ${report.fidelity.checked} observed)`);
   if (report.fidelity.status !== 'reproduced') lines.push(`  ${report.fidelity.message}`);
   lines.push(`read ${report.totals.read}: compared ${report.totals.compared}, quarantined ${report.totals.quarantined}`);
+  const reasons = Object.entries(report.quarantine.byReason);
+  if (reasons.length > 0) lines.push(`  quarantined by reason (see ${report.quarantine.file}): ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   lines.push(
     table(
       ['outcome', 'records', 'share'],
