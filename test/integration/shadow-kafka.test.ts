@@ -382,6 +382,18 @@ describe('shadow replay through Kafka', () => {
     ]);
   });
 
+  it('replays a --from/--to window of request time', async () => {
+    const { file } = writeLog('cli-window.ndjson', 200);
+    const topic = topicName('cli-window');
+    expect((await prio('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '3', '--quiet')).code).toBe(0);
+    const from = new Date(t0 + 20_000).toISOString();
+    const to = new Date(t0 + 80_000).toISOString();
+    const replayed = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from', from, '--to', to, '--out', out('cli-window'), '--quiet', '--no-token-check');
+    expect(replayed.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out('cli-window'), 'report.json'), 'utf8')) as { totals: { read: number; quarantined: number } };
+    expect(report.totals).toMatchObject({ read: 60, quarantined: 0 });
+  });
+
   it('refuses to start on a missing topic or an incomplete window, with exit 2 and no report', async () => {
     const missing = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topicName('absent'), '--from-beginning', '--out', out('absent'), '--quiet');
     expect(missing.code).toBe(2);
