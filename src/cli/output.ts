@@ -26,9 +26,24 @@ export interface Io {
 }
 
 export const processIo: Io = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  out: (text) => {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  },
+  err: (text) => {
+    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  },
 };
+
+/**
+ * A reader that stops early (`prio token normalize --table | head`) closes stdout; that is
+ * the reader's choice, not a failure, so the process ends quietly instead of crashing on EPIPE.
+ */
+export function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 
 /** Maps an error escaping a command to its message and exit code; unknown errors are bugs and keep their stack. */
 export function reportError(err: unknown, io: Io): ExitCode {
