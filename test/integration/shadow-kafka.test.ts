@@ -7,11 +7,11 @@
  * runs files in parallel, and the restart test takes the shared broker down, so it must run
  * after the others (tests within a file run in order).
  */
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/kafka.js';
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
@@ -25,6 +25,7 @@ import { createProgress, readCheckpoint, runReplay, type RecordSource } from '..
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'prio-kafka-source-'));
 const t0 = Date.parse('2026-03-01T00:00:00.000Z');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function record(i: number): string {
   return JSON.stringify({
