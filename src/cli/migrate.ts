@@ -8,7 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
-import { readJsonFile } from '../config/index.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PACKAGE_ROOT, readJsonFile } from '../config/index.js';
 import type { EventStore, LeaseManager } from '../eventstore/index.js';
 import {
   ALARM_STATES,
@@ -179,7 +181,9 @@ Example session:
       .addHelpText('after', '\nExample:\n  prio migrate plan migrations/001-legacy-4-to-7-tier.json --store dynamodb --table prio-events'),
     { writes: true },
   ).action(async (file: string, options: CommonOptions) => {
-    const plan = parseMigrationDefinition(readJsonFile(file), file);
+    // Gate files are named relative to the package root (where shadow/gates lives) or the current directory.
+    const gateExists = (gate: string) => existsSync(resolve(gate)) || existsSync(resolve(PACKAGE_ROOT, gate));
+    const plan = parseMigrationDefinition(readJsonFile(file), file, { gateExists });
     await send(plan.id, options, (at, actor) => ({ type: 'plan', plan, at, actor, reason: `planned from ${file}` }));
   });
 

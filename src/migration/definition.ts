@@ -11,8 +11,13 @@ import { ROLLBACK_TO_START } from './decider.js';
 
 const validateDefinition = schemaValidator(migrationSchema);
 
+export interface DefinitionChecks {
+  /** Whether a step's gate file exists (the caller looks; parsing stays pure). Unchecked when absent. */
+  readonly gateExists?: (shadowGate: string) => boolean;
+}
+
 /** Validates a parsed definition document and returns the plan; throws {@link ConfigError} listing every issue. */
-export function parseMigrationDefinition(doc: unknown, file: string): Plan {
+export function parseMigrationDefinition(doc: unknown, file: string, checks: DefinitionChecks = {}): Plan {
   const issues: ConfigIssue[] = validateDefinition(doc, file);
   if (issues.length > 0) throw new ConfigError(issues);
   const d = doc as Plan & { $schema?: string };
@@ -49,6 +54,9 @@ export function parseMigrationDefinition(doc: unknown, file: string): Plan {
       issue(at, `steps must be listed in rollout order (phase by phase, and within a phase stage by stage): "${step.id}" (phase ${step.phase}, ${step.stage}) comes after a later step`);
     }
     previous = { phase: step.phase, stage };
+    if (checks.gateExists !== undefined && !checks.gateExists(step.gate.shadowGate)) {
+      issue(pointerTo(at, 'gate', 'shadowGate'), `gate file "${step.gate.shadowGate}" does not exist`);
+    }
 
     const before = flagsByStage.get(step.stage) ?? d.initialFlags;
     const after: Flags = { ...before, ...step.flags };

@@ -6,7 +6,7 @@
 export type * from './model.js';
 export { decide, evolve, fold, initialState, nextStep, formatDuration, ROLLBACK_TO_START } from './decider.js';
 export { readersAcceptBoth, withDualReaders, applyFlags } from './flags.js';
-export { parseMigrationDefinition } from './definition.js';
+export { parseMigrationDefinition, type DefinitionChecks } from './definition.js';
 export { statusView, historyView, stateAt, eventsUpTo, describeFlags, type MigrationStatusView, type HistoryEntry, type StageStatus } from './projections.js';
 export {
   handleCommand,

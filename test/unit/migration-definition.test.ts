@@ -57,6 +57,18 @@ describe('migration definitions', () => {
     expect(issues.find((i) => i.pointer === '/steps')?.message).toBe('phase 2 (new-writers) has no step in stage prod: every phase must cover every stage');
   });
 
+  it('reports a gate file that does not exist, when asked to look', () => {
+    const doc = shipped();
+    (doc.steps[2] as { gate: { shadowGate: string } }).gate.shadowGate = 'shadow/gates/missing.json';
+    const issues: ConfigIssue[] = [];
+    try {
+      parseMigrationDefinition(doc, 'm.json', { gateExists: (g) => g !== 'shadow/gates/missing.json' });
+    } catch (err) {
+      if (err instanceof ConfigError) issues.push(...err.issues);
+    }
+    expect(issues).toEqual([{ file: 'm.json', pointer: '/steps/2/gate/shadowGate', message: 'gate file "shadow/gates/missing.json" does not exist' }]);
+  });
+
   it('rejects a step that narrows readers again', () => {
     const doc = shipped();
     (doc.steps[3] as { flags: Record<string, unknown> }).flags.tokenReadMode = 'v2';
