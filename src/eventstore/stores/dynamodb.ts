@@ -63,8 +63,8 @@ export function isLocalEndpoint(endpoint: string | undefined): boolean {
 }
 
 /**
- * A client for the table's region and endpoint. Dummy credentials are supplied only for a local
- * endpoint with no credentials in the environment; the real service uses the default chain.
+ * A client for the table's region and endpoint. Placeholder credentials are supplied only for an
+ * endpoint on this machine (DynamoDB Local accepts any); the real service uses the default chain.
  */
 export function dynamoDbClient(options: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): DynamoDBClient {
   const local = isLocalEndpoint(options.endpoint);
