@@ -455,7 +455,8 @@ describe('a broker that goes away mid-replay', () => {
           progress: createProgress({ stream: process.stderr, quiet: true, label: 'replay' }),
         });
       } finally {
-        await broker.start();
+        // Only a broker this test took down is started again; a second one would find its port taken.
+        if (crashed) await broker.start();
       }
       expect(crashed).toBe(true);
       if (result.kind !== 'interrupted') throw new Error(`expected an interrupted replay, got ${result.kind}`);

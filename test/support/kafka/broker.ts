@@ -156,9 +156,15 @@ export async function stopBroker(broker: BrokerProcess, graceMs = 10_000): Promi
 }
 
 /** Kills the broker and waits until nothing listens on its port any more. */
-export async function crashBroker(broker: BrokerProcess): Promise<void> {
+export async function crashBroker(broker: BrokerProcess, timeoutMs = 30_000): Promise<void> {
   killBroker(broker.pid);
-  while (await portOpen(broker.port)) await sleep(100);
+  // Bounded: should something else hold the port (a broker this pid does not name), the
+  // caller gets an error instead of a test run that never ends.
+  const deadline = Date.now() + timeoutMs;
+  while (await portOpen(broker.port)) {
+    if (Date.now() > deadline) throw new Error(`port ${broker.port} is still open ${timeoutMs} ms after killing the broker (pid ${broker.pid})`);
+    await sleep(100);
+  }
 }
 
 async function portOpen(port: number): Promise<boolean> {

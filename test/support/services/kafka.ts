@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { RunningService, TestService } from '../service.js';
-import { crashBroker, fetchKafkaJars, newBrokerLocation, removeBrokerData, startBroker, type BrokerLocation, type BrokerProcess } from '../kafka/broker.js';
+import { crashBroker, fetchKafkaJars, killBroker, newBrokerLocation, removeBrokerData, startBroker, type BrokerLocation, type BrokerProcess } from '../kafka/broker.js';
 import { CONTROL_ENV, readControlFile, writeControlFile } from '../kafka/shared.js';
 
 export const service: TestService = {
@@ -43,9 +43,14 @@ export const service: TestService = {
       async stop() {
         process.removeListener('exit', killOnExit);
         // The data is deleted next, so there is nothing to shut down gracefully for.
-        await crashBroker(readControlFile(controlFile));
-        removeBrokerData(location);
-        delete process.env[CONTROL_ENV];
+        try {
+          await crashBroker(readControlFile(controlFile));
+        } finally {
+          // The first broker too, should a restart have recorded a pid that never took over.
+          killBroker(broker.pid);
+          removeBrokerData(location);
+          delete process.env[CONTROL_ENV];
+        }
       },
     };
   },
