@@ -11,7 +11,7 @@
  * after the file half on the same generated log and its results and targets are appended.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -132,6 +132,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: numb
 function peakRss(file: string): number {
   const out = join(tmpdir(), 'prio-bench', `rss-out-${process.pid}`);
   const child = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'shadow', 'rss-child.ts'), file, out], { cwd: ROOT, encoding: 'utf8' });
+  rmSync(out, { recursive: true, force: true });
   if (child.status !== 0) throw new Error(`peak-RSS child failed (${child.status}): ${child.stderr}`);
   const parsed = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as { maxRssBytes?: number; read?: number };
   if (typeof parsed.maxRssBytes !== 'number') throw new Error(`peak-RSS child printed no figure: ${child.stdout}`);
