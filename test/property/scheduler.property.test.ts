@@ -17,7 +17,7 @@ import { ReferenceModel } from './scheduler-model.js';
 
 const ACCOUNTS = ['a', 'b', 'c'] as const;
 /** Mutation runs (scripts/mutate.mjs) repeat this suite once per mutant: fewer cases each. */
-const runs = (n: number) => (process.env.PRIO_MUTATION ? Math.ceil(n / 4) : n);
+const runs = (n: number) => (process.env.PRIO_MUTATION ? Math.ceil(n / 2) : n);
 
 const configArb: fc.Arbitrary<SchedulerConfig> = fc
   .record({
@@ -234,7 +234,7 @@ describe('scheduler core against the reference model', () => {
           expect(byVariant(h.events.slice(before), config.variants.length)).toEqual(byVariant(model.events.slice(modelBefore), config.variants.length));
         }
         drain(h, model, config, clock);
-        expect(h.tickets.map((t) => t.state)).toEqual(model.requests.map((r) => r.state));
+        expect(h.tickets.map((t) => [t.state, t.reservedDispatch])).toEqual(model.requests.map((r) => [r.state, r.reservedDispatch]));
         expect(h.violations).toEqual([]);
 
         // conservation: one legal path to exactly one terminal state per request, none lost

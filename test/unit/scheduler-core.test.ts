@@ -299,3 +299,88 @@ describe('DispatchCore edges', () => {
     expect([a1.state, b1.state]).toEqual(['queued', 'shed']);
   });
 });
+
+describe('DispatchCore decisions in detail', () => {
+  /** Dispatch order with one slot: complete whatever runs after each pump. */
+  function drainOrder(core: DispatchCore<string>, tickets: Ticket<string>[], start = 0): string[] {
+    const order: string[] = [];
+    for (let now = start; core.pump(now) > 0; now++) {
+      const running = tickets.filter((t) => t.state === 'running');
+      for (const t of running) {
+        order.push(t.id);
+        core.complete(t, now);
+      }
+    }
+    return order;
+  }
+
+  it('does not lower the pass of a tier that is still backlogged when more of it arrives', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1, 1], variants: oneVariant() });
+    const tickets = [core.submit({ id: 'a1', variant: 0, tier: 0, account: 'x' }, 0), core.submit({ id: 'a2', variant: 0, tier: 0, account: 'x' }, 0), core.submit({ id: 'b1', variant: 0, tier: 1, account: 'x' }, 0)];
+    core.pump(0); // a1 runs; tier 0 stays backlogged with a2
+    tickets.push(core.submit({ id: 'a3', variant: 0, tier: 0, account: 'x' }, 1));
+    core.complete(tickets[0] as Ticket<string>, 1);
+    expect(drainOrder(core, tickets, 1)).toEqual(['b1', 'a2', 'a3']);
+  });
+
+  it('keeps one FIFO per tier across accounts unless fair queuing is asked for', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1], variants: oneVariant() });
+    const tickets = ['a1', 'a2', 'b1'].map((id) => core.submit({ id, variant: 0, tier: 0, account: id[0] as string }, 0));
+    expect(drainOrder(core, tickets)).toEqual(['a1', 'a2', 'b1']);
+  });
+
+  it('keeps the turn order when an account that is not next leaves the round', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1], variants: oneVariant(), fairQueuingByAccount: true });
+    const blocker = core.submit({ id: 'blocker', variant: 0, tier: 0, account: 'z' }, 0);
+    core.pump(0);
+    const tickets = ['a1', 'b1', 'c1', 'a2', 'c2'].map((id) => core.submit({ id, variant: 0, tier: 0, account: id[0] as string }, 1));
+    core.cancel(tickets[1] as Ticket<string>, 1); // b leaves; a is still next, then c
+    core.complete(blocker, 2);
+    expect(drainOrder(core, tickets, 2)).toEqual(['a1', 'c1', 'a2', 'c2']);
+  });
+
+  it('preempts the lowest tier first, and within a tier the most recently dispatched', () => {
+    const config = (running: [string, number][]) => {
+      const core = new DispatchCore<string>({ tierWeights: [1, 1, 1], variants: oneVariant({ concurrency: running.length, qosPreemption: true, reserved: { owner: 1 } }) });
+      const tickets = running.map(([id, tier], i) => {
+        const t = core.submit({ id, variant: 0, tier, account: 'other', preemptable: true }, i);
+        core.pump(i);
+        return t;
+      });
+      core.submit({ id: 'own', variant: 0, tier: 0, account: 'owner' }, 10);
+      core.pump(10);
+      return tickets.filter((t) => t.state === 'preempted').map((t) => t.id);
+    };
+    expect(config([['low-old', 2], ['mid-new', 1]])).toEqual(['low-old']);
+    expect(config([['mid-old', 1], ['low-new', 2]])).toEqual(['low-new']);
+    expect(config([['low-1', 2], ['low-2', 2], ['top', 0]])).toEqual(['low-2']);
+  });
+
+  it('does not preempt a request that did not say it may be', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1], variants: oneVariant({ qosPreemption: true, reserved: { owner: 1 } }) });
+    const borrower = core.submit({ id: 'b', variant: 0, tier: 0, account: 'other' }, 0);
+    core.pump(0);
+    const own = core.submit({ id: 'o', variant: 0, tier: 0, account: 'owner' }, 1);
+    core.pump(1);
+    expect([borrower.state, borrower.preemptable, own.state]).toEqual(['running', false, 'queued']);
+  });
+
+  it('expires on pumpVariant too, and requests with one deadline in arrival order', () => {
+    const { core, events } = setup({ variants: oneVariant() });
+    const blocker = core.submit({ id: 'b', variant: 0, tier: 0, account: 'x' }, 0);
+    core.pumpVariant(0, 0);
+    core.submit({ id: 'w1', variant: 0, tier: 1, account: 'x', deadline: 5 }, 1);
+    core.submit({ id: 'w2', variant: 0, tier: 0, account: 'x', deadline: 5 }, 2);
+    core.submit({ id: 'w0', variant: 0, tier: 0, account: 'x', deadline: 4 }, 3);
+    core.complete(blocker, 6);
+    expect(core.pumpVariant(0, 6)).toBe(0);
+    expect(events.filter(([k]) => k === 'expired').map(([, id]) => id)).toEqual(['w0', 'w1', 'w2']);
+  });
+
+  it('indexes only requests that have a deadline', () => {
+    const core = new DispatchCore<number>({ tierWeights: [1], variants: oneVariant({ queueBound: 10 }) });
+    for (let i = 0; i < 5; i++) core.submit({ id: i, variant: 0, tier: 0, account: 'a' }, 0);
+    expect(core.deadlineEntries(0)).toBe(0);
+    expect(() => core.submit({ id: 9, variant: 0, tier: -1, account: 'a' }, 0)).toThrow('tier -1 is not in 0..0');
+  });
+});

@@ -93,7 +93,6 @@ class VariantState<Id> {
   inflight = 0;
   /** Virtual time: the pass of the tier selected last. */
   vtime = 0;
-  runningHead: TicketImpl<Id> | null = null;
   runningTail: TicketImpl<Id> | null = null;
   dirty = false;
   /** Min-heap by deadline of queued tickets that have one (lazily pruned). */
@@ -409,8 +408,8 @@ export class DispatchCore<Id = string> {
     t.reservedDispatch = reserved;
     t.prev = v.runningTail;
     t.next = null;
-    if (v.runningTail === null) v.runningHead = t;
-    else v.runningTail.next = t;
+    // Only walked from the tail (newest first, for preemption), so no head is kept.
+    if (v.runningTail !== null) v.runningTail.next = t;
     v.runningTail = t;
     v.inflight++;
     if (t.reservation !== undefined) t.reservation.inflight++;
@@ -419,8 +418,7 @@ export class DispatchCore<Id = string> {
 
   private stopRunning(t: TicketImpl<Id>, state: 'completed' | 'preempted' | 'cancelled', now: number): void {
     const v = this.variants[t.variant] as VariantState<Id>;
-    if (t.prev === null) v.runningHead = t.next;
-    else t.prev.next = t.next;
+    if (t.prev !== null) t.prev.next = t.next;
     if (t.next === null) v.runningTail = t.prev;
     else t.next.prev = t.prev;
     t.prev = t.next = null;

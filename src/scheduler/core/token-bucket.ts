@@ -21,7 +21,7 @@ export class TokenBucket {
       this.tokens -= 1;
       return 0;
     }
-    if (this.ratePerSecond === 0) return Number.POSITIVE_INFINITY;
+    // At rate 0 this divides a positive number by zero: Infinity, as documented.
     return Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond);
   }
 }
