@@ -30,11 +30,19 @@ export interface JudgeDeps {
 export type Judge = (record: RequestRecord, into: ShadowAggregate) => void;
 
 const NONE = '(none)';
+/** Breakdown key for a value outside the catalog: one bucket, so bogus values cannot grow memory. */
+export const UNKNOWN_VALUE = '(unknown)';
 
 export function createJudge(deps: JudgeDeps): Judge {
   const { baseline, candidate, tokens } = deps;
   const scale = deps.domain.scale;
   const errorIndex = scale.tiers.length;
+  const catalog = deps.domain.catalog;
+  const known = {
+    serviceTiers: new Set(catalog.serviceTiers),
+    classifications: new Set(catalog.classifications),
+    requestTypes: new Set(catalog.requestTypes),
+  };
   const width = errorIndex + 1;
 
   function evaluateSide(ruleSet: RuleSetPort, record: RequestRecord): Outcome | FailClosedError {
@@ -121,9 +129,12 @@ export function createJudge(deps: JudgeDeps): Judge {
     agg.confusion[cell] = (agg.confusion[cell] ?? 0) + 1;
 
     const b = agg.breakdowns;
-    countIn(b.serviceTier, record.serviceTier ?? NONE, kind);
-    countIn(b.classification, record.classification, kind);
-    countIn(b.requestType, record.requestType ?? NONE, kind);
+    // Rule sets fail closed on values outside the catalog, so only a refused record can carry
+    // one: catalog attributes are checked against the catalog on that (rare) path alone.
+    const refused = kind !== OUTCOME.same && kind !== OUTCOME.changed;
+    countIn(b.serviceTier, catalogKey(record.serviceTier, known.serviceTiers, refused), kind);
+    countIn(b.classification, catalogKey(record.classification, known.classifications, refused), kind);
+    countIn(b.requestType, catalogKey(record.requestType, known.requestTypes, refused), kind);
     countIn(b.account, record.accountId, kind);
     countIn(b.model, record.modelId, kind);
 
@@ -140,6 +151,11 @@ export function createJudge(deps: JudgeDeps): Judge {
       }
     }
   };
+}
+
+function catalogKey(value: string | null | undefined, catalogValues: ReadonlySet<string>, check: boolean): string {
+  if (value === undefined || value === null) return NONE;
+  return !check || catalogValues.has(value) ? value : UNKNOWN_VALUE;
 }
 
 /**

@@ -109,6 +109,12 @@ describe('judging records under the shipped rule sets', () => {
       'candidate|UNKNOWN_VALUE|classification': 1,
       'candidate|UNKNOWN_VALUE|serviceTier': 1,
     });
+    // Values outside the catalog share one breakdown bucket (bounded memory); the sample keeps the value.
+    expect(report.breakdowns.classification).toEqual({
+      '(unknown)': { same: 0, changed: 0, baselineError: 0, candidateError: 0, bothError: 1 },
+      ON_DEMAND: { same: 0, changed: 0, baselineError: 0, candidateError: 0, bothError: 1 },
+    });
+    expect(Object.keys(report.breakdowns.serviceTier).sort()).toEqual(['(unknown)', 'DEFAULT']);
     const sampled = report.sample.records.find((r) => r.record.classification === 'MYSTERY')?.record;
     expect(sampled?.candidate).toEqual({ error: 'UNKNOWN_VALUE', attribute: 'classification', value: 'MYSTERY' });
   });
