@@ -93,10 +93,16 @@ function config(weights: readonly number[], queueBound: number): SchedulerConfig
  * each decision is timed on its own (a separate loop, so the untimed one carries no clock reads).
  */
 function steadyState(weights: readonly number[], w: Workload, latency?: { recordValue(ns: number): void }): { decisions: number; timing: Timing } {
-  const running: Ticket<number>[][] = Array.from({ length: VARIANTS }, () => []);
-  const heads = new Int32Array(VARIANTS);
+  // Per variant, a ring of exactly its running requests (oldest first), so the harness keeps
+  // nothing alive that the scheduler has let go of.
+  const ring: (Ticket<number> | undefined)[][] = Array.from({ length: VARIANTS }, () => new Array<Ticket<number> | undefined>(CONCURRENCY).fill(undefined));
+  const head = new Int32Array(VARIANTS);
+  const size = new Int32Array(VARIANTS);
   const core = new DispatchCore<number>(config(weights, 1 << 30), (kind, t) => {
-    if (kind === 'dispatched') (running[t.variant] as Ticket<number>[]).push(t);
+    if (kind !== 'dispatched') return;
+    const v = t.variant;
+    (ring[v] as (Ticket<number> | undefined)[])[((head[v] as number) + (size[v] as number)) % CONCURRENCY] = t;
+    size[v] = (size[v] as number) + 1;
   });
   // prime: fill every variant's slots and a backlog of 16
   let id = 0;
@@ -106,15 +112,14 @@ function steadyState(weights: readonly number[], w: Workload, latency?: { record
   const decide = (i: number, now: number) => {
     const v = w.variant[i] as number;
     core.submit({ id: i, variant: v, tier: w.tier[i] as number, account: ACCOUNTS[w.account[i] as number] as string }, now);
-    const list = running[v] as Ticket<number>[];
-    core.complete(list[heads[v] as number] as Ticket<number>, now);
-    heads[v] = (heads[v] as number) + 1;
+    const slots = ring[v] as (Ticket<number> | undefined)[];
+    const oldest = head[v] as number;
+    const t = slots[oldest] as Ticket<number>;
+    slots[oldest] = undefined;
+    head[v] = (oldest + 1) % CONCURRENCY;
+    size[v] = (size[v] as number) - 1;
+    core.complete(t, now);
     core.pumpVariant(v, now);
-    // compact the running log now and then so it stays proportional to the slots
-    if ((heads[v] as number) > 1024) {
-      running[v] = list.slice(heads[v]);
-      heads[v] = 0;
-    }
   };
   const stop = startTiming();
   if (latency === undefined) {
