@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PACKAGE_ROOT, readJsonFile } from '../config/index.js';
 import type { EventStore, LeaseManager } from '../eventstore/index.js';
 import {
@@ -275,15 +275,19 @@ Example session:
       .description("Attach gate evidence to the live step: a shadow report.json (totals, outcomes) and its gate verdict, plus alarm states.")
       .argument('<id>', 'migration id')
       .requiredOption('--report <file>', 'shadow report.json')
-      .option('--verdict <file>', 'gate verdict JSON, when the report does not carry one (e.g. the output of prio shadow gate --json)')
+      .option('--verdict <file>', 'gate verdict JSON (e.g. the output of prio shadow gate --json); default: gate.json beside the report, as prio shadow replay --gate writes it')
       .option('--alarm <name=state>', `alarm state (${ALARM_STATES.join(', ')}); repeat for each alarm of the step's gate`, (v: string, acc: string[]) => [...acc, v], [] as string[])
       .addHelpText('after', '\nExample:\n  prio migrate evidence 001-legacy-4-to-7-tier --report out/report.json --verdict out/gate.json \\\n      --alarm beta-dispatch-errors=OK --alarm beta-token-rejects=OK'),
     { writes: true },
   ).action(async (id: string, options: CommonOptions & { report: string; verdict?: string; alarm: string[] }) => {
+    // `prio shadow replay --gate` writes its verdict as gate.json beside report.json; use it
+    // when no verdict file is named, so the replay's output directory is evidence as it stands.
+    const besideReport = join(dirname(options.report), 'gate.json');
+    const verdictFile = options.verdict ?? (existsSync(besideReport) ? besideReport : undefined);
     const evidence = parseEvidence({
       report: readJsonFile(options.report),
       reportFile: options.report,
-      ...(options.verdict !== undefined ? { verdict: readJsonFile(options.verdict), verdictFile: options.verdict } : {}),
+      ...(verdictFile !== undefined ? { verdict: readJsonFile(verdictFile), verdictFile } : {}),
       alarms: parseAlarms(options.alarm),
     });
     await send(id, options, (at, actor) => ({ type: 'attachEvidence', evidence, at, actor }));
