@@ -384,3 +384,41 @@ describe('DispatchCore decisions in detail', () => {
     expect(() => core.submit({ id: 9, variant: 0, tier: -1, account: 'a' }, 0)).toThrow('tier -1 is not in 0..0');
   });
 });
+
+describe('DispatchCore reclaiming in detail', () => {
+  it('never preempts an owner running within its own units, even for another owner', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1, 1], variants: oneVariant({ concurrency: 2, qosPreemption: true, reserved: { a: 1, b: 1 } }) });
+    const a = core.submit({ id: 'a', variant: 0, tier: 1, account: 'a', preemptable: true }, 0);
+    const borrower = core.submit({ id: 'x', variant: 0, tier: 0, account: 'x', preemptable: true }, 0);
+    core.pump(0);
+    const b = core.submit({ id: 'b', variant: 0, tier: 0, account: 'b' }, 1);
+    core.pump(1);
+    expect([a.state, borrower.state, b.state]).toEqual(['running', 'preempted', 'running']);
+  });
+
+  it('still finds the newest borrower after a request in the middle of the running list completes', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1], variants: oneVariant({ concurrency: 3, qosPreemption: true, reserved: { owner: 2 } }) });
+    const [b1, b2, b3] = ['b1', 'b2', 'b3'].map((id, i) => {
+      const t = core.submit({ id, variant: 0, tier: 0, account: 'x', preemptable: true }, i);
+      core.pump(i);
+      return t;
+    }) as [Ticket<string>, Ticket<string>, Ticket<string>];
+    core.complete(b2, 5);
+    const o1 = core.submit({ id: 'o1', variant: 0, tier: 0, account: 'owner' }, 5);
+    const o2 = core.submit({ id: 'o2', variant: 0, tier: 0, account: 'owner' }, 5);
+    core.pump(5);
+    expect([b1.state, b3.state, o1.state, o2.state]).toEqual(['running', 'preempted', 'running', 'running']);
+  });
+
+  it('keeps queued deadlines when the deadline index is rebuilt', () => {
+    const core = new DispatchCore<number>({ tierWeights: [1], variants: oneVariant({ concurrency: 100, queueBound: 500 }) });
+    const all = Array.from({ length: 110 }, (_, i) => core.submit({ id: i, variant: 0, tier: 0, account: 'a', deadline: 1_000 }, 0));
+    core.pump(0); // 100 run (their entries go stale), 10 wait
+    expect(core.deadlineEntries(0)).toBe(110);
+    core.pumpVariant(0, 1); // nothing due; the index is rebuilt: over 64 entries and over twice the queue
+    expect(core.deadlineEntries(0)).toBe(10);
+    expect(core.pumpVariant(0, 1_000)).toBe(0);
+    expect(all.filter((t) => t.state === 'expired')).toHaveLength(10);
+    expect(() => new DispatchCore({ tierWeights: [], variants: [] })).toThrow('at least one tier weight is required');
+  });
+});
