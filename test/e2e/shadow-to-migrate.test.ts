@@ -6,17 +6,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { PACKAGE_ROOT } from '../../src/config/index.js';
+import { runCli as run } from '../support/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'prio-shadow-migrate-'));
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'prio', ...args], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  return { code, out, err };
-}
 
 describe('shadow replay → migrate evidence', () => {
   it('attaches the verdict that replay --gate wrote beside report.json', async () => {

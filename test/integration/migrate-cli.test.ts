@@ -3,8 +3,8 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readJsonFile } from '../../src/config/index.js';
+import { runCli as prio } from '../support/cli.js';
 import { DEFINITION_FILE } from '../support/migration/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'prio-migrate-'));
@@ -27,13 +27,6 @@ writeFileSync(
     verdict: { passed: true, failures: [] },
   }),
 );
-
-async function prio(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'prio', ...args], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  return { code, out, err };
-}
 
 const alarmsFor = (stage: string) => ['--alarm', `${stage}-dispatch-errors=OK`, '--alarm', `${stage}-token-rejects=OK`, '--alarm', `${stage}-p99-latency=OK`];
 

@@ -2,13 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../support/cli.js';
 
+/** A token is passed on as printed, so the final newline goes. */
 async function prio(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'prio', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  const { code, out, err } = await runCli(...args);
+  return { code, out: out.replace(/\n$/, ''), err: err.replace(/\n$/, '') };
 }
 
 const session = JSON.stringify({ sessionId: 's-1', accountId: '123456789012', classification: 'ON_DEMAND', tier: 'P75', issuedAt: '2026-01-01T00:00:00Z' });
