@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { freePort, portOpen, sleep } from '../net.js';
 
 export interface LocalDynamoDb {
   readonly endpoint: string;
@@ -25,29 +25,6 @@ export function dynamoDbLocalDir(): string {
     throw new Error(`no DynamoDBLocal.jar under ${libDir}: reinstall with npm ci`);
   }
   return join(libDir, release);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export async function startDynamoDbLocal(port?: number): Promise<LocalDynamoDb> {
@@ -68,13 +45,13 @@ export async function startDynamoDbLocal(port?: number): Promise<LocalDynamoDb> 
     output += `cannot run java (DynamoDB Local needs a Java 17+ runtime on PATH): ${err.message}\n`;
   });
   const deadline = Date.now() + 60_000;
-  while (!(await accepts(chosen))) {
+  while (!(await portOpen(chosen))) {
     if (exited) throw new Error(`DynamoDB Local exited during start-up:\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`DynamoDB Local did not listen on ${chosen} within 60 s:\n${output}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return {
     endpoint: `http://127.0.0.1:${chosen}`,

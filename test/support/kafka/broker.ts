@@ -6,12 +6,12 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { freePort, portOpen, sleep } from '../net.js';
 
 const scriptsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'kafka');
 const run = promisify(execFile);
@@ -37,18 +37,6 @@ export async function fetchKafkaJars(): Promise<void> {
     const detail = err instanceof Error && 'stderr' in err ? String((err as { stderr: unknown }).stderr) : String(err);
     throw new Error(`could not fetch the Kafka broker's jars with Maven (scripts/kafka/fetch.sh):\n${detail}`, { cause: err });
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A new location: two free ports and a fresh temporary data directory. */
@@ -167,18 +155,6 @@ export async function crashBroker(broker: BrokerProcess, timeoutMs = 30_000): Pr
   }
 }
 
-async function portOpen(port: number): Promise<boolean> {
-  const { connect } = await import('node:net');
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 export function removeBrokerData(location: BrokerLocation): void {
   rmSync(location.dataDir, { recursive: true, force: true });
 }
@@ -192,8 +168,4 @@ export function brokerLogTail(dataDir: string, lines = 40): string {
     if (text) parts.push(`--- ${name}\n${text}`);
   }
   return parts.join('\n') || '(no broker output)';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
