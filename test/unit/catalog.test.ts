@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseCatalog, parsePriorities } from '../../src/catalog/index.js';
 import { loadDomain, readJsonFile, DEFAULT_RULES_DIR } from '../../src/config/index.js';
-import { ConfigError } from '../../src/validation/index.js';
 import { join } from 'node:path';
+import { configIssues } from '../support/config-issues.js';
 
 const catalogDoc = readJsonFile(join(DEFAULT_RULES_DIR, 'catalog.json')) as Record<string, unknown>;
 const prioritiesDoc = readJsonFile(join(DEFAULT_RULES_DIR, 'priorities.json')) as { tiers: Record<string, unknown>[]; legacyLevels: Record<string, unknown>[] };
 
-function issuesOf(fn: () => unknown): { pointer: string; message: string }[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.issues];
-    throw err;
-  }
-  return [];
-}
 
 describe('domain catalog', () => {
   it('loads the shipped catalog and scale', () => {
@@ -28,12 +19,12 @@ describe('domain catalog', () => {
   });
 
   it('rejects an unknown property with its pointer', () => {
-    const issues = issuesOf(() => parseCatalog({ ...catalogDoc, extra: 1 }, 'catalog.json'));
+    const issues = configIssues(() => parseCatalog({ ...catalogDoc, extra: 1 }, 'catalog.json'));
     expect(issues).toContainEqual({ file: 'catalog.json', pointer: '', message: 'unknown property "extra"' });
   });
 
   it('rejects a provisioned classification outside the catalog', () => {
-    const issues = issuesOf(() => parseCatalog({ ...catalogDoc, provisionedClassifications: ['NOPE'] }, 'c.json'));
+    const issues = configIssues(() => parseCatalog({ ...catalogDoc, provisionedClassifications: ['NOPE'] }, 'c.json'));
     expect(issues[0]?.pointer).toBe('/provisionedClassifications/0');
   });
 
@@ -43,7 +34,7 @@ describe('domain catalog', () => {
     [tiers[0], tiers[1]] = [tiers[1] as Record<string, unknown>, tiers[0] as Record<string, unknown>];
     const legacyLevels = prioritiesDoc.legacyLevels.map((l) => ({ ...l }));
     (legacyLevels[1] as Record<string, unknown>).tier = 'P50';
-    const issues = issuesOf(() => parsePriorities({ ...prioritiesDoc, tiers, legacyLevels }, 'p.json', catalog));
+    const issues = configIssues(() => parsePriorities({ ...prioritiesDoc, tiers, legacyLevels }, 'p.json', catalog));
     expect(issues.map((i) => i.pointer)).toEqual(expect.arrayContaining(['/tiers/1/value', '/legacyLevels/1/tier']));
   });
 });

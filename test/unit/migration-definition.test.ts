@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { readJsonFile } from '../../src/config/index.js';
 import { parseMigrationDefinition } from '../../src/migration/index.js';
-import { ConfigError, type ConfigIssue } from '../../src/validation/index.js';
+import { configIssues } from '../support/config-issues.js';
 import { DEFINITION_FILE } from '../support/migration/fixtures.js';
 
 type Doc = { steps: Record<string, unknown>[]; stages: Record<string, unknown>[]; [k: string]: unknown };
 const shipped = () => structuredClone(readJsonFile(DEFINITION_FILE)) as Doc;
 
-function issuesOf(doc: unknown): ConfigIssue[] {
-  try {
-    parseMigrationDefinition(doc, 'm.json');
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.issues];
-    throw err;
-  }
-  return [];
-}
+const issuesOf = (doc: unknown) => configIssues(() => parseMigrationDefinition(doc, 'm.json'));
 
 describe('migration definitions', () => {
   it('parses the shipped definition', () => {
@@ -60,12 +52,7 @@ describe('migration definitions', () => {
   it('reports a gate file that does not exist, when asked to look', () => {
     const doc = shipped();
     (doc.steps[2] as { gate: { shadowGate: string } }).gate.shadowGate = 'shadow/gates/missing.json';
-    const issues: ConfigIssue[] = [];
-    try {
-      parseMigrationDefinition(doc, 'm.json', { gateExists: (g) => g !== 'shadow/gates/missing.json' });
-    } catch (err) {
-      if (err instanceof ConfigError) issues.push(...err.issues);
-    }
+    const issues = configIssues(() => parseMigrationDefinition(doc, 'm.json', { gateExists: (g) => g !== 'shadow/gates/missing.json' }));
     expect(issues).toEqual([{ file: 'm.json', pointer: '/steps/2/gate/shadowGate', message: 'gate file "shadow/gates/missing.json" does not exist' }]);
   });
 

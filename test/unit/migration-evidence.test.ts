@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEvidence } from '../../src/migration/index.js';
-import { ConfigError, type ConfigIssue } from '../../src/validation/index.js';
+import { configIssues } from '../support/config-issues.js';
 
 const report = {
   format: 'prio-shadow-report/1',
@@ -9,15 +9,6 @@ const report = {
   breakdowns: {},
 };
 
-function issuesOf(fn: () => unknown): ConfigIssue[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.issues];
-    throw err;
-  }
-  return [];
-}
 
 describe('gate evidence', () => {
   it('takes the summary and a verdict carried in the report', () => {
@@ -40,12 +31,12 @@ describe('gate evidence', () => {
   });
 
   it('reports a malformed report or verdict with file and pointer', () => {
-    expect(issuesOf(() => parseEvidence({ report: { ...report, totals: { read: -1, quarantined: 0, compared: 0 } }, reportFile: 'r.json', alarms: {} }))).toContainEqual({
+    expect(configIssues(() => parseEvidence({ report: { ...report, totals: { read: -1, quarantined: 0, compared: 0 } }, reportFile: 'r.json', alarms: {} }))).toContainEqual({
       file: 'r.json',
       pointer: '/totals/read',
       message: 'must be >= 0',
     });
-    expect(issuesOf(() => parseEvidence({ report, reportFile: 'r.json', alarms: {} }))[0]?.message).toContain('no gate verdict');
-    expect(issuesOf(() => parseEvidence({ report: { ...report, gate: { passed: 'yes', failures: [] } }, reportFile: 'r.json', alarms: {} }))[0]).toMatchObject({ pointer: '/gate/passed' });
+    expect(configIssues(() => parseEvidence({ report, reportFile: 'r.json', alarms: {} }))[0]?.message).toContain('no gate verdict');
+    expect(configIssues(() => parseEvidence({ report: { ...report, gate: { passed: 'yes', failures: [] } }, reportFile: 'r.json', alarms: {} }))[0]).toMatchObject({ pointer: '/gate/passed' });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadDomain, loadRuleSet } from '../../src/config/index.js';
 import { compileRuleSet, FailClosedError, type CompiledRuleSet, type RequestAttributes } from '../../src/rules/index.js';
-import { ConfigError } from '../../src/validation/index.js';
+import { configIssues } from '../support/config-issues.js';
 
 const domain = loadDomain();
 
@@ -189,15 +189,7 @@ describe('explain', () => {
 });
 
 describe('compile errors', () => {
-  function issues(doc: unknown): { pointer: string; message: string }[] {
-    try {
-      compileRuleSet(doc, 'bad.json', domain);
-    } catch (err) {
-      if (err instanceof ConfigError) return err.issues.map(({ pointer, message }) => ({ pointer, message }));
-      throw err;
-    }
-    return [];
-  }
+  const issues = (doc: unknown) => configIssues(() => compileRuleSet(doc, 'bad.json', domain)).map(({ pointer, message }) => ({ pointer, message }));
   it('reports schema errors and unknown references with pointers', () => {
     expect(issues(ruleSet([{ id: 'x', precedence: 0, when: { colour: 'red' }, then: outcome('P50') }]))).toEqual([{ pointer: '/rules/0/when', message: 'unknown property "colour"' }]);
     expect(issues(ruleSet([{ id: 'x', precedence: 0, when: { classification: 'NOPE' }, then: outcome('P51') }]))).toEqual([
@@ -208,15 +200,7 @@ describe('compile errors', () => {
 });
 
 describe('compile errors beyond the schema', () => {
-  function pointers(doc: unknown): string[] {
-    try {
-      compileRuleSet(doc, 'bad.json', domain);
-    } catch (err) {
-      if (err instanceof ConfigError) return err.issues.map((i) => `${i.pointer}: ${i.message}`);
-      throw err;
-    }
-    return [];
-  }
+  const pointers = (doc: unknown) => configIssues(() => compileRuleSet(doc, 'bad.json', domain)).map((i) => `${i.pointer}: ${i.message}`);
   const then = { tier: 'P50', preemptable: false };
 
   it('refuses a glob where only exact values are matched', () => {

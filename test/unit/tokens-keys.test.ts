@@ -4,20 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEVELOPMENT_TOKEN_KID, FileReadError, loadTokenKeyring, TOKEN_KEYS_ENV } from '../../src/config/index.js';
 import { parseKeySpec } from '../../src/tokens/index.js';
-import { ConfigError } from '../../src/validation/index.js';
+import { configIssues } from '../support/config-issues.js';
 
 const secretA = Buffer.alloc(32, 1).toString('base64');
 const secretB = Buffer.alloc(32, 2).toString('base64url');
 
-function issues(fn: () => unknown) {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('key specification', () => {
   it('reads kid:secret entries, first one current, base64 or base64url', () => {
@@ -32,14 +23,14 @@ describe('key specification', () => {
   });
 
   it('reports each bad entry with its source and position', () => {
-    expect(issues(() => parseKeySpec(`good:${secretA},nocolon,bad:***`, 'PRIO_TOKEN_KEYS'))).toEqual([
+    expect(configIssues(() => parseKeySpec(`good:${secretA},nocolon,bad:***`, 'PRIO_TOKEN_KEYS'))).toEqual([
       { file: 'PRIO_TOKEN_KEYS', pointer: '/1', message: 'expected kid:secret (secret in base64)' },
       { file: 'PRIO_TOKEN_KEYS', pointer: '/2', message: 'secret for kid "bad" is not base64' },
     ]);
-    expect(issues(() => parseKeySpec(`a:${secretA},short:${Buffer.alloc(8).toString('base64')}`, 'f'))).toEqual([
+    expect(configIssues(() => parseKeySpec(`a:${secretA},short:${Buffer.alloc(8).toString('base64')}`, 'f'))).toEqual([
       { file: 'f', pointer: '/1', message: 'secret for kid "short" is 8 bytes; at least 32 are required' },
     ]);
-    expect(issues(() => parseKeySpec(' # nothing\n', 'f'))[0]?.message).toMatch(/no keys/);
+    expect(configIssues(() => parseKeySpec(' # nothing\n', 'f'))[0]?.message).toMatch(/no keys/);
   });
 });
 
@@ -58,13 +49,13 @@ describe('loadTokenKeyring', () => {
   it('falls back to the development key only when asked', () => {
     expect(loadTokenKeyring({ env: {}, allowDevelopmentKey: true })).toMatchObject({ source: 'development' });
     expect(loadTokenKeyring({ env: {}, allowDevelopmentKey: true }).keyring.currentKid).toBe(DEVELOPMENT_TOKEN_KID);
-    expect(issues(() => loadTokenKeyring({ env: { [TOKEN_KEYS_ENV]: ' ' } }))[0]).toMatchObject({ file: TOKEN_KEYS_ENV });
+    expect(configIssues(() => loadTokenKeyring({ env: { [TOKEN_KEYS_ENV]: ' ' } }))[0]).toMatchObject({ file: TOKEN_KEYS_ENV });
   });
 
   it('an unreadable key file is a FileReadError; bad content names the file', () => {
     expect(() => loadTokenKeyring({ keyFile: join(dir, 'missing') })).toThrow(FileReadError);
     const bad = join(dir, 'bad');
     writeFileSync(bad, 'k:not base64!');
-    expect(issues(() => loadTokenKeyring({ keyFile: bad }))[0]).toMatchObject({ file: bad, pointer: '/0' });
+    expect(configIssues(() => loadTokenKeyring({ keyFile: bad }))[0]).toMatchObject({ file: bad, pointer: '/0' });
   });
 });
