@@ -9,13 +9,12 @@
  * success; zen gets one decision table with the "first" hit policy. Both see the mode through
  * the same masking prio applies (plain facts computed by the caller / an input-column expression).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { ZenEngine, type ZenDecision } from '@gorules/zen-engine';
 import { Engine, type NestedCondition, type TopLevelCondition } from 'json-rules-engine';
 import picomatch from 'picomatch';
-import { DEFAULT_RULES_DIR, loadDomain } from '../src/config/index.js';
+import { DEFAULT_RULES_DIR, loadDomain, readJsonFile } from '../src/config/index.js';
 import { compileRuleSet, type AttributeName, type CompiledRuleSet, type Condition, type RequestAttributes, type RuleDef, type ServiceTierMode } from '../src/rules/index.js';
 import type { BenchReport, BenchSuite } from './harness.js';
 
@@ -229,7 +228,7 @@ async function measure(seconds: number, rounds: number, batch: () => Promise<num
 export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
   const domain = loadDomain();
   const file = join(DEFAULT_RULES_DIR, 'service_tier.json');
-  const doc = withOverrides(JSON.parse(readFileSync(file, 'utf8')) as { rules: unknown[] }, domain.scale.tiers.map((t) => t.name));
+  const doc = withOverrides(readJsonFile(file) as { rules: unknown[] }, domain.scale.tiers.map((t) => t.name));
   const rs = compileRuleSet(doc, file, domain);
   const rules = rs.model.rules;
   const input = requests(rs, REQUESTS, 42);
