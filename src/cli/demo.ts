@@ -16,7 +16,7 @@ import { diffRuleSets } from '../rules/index.js';
 import { createProgress, fileSource, generateRecords, parseGate, runReplay } from '../shadow/index.js';
 import { createTokenReader, createTokenWriter } from '../tokens/index.js';
 import type { Register } from './main.js';
-import { ExitCode, printJson, table, UsageError } from './output.js';
+import { ExitCode, gateExitCode, printJson, table, UsageError } from './output.js';
 import { checkFile, formatFindings } from './rules.js';
 import { DEFAULT_BASELINE, DEFAULT_CANDIDATE, DEFAULT_GATE, summarize } from './shadow.js';
 
@@ -114,7 +114,7 @@ Example:
         return;
       }
       const verdict = result.verdict;
-      const exit = verdict !== undefined && !verdict.passed ? ExitCode.gateFailed : ExitCode.ok;
+      const exit = gateExitCode(verdict);
       if (options.json === true) {
         printJson(io, {
           check: checks,

@@ -15,6 +15,11 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** The exit code of a command that may apply a gate: 3 when the gate failed, 0 when it passed or none was applied. */
+export function gateExitCode(verdict: { readonly passed: boolean } | undefined): ExitCode {
+  return verdict !== undefined && !verdict.passed ? ExitCode.gateFailed : ExitCode.ok;
+}
+
 /** Thrown by commands for a usage problem the option parser cannot see (exit 2). */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

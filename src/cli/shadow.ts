@@ -29,7 +29,7 @@ import {
 } from '../shadow/index.js';
 import { createTokenReader, createTokenWriter, type Keyring } from '../tokens/index.js';
 import type { Register } from './main.js';
-import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
+import { ExitCode, gateExitCode, printJson, table, UsageError, type Io } from './output.js';
 import { addKafkaSourceOptions, kafkaSourceFromOptions, registerProduce } from './shadow-kafka.js';
 
 export const DEFAULT_BASELINE = join(DEFAULT_RULES_DIR, 'legacy.json');
@@ -212,7 +212,7 @@ Examples:
       } else {
         io.out(`${summarize(result.report, result.verdict)}\nreports: ${shown(result.files.json)}, ${shown(result.files.markdown)}, ${shown(result.files.html)}`);
       }
-      setExit(result.verdict !== undefined && !result.verdict.passed ? ExitCode.gateFailed : ExitCode.ok);
+      setExit(gateExitCode(result.verdict));
     });
 }
 
@@ -241,7 +241,7 @@ Example:
       const result = await mergeReports(dirs, options.out, loadGate(options.gate));
       if (options.json === true) printJson(io, { reports: result.files, totals: result.report.totals, outcomes: result.report.outcomes, gate: result.verdict ?? null });
       else io.out(`merged ${dirs.length} partial reports\n${summarize(result.report, result.verdict)}\nreports: ${shown(result.files.json)}, ${shown(result.files.html)}`);
-      setExit(result.verdict !== undefined && !result.verdict.passed ? ExitCode.gateFailed : ExitCode.ok);
+      setExit(gateExitCode(result.verdict));
     });
 }
 
@@ -279,7 +279,7 @@ Example:
           )}`,
         );
       }
-      setExit(verdict.passed ? ExitCode.ok : ExitCode.gateFailed);
+      setExit(gateExitCode(verdict));
     });
 }
 
