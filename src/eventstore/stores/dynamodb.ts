@@ -135,11 +135,7 @@ export class DynamoDbEventStore implements EventStore, LeaseManager {
       const page = await this.call(() =>
         this.client.send(
           new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: '#s = :s AND #v > :zero',
-            ExpressionAttributeNames: { '#s': 'stream', '#v': 'version' },
-            ExpressionAttributeValues: { ':s': { S: stream }, ':zero': { N: '0' } },
-            ConsistentRead: true,
+            ...this.eventsOf(stream),
             ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
           }),
         ),
@@ -161,14 +157,10 @@ export class DynamoDbEventStore implements EventStore, LeaseManager {
     const page = await this.call(() =>
       this.client.send(
         new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#s = :s AND #v > :zero',
-          ExpressionAttributeNames: { '#s': 'stream', '#v': 'version' },
-          ExpressionAttributeValues: { ':s': { S: stream }, ':zero': { N: '0' } },
+          ...this.eventsOf(stream),
           ProjectionExpression: '#v',
           ScanIndexForward: false,
           Limit: 1,
-          ConsistentRead: true,
         }),
       ),
     );
@@ -330,6 +322,17 @@ export class DynamoDbEventStore implements EventStore, LeaseManager {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
+  }
+
+  /** A consistent query for the event items of `stream`: versions 1 and up (version 0 is a lease's slot). */
+  private eventsOf(stream: string) {
+    return {
+      TableName: this.table,
+      KeyConditionExpression: '#s = :s AND #v > :zero',
+      ExpressionAttributeNames: { '#s': 'stream', '#v': 'version' },
+      ExpressionAttributeValues: { ':s': { S: stream }, ':zero': { N: '0' } },
+      ConsistentRead: true,
+    };
   }
 
   /** Turns a missing table into a message that says how to create it. */
