@@ -422,3 +422,62 @@ describe('DispatchCore reclaiming in detail', () => {
     expect(() => new DispatchCore({ tierWeights: [], variants: [] })).toThrow('at least one tier weight is required');
   });
 });
+
+describe('DispatchCore delivery and selection', () => {
+  it('delivers only the kinds the listener asked for, and still counts every kind', () => {
+    const heard: [SchedulerEventKind, string][] = [];
+    const core = new DispatchCore<string>({ tierWeights: [1], variants: oneVariant({ queueBound: 1 }) }, (kind, t) => heard.push([kind, t.id]), ['dispatched', 'shed']);
+    const a = core.submit({ id: 'a', variant: 0, tier: 0, account: 'x' }, 0);
+    core.pump(0);
+    core.submit({ id: 'b', variant: 0, tier: 0, account: 'x' }, 0);
+    core.submit({ id: 'c', variant: 0, tier: 0, account: 'x' }, 0); // queue full: shed
+    core.complete(a, 1);
+    expect(heard).toEqual([
+      ['dispatched', 'a'],
+      ['shed', 'c'],
+    ]);
+    expect(core.counters).toMatchObject({ queued: 2, dispatched: 1, shed: 1, completed: 1 });
+  });
+
+  it('copies what it keeps from a request, so one request object can be refilled for the next', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1, 1], variants: oneVariant() });
+    const request = { id: 'a', variant: 0, tier: 1, account: 'x', preemptable: true, deadline: 50 };
+    const a = core.submit(request, 0);
+    Object.assign(request, { id: 'b', tier: 0, account: 'y', preemptable: false, deadline: 60 });
+    const b = core.submit(request, 1);
+    expect([a.id, a.tier, a.account, a.preemptable, a.deadline]).toEqual(['a', 1, 'x', true, 50]);
+    expect([b.id, b.tier, b.account, b.preemptable, b.deadline]).toEqual(['b', 0, 'y', false, 60]);
+    expect(core.queued(0, 1)).toBe(1);
+  });
+
+  it('selects by pass across more tiers than the backlog bitmask holds, ties to the higher tier', () => {
+    const tiers = 40;
+    const core = new DispatchCore<string>({ tierWeights: Array.from({ length: tiers }, () => 1), variants: oneVariant() });
+    // Arrivals lowest tier first: with equal weights and passes, the higher tier must still win.
+    const tickets = Array.from({ length: tiers }, (_, k) => core.submit({ id: `t${tiers - 1 - k}`, variant: 0, tier: tiers - 1 - k, account: 'x' }, 0));
+    const order: string[] = [];
+    for (let now = 0; core.pump(now) > 0; now++) {
+      for (const t of tickets) {
+        if (t.state === 'running') {
+          order.push(t.id);
+          core.complete(t, now);
+        }
+      }
+    }
+    expect(order).toEqual(Array.from({ length: tiers }, (_, i) => `t${i}`));
+    // A tier past the bitmask still takes its weighted turn while a masked tier stays backlogged.
+    const mixed = new DispatchCore<string>({ tierWeights: [...Array.from({ length: 34 }, () => 1), 2], variants: oneVariant() });
+    const queued = ['a1', 'a2', 'a3'].map((id) => mixed.submit({ id, variant: 0, tier: 0, account: 'x' }, 0));
+    queued.push(...['z1', 'z2', 'z3'].map((id) => mixed.submit({ id, variant: 0, tier: 34, account: 'x' }, 0)));
+    const mixedOrder: string[] = [];
+    for (let now = 0; mixed.pump(now) > 0; now++) {
+      for (const t of queued) {
+        if (t.state === 'running') {
+          mixedOrder.push(t.id);
+          mixed.complete(t, now);
+        }
+      }
+    }
+    expect(mixedOrder).toEqual(['a1', 'z1', 'z2', 'a2', 'z3', 'a3']);
+  });
+});

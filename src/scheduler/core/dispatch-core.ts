@@ -93,6 +93,12 @@ class VariantState<Id> {
   inflight = 0;
   /** Virtual time: the pass of the tier selected last. */
   vtime = 0;
+  /**
+   * Bit i set while tier i has queued requests (tiers 0..30), so choosing a tier visits only the
+   * backlogged ones. Unused (0) when the config has more than 31 tiers: selection then scans.
+   */
+  backlog = 0;
+  /** Newest running request; the list is kept only where preemption can happen (see tracksRunning). */
   runningTail: TicketImpl<Id> | null = null;
   dirty = false;
   /** Min-heap by deadline of queued tickets that have one (lazily pruned). */
@@ -114,23 +120,31 @@ class VariantState<Id> {
       .filter(([, units]) => units > 0)
       .map(([account, units]) => new Reservation<Id>(account, units));
     this.reservationOf = new Map(this.reservations.map((r) => [r.account, r]));
+    this.tracksRunning = this.reservations.length > 0;
   }
+  /**
+   * Whether running requests are kept in a list: only preemption walks it, and preemption only
+   * happens for an owed reservation, so a variant without reservations skips the bookkeeping.
+   */
+  readonly tracksRunning: boolean;
 }
 
 /** Counters since construction, by event kind. */
 export type SchedulerCounters = Record<SchedulerEventKind, number>;
 
 const EVENT_KINDS: readonly SchedulerEventKind[] = ['queued', 'dispatched', 'completed', 'shed', 'throttled', 'expired', 'preempted', 'cancelled'];
-const EVENT_INDEX = {
-  queued: 0,
-  dispatched: 1,
-  completed: 2,
-  shed: 3,
-  throttled: 4,
-  expired: 5,
-  preempted: 6,
-  cancelled: 7,
-} as const satisfies Record<SchedulerEventKind, number>;
+// Positions in EVENT_KINDS, passed along with the kind so counting needs no lookup by name.
+const QUEUED = 0;
+const DISPATCHED = 1;
+const COMPLETED = 2;
+const SHED = 3;
+const THROTTLED = 4;
+const EXPIRED = 5;
+const PREEMPTED = 6;
+const CANCELLED = 7;
+
+/** Tiers that fit the backlog bitmask (bit 31 is left alone so masks stay non-negative). */
+const MASK_TIERS = 31;
 
 const NO_LISTENER: SchedulerListener<unknown> = () => undefined;
 
@@ -149,12 +163,19 @@ export class DispatchCore<Id = string> {
   /** Earliest deadline any variant's heap may hold (a lower bound: stale entries count too). */
   private nextDeadline = Number.POSITIVE_INFINITY;
   private readonly listener: SchedulerListener<Id>;
+  /** Bit i set when the listener wants EVENT_KINDS[i]; the others are counted, not delivered. */
+  private readonly delivered: number;
   /** Events by kind, indexed as EVENT_KINDS; a typed array keeps the hot path's counting monomorphic. */
   private readonly tally = new Float64Array(EVENT_KINDS.length);
   /** False when no account has a bucket: admission then skips the bucket lookup entirely. */
   private readonly throttling: boolean;
 
-  constructor(config: SchedulerConfig, listener?: SchedulerListener<Id>) {
+  /**
+   * `listenTo` limits which kinds reach the listener (default: all). A driver that only needs
+   * dispatches (to start the work) saves a call per queued and per terminal event; counters
+   * still count every kind.
+   */
+  constructor(config: SchedulerConfig, listener?: SchedulerListener<Id>, listenTo: readonly SchedulerEventKind[] = EVENT_KINDS) {
     validateConfig(config);
     this.tierCount = config.tierWeights.length;
     this.strides = stridesFor(config.tierWeights);
@@ -164,6 +185,7 @@ export class DispatchCore<Id = string> {
     this.accountRates = config.accountRates ?? {};
     this.defaultAccountRate = config.defaultAccountRate;
     this.listener = listener ?? (NO_LISTENER as SchedulerListener<Id>);
+    this.delivered = listenTo.reduce((mask, kind) => mask | (1 << EVENT_KINDS.indexOf(kind)), 0);
     this.throttling = Object.keys(this.accountRates).length > 0 || this.defaultAccountRate !== undefined;
   }
 
@@ -242,25 +264,25 @@ export class DispatchCore<Id = string> {
       const wait = bucket.take(now);
       if (wait > 0) {
         ticket.retryAfter = wait;
-        this.finish(ticket, 'throttled', now);
+        this.finish(ticket, 'throttled', THROTTLED, now);
         return ticket;
       }
     }
     if (ticket.deadline <= now) {
-      this.finish(ticket, 'expired', now);
+      this.finish(ticket, 'expired', EXPIRED, now);
       return ticket;
     }
     if (v.queued >= v.limits.queueBound) {
       this.expireDue(v, now);
       if (v.queued >= v.limits.queueBound && !this.evictBelow(v, ticket.tier, now)) {
         ticket.shedReason = 'queue-full';
-        this.finish(ticket, 'shed', now);
+        this.finish(ticket, 'shed', SHED, now);
         return ticket;
       }
     }
     this.enqueue(v, ticket);
     this.markDirty(v);
-    this.emit('queued', ticket, now);
+    this.emit('queued', QUEUED, ticket, now);
     return ticket;
   }
 
@@ -302,7 +324,7 @@ export class DispatchCore<Id = string> {
   complete(ticket: Ticket<Id>, now: number): boolean {
     const t = ticket as TicketImpl<Id>;
     if (t.state !== 'running') return false;
-    this.stopRunning(t, 'completed', now);
+    this.stopRunning(t, 'completed', COMPLETED, now);
     return true;
   }
 
@@ -311,11 +333,11 @@ export class DispatchCore<Id = string> {
     const t = ticket as TicketImpl<Id>;
     if (t.state === 'queued') {
       this.dequeue(this.variants[t.variant] as VariantState<Id>, t);
-      this.finish(t, 'cancelled', now);
+      this.finish(t, 'cancelled', CANCELLED, now);
       return true;
     }
     if (t.state === 'running') {
-      this.stopRunning(t, 'cancelled', now);
+      this.stopRunning(t, 'cancelled', CANCELLED, now);
       return true;
     }
     return false;
@@ -329,10 +351,10 @@ export class DispatchCore<Id = string> {
     return v;
   }
 
-  private emit(kind: SchedulerEventKind, ticket: TicketImpl<Id>, now: number): void {
-    const index = EVENT_INDEX[kind];
-    this.tally[index] = (this.tally[index] ?? 0) + 1;
-    this.listener(kind, ticket, now);
+  /** `index` is `kind`'s position in EVENT_KINDS. */
+  private emit(kind: SchedulerEventKind, index: number, ticket: TicketImpl<Id>, now: number): void {
+    this.tally[index] = (this.tally[index] as number) + 1;
+    if ((this.delivered & (1 << index)) !== 0) this.listener(kind, ticket, now);
   }
 
   private markDirty(v: VariantState<Id>): void {
@@ -371,7 +393,7 @@ export class DispatchCore<Id = string> {
       } else if (owed !== undefined && v.limits.qosPreemption) {
         const victim = preemptionVictim(v);
         if (victim === undefined) break;
-        this.stopRunning(victim, 'preempted', now);
+        this.stopRunning(victim, 'preempted', PREEMPTED, now);
       } else {
         break;
       }
@@ -381,15 +403,27 @@ export class DispatchCore<Id = string> {
 
   /** Picks the backlogged tier with the smallest pass (ties: higher tier) and its flow's head. */
   private nextWeighted(v: VariantState<Id>): TicketImpl<Id> {
-    const queued = v.tierQueued;
     const passes = v.tierPass;
     let best = 0;
     let bestPass = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < queued.length; i++) {
-      const pass = passes[i] as number;
-      if ((queued[i] as number) > 0 && pass < bestPass) {
-        best = i;
-        bestPass = pass;
+    if (this.tierCount <= MASK_TIERS) {
+      // Lowest set bit first = highest tier first, so a strict '<' keeps ties with the higher tier.
+      for (let mask = v.backlog; mask !== 0; mask &= mask - 1) {
+        const i = 31 - Math.clz32(mask & -mask);
+        const pass = passes[i] as number;
+        if (pass < bestPass) {
+          best = i;
+          bestPass = pass;
+        }
+      }
+    } else {
+      const queued = v.tierQueued;
+      for (let i = 0; i < queued.length; i++) {
+        const pass = passes[i] as number;
+        if ((queued[i] as number) > 0 && pass < bestPass) {
+          best = i;
+          bestPass = pass;
+        }
       }
     }
     v.vtime = bestPass;
@@ -406,32 +440,36 @@ export class DispatchCore<Id = string> {
     t.state = 'running';
     t.dispatchedAt = now;
     t.reservedDispatch = reserved;
-    t.prev = v.runningTail;
-    t.next = null;
-    // Only walked from the tail (newest first, for preemption), so no head is kept.
-    if (v.runningTail !== null) v.runningTail.next = t;
-    v.runningTail = t;
+    if (v.tracksRunning) {
+      t.prev = v.runningTail;
+      t.next = null;
+      // Only walked from the tail (newest first, for preemption), so no head is kept.
+      if (v.runningTail !== null) v.runningTail.next = t;
+      v.runningTail = t;
+    }
     v.inflight++;
     if (t.reservation !== undefined) t.reservation.inflight++;
-    this.emit('dispatched', t, now);
+    this.emit('dispatched', DISPATCHED, t, now);
   }
 
-  private stopRunning(t: TicketImpl<Id>, state: 'completed' | 'preempted' | 'cancelled', now: number): void {
+  private stopRunning(t: TicketImpl<Id>, state: 'completed' | 'preempted' | 'cancelled', index: number, now: number): void {
     const v = this.variants[t.variant] as VariantState<Id>;
-    if (t.prev !== null) t.prev.next = t.next;
-    if (t.next === null) v.runningTail = t.prev;
-    else t.next.prev = t.prev;
-    t.prev = t.next = null;
+    if (v.tracksRunning) {
+      if (t.prev !== null) t.prev.next = t.next;
+      if (t.next === null) v.runningTail = t.prev;
+      else t.next.prev = t.prev;
+      t.prev = t.next = null;
+    }
     v.inflight--;
     if (t.reservation !== undefined) t.reservation.inflight--;
     this.markDirty(v);
-    this.finish(t, state, now);
+    this.finish(t, state, index, now);
   }
 
-  private finish(t: TicketImpl<Id>, state: TerminalState, now: number): void {
+  private finish(t: TicketImpl<Id>, state: TerminalState, index: number, now: number): void {
     t.state = state;
     t.endedAt = now;
-    this.emit(state, t, now);
+    this.emit(state, index, t, now);
   }
 
   private enqueue(v: VariantState<Id>, t: TicketImpl<Id>): void {
@@ -460,14 +498,16 @@ export class DispatchCore<Id = string> {
         cursor.ringPrev = flow;
       }
     }
-    t.flow = flow;
+    if (this.fair) t.flow = flow;
     t.prev = flow.tail;
     t.next = null;
     if (flow.tail === null) flow.head = t;
     else flow.tail.next = t;
     flow.tail = t;
     flow.count++;
-    v.tierQueued[t.tier] = (v.tierQueued[t.tier] as number) + 1;
+    const tierQueued = (v.tierQueued[t.tier] as number) + 1;
+    v.tierQueued[t.tier] = tierQueued;
+    if (tierQueued === 1 && t.tier < MASK_TIERS) v.backlog |= 1 << t.tier;
     v.queued++;
     const r = t.reservation;
     if (r !== undefined) {
@@ -485,14 +525,15 @@ export class DispatchCore<Id = string> {
   }
 
   private dequeue(v: VariantState<Id>, t: TicketImpl<Id>): void {
-    const flow = t.flow as Flow<Id>;
     const tq = v.tiers[t.tier] as TierQueue<Id>;
+    // Without fair queuing every ticket of the tier is in its single flow, so `flow` is not kept.
+    const flow = this.fair ? (t.flow as Flow<Id>) : tq.single;
     if (t.prev === null) flow.head = t.next;
     else t.prev.next = t.next;
     if (t.next === null) flow.tail = t.prev;
     else t.next.prev = t.prev;
     t.prev = t.next = null;
-    t.flow = null;
+    if (this.fair) t.flow = null;
     flow.count--;
     if (flow.count === 0) {
       if (flow.ringNext === flow) {
@@ -506,7 +547,9 @@ export class DispatchCore<Id = string> {
       // Per-account flows are dropped when idle so memory follows the queued requests.
       if (this.fair) tq.flows.delete(flow.key);
     }
-    v.tierQueued[t.tier] = (v.tierQueued[t.tier] as number) - 1;
+    const tierQueued = (v.tierQueued[t.tier] as number) - 1;
+    v.tierQueued[t.tier] = tierQueued;
+    if (tierQueued === 0 && t.tier < MASK_TIERS) v.backlog &= ~(1 << t.tier);
     v.queued--;
     const r = t.reservation;
     if (r !== undefined) {
@@ -535,7 +578,7 @@ export class DispatchCore<Id = string> {
       const victim = newest as TicketImpl<Id>;
       this.dequeue(v, victim);
       victim.shedReason = 'evicted';
-      this.finish(victim, 'shed', now);
+      this.finish(victim, 'shed', SHED, now);
       return true;
     }
     return false;
@@ -548,7 +591,7 @@ export class DispatchCore<Id = string> {
       const t = heapPop(heap);
       if (t.state !== 'queued') continue; // left the queue earlier; its heap entry was stale
       this.dequeue(v, t);
-      this.finish(t, 'expired', now);
+      this.finish(t, 'expired', EXPIRED, now);
       expired++;
     }
     // Entries of dispatched or cancelled tickets linger until their deadline; rebuild when they

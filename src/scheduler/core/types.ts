@@ -43,7 +43,10 @@ export interface SchedulerConfig {
   readonly fairQueuingByAccount?: boolean;
 }
 
-/** A request as handed to {@link DispatchCore.submit}. Times are milliseconds on the caller's clock. */
+/**
+ * A request as handed to {@link DispatchCore.submit}. Times are milliseconds on the caller's clock.
+ * The core copies what it keeps into the ticket, so a driver may refill one object per call.
+ */
 export interface SubmitRequest<Id> {
   readonly id: Id;
   /** Index into `config.variants`. */
