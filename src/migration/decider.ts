@@ -5,10 +5,11 @@
  *   evolve(state, event)   → state
  *
  * No clock, ids or I/O: the command carries the instant it is decided at, and the shell loads,
- * folds and appends (see handler.ts). Rejections name the invariant in plain words.
+ * folds and appends (see handleCommand in service.ts). Rejections name the invariant in plain words.
  */
 import { applyFlags, readersAcceptBoth, withDualReaders } from './flags.js';
 import type {
+  Attribution,
   Decision,
   Evidence,
   Flags,
@@ -128,7 +129,7 @@ export function nextStep(plan: Plan, state: MigrationState): Step | undefined {
   return plan.steps.find((s) => state.steps[s.id]?.status !== 'completed');
 }
 
-type Base = { actor: string; at: string; reason?: string };
+type Base = Attribution;
 
 function startStep(plan: Plan, state: MigrationState, step: Step, base: Base): Decision {
   if (state.steps[step.id]?.status === 'completed') {

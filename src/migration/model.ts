@@ -103,11 +103,14 @@ export interface Evidence {
 // ---------------------------------------------------------------------------------------------
 // Commands. `at` is the instant the command is decided at (passed in: the decider reads no clock).
 
-interface CommandBase {
+/** Who asked, when, and (where given) why: carried by every command and copied onto its events. */
+export interface Attribution {
   readonly actor: string;
   readonly at: string;
   readonly reason?: string;
 }
+
+type CommandBase = Attribution;
 
 export type MigrationCommand =
   | (CommandBase & { readonly type: 'plan'; readonly plan: Plan })
@@ -126,11 +129,7 @@ export type CommandType = MigrationCommand['type'];
 // ---------------------------------------------------------------------------------------------
 // Events: the only record of a migration. Each carries who, when and (where given) why.
 
-interface EventBase {
-  readonly actor: string;
-  readonly at: string;
-  readonly reason?: string;
-}
+type EventBase = Attribution;
 
 export type MigrationEvent =
   | (EventBase & { readonly type: 'MigrationPlanned'; readonly plan: Plan })

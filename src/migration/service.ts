@@ -10,12 +10,12 @@ import type { EventStore, Fence, NewEvent, StoredEvent } from '../eventstore/ind
 import { decide, evolve, fold, initialState } from './decider.js';
 import type { MigrationCommand, MigrationEvent, MigrationState, Rejection } from './model.js';
 
+export const MIGRATION_STREAM_PREFIX = 'migration-';
+
 /** The event stream holding a migration. */
 export function streamOf(migrationId: string): string {
-  return `migration-${migrationId}`;
+  return `${MIGRATION_STREAM_PREFIX}${migrationId}`;
 }
-
-export const MIGRATION_STREAM_PREFIX = 'migration-';
 
 export interface CommandContext {
   readonly store: EventStore;
