@@ -28,11 +28,20 @@ export interface StoreOptions {
   region?: string;
 }
 
+/** The file store's directory when neither --store-dir nor PRIO_STORE_DIR names one. */
+const DEFAULT_STORE_DIR = '.prio';
+
+const storeDirOption = () => new Option('--store-dir <dir>', `file store directory (default ${DEFAULT_STORE_DIR} under the current directory)`).env('PRIO_STORE_DIR');
+
+function fileStoreAt(storeDir: string | undefined): FileEventStore {
+  return new FileEventStore({ dir: resolve(storeDir ?? DEFAULT_STORE_DIR) });
+}
+
 /** Declares the options that choose an event store (on any command that uses one). */
 export function addStoreOptions(command: Command): Command {
   return command
     .addOption(new Option('--store <kind>', 'event store: file (embedded, no setup) or dynamodb').choices(['file', 'dynamodb']).env('PRIO_STORE'))
-    .addOption(new Option('--store-dir <dir>', 'file store directory (default .prio under the current directory)').env('PRIO_STORE_DIR'))
+    .addOption(storeDirOption())
     .addOption(new Option('--table <name>', `DynamoDB table (default ${DEFAULT_TABLE})`).env('PRIO_DYNAMODB_TABLE'))
     .addOption(new Option('--endpoint <url>', 'DynamoDB endpoint, e.g. http://127.0.0.1:8000 for DynamoDB Local').env('DYNAMODB_ENDPOINT'))
     .addOption(new Option('--region <region>', 'AWS region (default us-east-1)').env('AWS_REGION'));
@@ -46,7 +55,7 @@ export function storeKind(options: StoreOptions): 'file' | 'dynamodb' {
 export function describeStore(options: StoreOptions): string {
   return storeKind(options) === 'dynamodb'
     ? `dynamodb:${options.table ?? DEFAULT_TABLE}${options.endpoint ? `@${options.endpoint}` : ''}`
-    : `file:${options.storeDir ?? '.prio'}`;
+    : `file:${options.storeDir ?? DEFAULT_STORE_DIR}`;
 }
 
 function checkEndpoint(options: StoreOptions): void {
@@ -77,7 +86,7 @@ export function openStore(options: StoreOptions): EventStore {
       ...(options.region !== undefined ? { region: options.region } : {}),
     });
   }
-  return new FileEventStore({ dir: resolve(options.storeDir ?? '.prio') });
+  return fileStoreAt(options.storeDir);
 }
 
 /** Messages for store failures a user can act on; anything else is rethrown. */
@@ -137,11 +146,11 @@ export const registerStore: Register = (program, io, setExit) => {
   store
     .command('verify')
     .description('Check every line of every file-store stream: checksums, versions, torn last writes.')
-    .addOption(new Option('--store-dir <dir>', 'file store directory (default .prio)').env('PRIO_STORE_DIR'))
+    .addOption(storeDirOption())
     .option('--json', 'print findings as JSON')
     .addHelpText('after', '\nExits 1 when a stream is damaged.\nExample:\n  prio store verify --store-dir .prio')
     .action(async (options: { storeDir?: string; json?: boolean }) => {
-      const files = new FileEventStore({ dir: resolve(options.storeDir ?? '.prio') });
+      const files = fileStoreAt(options.storeDir);
       const streams = await files.listStreams();
       const rows = streams.map((s) => {
         const damage = files.verify(s);
@@ -157,10 +166,10 @@ export const registerStore: Register = (program, io, setExit) => {
     .command('repair')
     .description('Move a torn last line of a file-store stream into a quarantine file beside it. Any other damage is refused.')
     .argument('<stream>', 'stream name (see prio store verify)')
-    .addOption(new Option('--store-dir <dir>', 'file store directory (default .prio)').env('PRIO_STORE_DIR'))
+    .addOption(storeDirOption())
     .addHelpText('after', '\nNothing is deleted: the torn bytes are kept in STREAM.ndjson.torn-<time>.\nExample:\n  prio store repair migration-001-legacy-4-to-7-tier')
     .action(async (stream: string, options: { storeDir?: string }) => {
-      const files = new FileEventStore({ dir: resolve(options.storeDir ?? '.prio') });
+      const files = fileStoreAt(options.storeDir);
       try {
         const quarantine = files.repairTornTail(stream);
         io.out(quarantine === undefined ? `${stream}: intact, nothing to repair` : `${stream}: torn last line moved to ${quarantine}`);
