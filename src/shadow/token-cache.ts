@@ -91,19 +91,36 @@ export function createTokenChecker(legacy: TokenReader, dual: TokenReader, slots
   if (!Number.isInteger(Math.log2(slots))) throw new RangeError(`slots must be a power of two, got ${slots}`);
   const mask = slots - 1;
   const cache: (CacheEntry | undefined)[] = new Array<CacheEntry | undefined>(slots);
+  /**
+   * Verdicts are few (valid, or one per reason and mismatch kind), so entries share one object
+   * per verdict. Why: a replay's cache holds tens of thousands of tokens that are each hit a few
+   * times far apart, so every object a hit touches is a likely memory miss; a shared verdict
+   * stays in the processor's cache.
+   */
+  const verdicts = new Map<string, TokenVerdict>();
+  const shared = (l: TokenReadResult, d: TokenReadResult): TokenVerdict => {
+    const reason = d.ok ? undefined : d.reason;
+    const mismatch = tokenMismatch(l, d);
+    const key = `${d.ok}|${reason ?? ''}|${mismatch ?? ''}`;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = Object.freeze({ valid: d.ok, reason, mismatch });
+      verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
   return (token, nowMs) => {
     const slot = slotOf(token, mask);
     let entry = cache[slot];
     if (entry === undefined || entry.token !== token) {
       const { l, d } = readBoth(legacy, dual, token, BEFORE_ANY_EXPIRY);
       const cacheable = (l.ok || TIME_INDEPENDENT.has(l.reason)) && (d.ok || TIME_INDEPENDENT.has(d.reason));
-      const verdict = cacheable ? { valid: d.ok, reason: d.ok ? undefined : d.reason, mismatch: tokenMismatch(l, d) } : null;
       const validUntil = Math.min(l.ok ? l.claims.expiresAt : Infinity, d.ok ? d.claims.expiresAt : Infinity);
-      entry = { token, verdict, validUntil };
+      entry = { token, verdict: cacheable ? shared(l, d) : null, validUntil };
       cache[slot] = entry;
     }
     if (entry.verdict !== null && nowMs < entry.validUntil) return entry.verdict;
     const { l, d } = readBoth(legacy, dual, token, nowMs);
-    return { valid: d.ok, reason: d.ok ? undefined : d.reason, mismatch: tokenMismatch(l, d) };
+    return shared(l, d);
   };
 }
