@@ -9,7 +9,7 @@ import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, relative, resolve } from 'node:path';
 import { Option } from 'commander';
-import { developmentTokenKeyring, loadDomain, loadRuleSet, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
+import { developmentTokenKeyring, lintRuleSetFile, loadDomain, loadRuleSet, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
 import type { Domain } from '../catalog/index.js';
 import type { CompiledRuleSet } from '../rules/index.js';
 import { diffRuleSets } from '../rules/index.js';
@@ -17,7 +17,7 @@ import { createProgress, fileSource, generateRecords, parseGate, runReplay } fro
 import { createTokenReader, createTokenWriter } from '../tokens/index.js';
 import type { Register } from './main.js';
 import { ExitCode, gateExitCode, printJson, table, UsageError } from './output.js';
-import { checkFile, formatFindings } from './rules.js';
+import { formatFindings } from './rules.js';
 import { DEFAULT_BASELINE, DEFAULT_CANDIDATE, DEFAULT_GATE, summarize } from './shadow.js';
 
 export const DEFAULT_SAMPLE_LOG = join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson');
@@ -79,7 +79,7 @@ Example:
     )
     .action(async (options: DemoOptions) => {
       const domain = loadDomain();
-      const checks = [options.old, options.new].map((f) => ({ ...checkFile(f, domain), file: shown(f) }));
+      const checks = [options.old, options.new].map((f) => ({ ...lintRuleSetFile(f, domain), file: shown(f) }));
       if (checks.some((c) => c.findings.length > 0)) {
         io.out(formatFindings(checks));
         setExit(ExitCode.findings);

@@ -5,48 +5,23 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
-import type { Domain } from '../catalog/index.js';
-import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, readJsonFile } from '../config/index.js';
+import { DEFAULT_RULES_DIR, lintRuleSetFile, loadDomain, loadRuleSet, type FileFindings } from '../config/index.js';
 import {
   diffRuleSets,
   FailClosedError,
-  lintRuleSet,
   SERVICE_TIER_MODES,
   type CompiledRuleSet,
   type Explanation,
-  type Finding,
   type Outcome,
   type RequestAttributes,
   type ServiceTierMode,
   type StaticDiff,
 } from '../rules/index.js';
-import { ConfigError } from '../validation/index.js';
 import type { Register } from './main.js';
 import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
 
 const modeOption = (flags: string, what: string) => new Option(flags, what).choices(SERVICE_TIER_MODES);
 const domainOption = () => new Option('--domain <dir>', 'directory holding catalog.json and priorities.json').default(DEFAULT_RULES_DIR, 'the packaged rules/');
-
-export interface FileFindings {
-  readonly file: string;
-  readonly rules: number | null;
-  readonly accountOverrides?: number;
-  readonly findings: readonly Finding[];
-}
-
-/** Lints one file; unreadable files throw FileReadError, malformed JSON becomes a schema finding. */
-export function checkFile(file: string, domain: Domain, mode?: ServiceTierMode): FileFindings {
-  let doc: unknown;
-  try {
-    doc = readJsonFile(file);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return { file, rules: null, findings: err.issues.map((i) => ({ kind: 'schema', ...i })) };
-  }
-  const findings = lintRuleSet(doc, file, domain, mode === undefined ? {} : { mode });
-  const d = doc as { rules?: unknown[]; accountOverrides?: unknown[] };
-  return { file, rules: d.rules?.length ?? null, accountOverrides: d.accountOverrides?.length ?? 0, findings };
-}
 
 export function formatFindings(results: readonly FileFindings[]): string {
   const lines: string[] = [];
@@ -167,7 +142,7 @@ export const registerRules: Register = (program: Command, io, setExit) => {
     )
     .action((files: string[], options: { mode?: ServiceTierMode; domain: string; json?: boolean }) => {
       const domain = loadDomain(options.domain);
-      const results = files.map((f) => checkFile(f, domain, options.mode));
+      const results = files.map((f) => lintRuleSetFile(f, domain, options.mode));
       const count = results.reduce((n, r) => n + r.findings.length, 0);
       if (options.json === true) printJson(io, { findings: count, files: results });
       else io.out(formatFindings(results));

@@ -44,4 +44,4 @@ export function loadDomain(rulesDir: string = DEFAULT_RULES_DIR): Domain {
   return { catalog, scale };
 }
 export { developmentTokenKeyring, loadTokenKeyring, DEVELOPMENT_TOKEN_KID, TOKEN_KEYS_ENV, type LoadedKeyring, type TokenKeyOptions, type TokenKeySource } from './token-keys.js';
-export { loadRuleSet } from './rule-set.js';
+export { lintRuleSetFile, loadRuleSet, type FileFindings } from './rule-set.js';

@@ -1,17 +1,16 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkFile } from '../../src/cli/rules.js';
-import { loadDomain } from '../../src/config/index.js';
+import { lintRuleSetFile, loadDomain } from '../../src/config/index.js';
 import { lintRuleSet } from '../../src/rules/index.js';
 
 const domain = loadDomain();
 const fixture = (name: string) => join('test', 'fixtures', 'rules', `${name}.json`);
-const findingsOf = (name: string) => checkFile(fixture(name), domain).findings;
+const findingsOf = (name: string) => lintRuleSetFile(fixture(name), domain).findings;
 
 describe('prio rules check findings', () => {
   it('finds nothing in the shipped rule sets', () => {
-    expect(checkFile('rules/legacy.json', domain).findings).toEqual([]);
-    expect(checkFile('rules/service_tier.json', domain).findings).toEqual([]);
+    expect(lintRuleSetFile('rules/legacy.json', domain).findings).toEqual([]);
+    expect(lintRuleSetFile('rules/service_tier.json', domain).findings).toEqual([]);
   });
 
   it('reports a schema error with its pointer', () => {
@@ -56,7 +55,7 @@ describe('prio rules check findings', () => {
       expect.objectContaining({ kind: 'unreachable', pointer: '/rules/0', ruleId: 'batch-type', message: 'rule "batch-type" matches no request in service-tier mode: it needs a requestType, which this mode ignores (treats as missing)' }),
     ]);
     // The same rule is fine once the request type is visible.
-    expect(checkFile(fixture('unreachable-mode'), domain, 'request-type').findings).toEqual([]);
+    expect(lintRuleSetFile(fixture('unreachable-mode'), domain, 'request-type').findings).toEqual([]);
   });
 
   it('reports a rule whose conditions exclude each other', () => {
