@@ -20,7 +20,7 @@ import { ExitCode, gateExitCode, printJson, table, UsageError } from './output.j
 import { formatFindings } from './rules.js';
 import { DEFAULT_BASELINE, DEFAULT_CANDIDATE, DEFAULT_GATE, summarize } from './shadow.js';
 
-export const DEFAULT_SAMPLE_LOG = join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson');
+const DEFAULT_SAMPLE_LOG = join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson');
 /** Size and seed of the log generated when the bundled sample is missing. */
 const GENERATED_SAMPLE = { count: 2000, seed: 1 };
 

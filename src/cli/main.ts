@@ -26,7 +26,7 @@ const groups: Register[] = [
   registerStore,
 ];
 
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('prio')
     .description('Migrate a live request scheduler from one priority system to another, proving each step safe first.')
     .version('0.1.0')

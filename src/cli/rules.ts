@@ -38,7 +38,7 @@ export function formatFindings(results: readonly FileFindings[]): string {
 }
 
 /** The outcome as a machine reads it: tier by name and value, legacy level when there is one. */
-export function outcomeJson(o: Outcome): Record<string, unknown> {
+function outcomeJson(o: Outcome): Record<string, unknown> {
   return { ruleId: o.ruleId, tier: o.tier.name, tierValue: o.tier.value, legacyLevel: o.legacyLevel, qos: o.qos, preemptable: o.preemptable };
 }
 
@@ -51,12 +51,12 @@ function failureJson(err: FailClosedError): Record<string, unknown> {
 }
 
 /** `RESERVED/PTV1/-` (serviceTier/classification/requestType, `-` for missing) plus any free attributes. */
-export function compactRequest(r: RequestAttributes): string {
+function compactRequest(r: RequestAttributes): string {
   const free = (['modelId', 'region', 'accountId'] as const).filter((a) => r[a] !== undefined && r[a] !== null).map((a) => ` ${a}=${String(r[a])}`);
   return `${r.serviceTier ?? '-'}/${r.classification}/${r.requestType ?? '-'}${free.join('')}`;
 }
 
-export function formatDiff(diff: StaticDiff): string {
+function formatDiff(diff: StaticDiff): string {
   const head =
     `${diff.old.name} (${diff.old.file}, ${diff.old.mode}) → ${diff.new.name} (${diff.new.file}, ${diff.new.mode}): ` +
     `${diff.inputs} inputs, ${diff.same} same, ${diff.changed} changed`;

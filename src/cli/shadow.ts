@@ -57,12 +57,12 @@ export interface SourceOptions {
   [option: string]: unknown;
 }
 
-export function addSourceOptions(command: Command): Command {
+function addSourceOptions(command: Command): Command {
   return addKafkaSourceOptions(command.option('--file <path>', 'NDJSON request log (.gz is decompressed)'));
 }
 
 /** The source the options name, started at `resumeFrom` when resuming an interrupted run. */
-export function selectSource(options: SourceOptions, resumeFrom?: Checkpoint): RecordSource {
+function selectSource(options: SourceOptions, resumeFrom?: Checkpoint): RecordSource {
   if (options.file !== undefined && options.kafkaBrokers !== undefined) throw new UsageError('name one source: --file or --kafka-brokers');
   if (options.file !== undefined) return fileSource(options.file, resumeFrom === undefined ? {} : { resumeFrom });
   const kafka = kafkaSourceFromOptions(options, resumeFrom);
@@ -126,7 +126,7 @@ export function summarize(report: ShadowReport, verdict: GateVerdict | undefined
   return lines.join('\n');
 }
 
-export function formatVerdict(verdict: GateVerdict): string {
+function formatVerdict(verdict: GateVerdict): string {
   if (verdict.passed) return `gate: PASSED (${verdict.checks.length} thresholds)`;
   return [`gate: FAILED (${verdict.failed.length} of ${verdict.checks.length} thresholds)`, ...verdict.failed.map((c) => `  ${c.threshold}: ${c.detail}`)].join('\n');
 }

@@ -18,7 +18,7 @@ import {
 import type { Register } from './main.js';
 import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
 
-export const DEFAULT_TABLE = 'prio-events';
+const DEFAULT_TABLE = 'prio-events';
 
 export interface StoreOptions {
   store?: string;
