@@ -322,7 +322,7 @@ function registerGenerate(shadow: Command, io: Io, setExit: (code: number) => vo
     .requiredOption('--count <n>', 'number of records', positiveInt('--count'))
     .option('--seed <n>', 'seed: the same seed gives the same log', positiveInt('--seed'), 1)
     .option('--out <file>', 'output file (.gz is compressed); default stdout')
-    .option('--drift <share>', 'share (0-1) of records whose observed priority differs from the baseline (default 0)', (t) => {
+    .option('--drift <share>', 'share (0-1) of records whose observed priority differs from the baseline', (t) => {
       const x = Number(t);
       if (!(x >= 0 && x <= 1)) throw new UsageError(`--drift must be between 0 and 1, got "${t}"`);
       return x;
