@@ -1,4 +1,4 @@
-/** The shape every benchmark suite returns (see ARCHITECTURE.md, "Bench output"). */
+/** The shape every benchmark suite returns; `npm run bench -- <suite> --json` prints it as JSON (bench/run.ts). */
 export interface BenchResult {
   /** `prio` for ours; the peer's package name (or `ceiling:<what>`) for the reference. */
   readonly name: string;
@@ -9,7 +9,7 @@ export interface BenchResult {
 export interface BenchReport {
   readonly suite: string;
   readonly results: readonly BenchResult[];
-  /** Targets from the issue, each with the measured figure and whether it was met. */
+  /** The speed targets the suite is held to, each with the measured figure and whether it was met. */
   readonly targets?: readonly { readonly target: string; readonly measured: string; readonly met: boolean }[];
   readonly [extra: string]: unknown;
 }
