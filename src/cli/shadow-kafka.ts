@@ -44,6 +44,15 @@ function kafkaOptionsOf(all: Readonly<Record<string, unknown>>): KafkaSourceCliO
   };
 }
 
+/** The --kafka-brokers list; a malformed one is a usage error (exit 2) with parseBrokers' reason. */
+function brokersOf(text: string): string[] {
+  try {
+    return parseBrokers(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 export function addKafkaSourceOptions(command: Command): Command {
   return command
     .option('--kafka-brokers <list>', 'Kafka brokers host:port[,host:port...] to replay a topic from (with --topic)')
@@ -87,12 +96,7 @@ export function kafkaSourceFromOptions(
     return undefined;
   }
   if (options.topic === undefined) throw new UsageError('--kafka-brokers needs --topic');
-  let brokers: string[];
-  try {
-    brokers = parseBrokers(options.kafkaBrokers);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const brokers = brokersOf(options.kafkaBrokers);
   if (options.fromBeginning === true && options.from !== undefined) throw new UsageError('choose one start: --from-beginning or --from');
   if (options.fromBeginning !== true && options.from === undefined && resumeFrom === undefined) {
     throw new UsageError('name the window start: --from-beginning, or --from ISO [--to ISO]');
@@ -194,12 +198,7 @@ Examples:
   $ prio shadow replay --kafka-brokers 127.0.0.1:9092 --topic requests --from-beginning --out out/kafka`,
     )
     .action(async (options: ProduceCliOptions) => {
-      let brokers: string[];
-      try {
-        brokers = parseBrokers(options.kafkaBrokers);
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
+      const brokers = brokersOf(options.kafkaBrokers);
       const progress = createProgress({ stream: process.stderr, quiet: options.quiet === true || options.json === true, label: 'produce' });
       let result;
       try {
