@@ -47,11 +47,6 @@ export async function newBrokerLocation(): Promise<BrokerLocation> {
   return { port, controllerPort, dataDir: mkdtempSync(join(tmpdir(), 'prio-kafka-')) };
 }
 
-/**
- * Starts the broker at `location` (formatting its storage on the first start) and resolves once
- * kafkajs can list topics and the group coordinator answers, so the first consumer group of a
- * test does not pay for creating the offsets topic.
- */
 export interface StartOptions {
   readonly timeoutMs?: number;
   /**
@@ -61,17 +56,22 @@ export interface StartOptions {
   readonly quickStart?: boolean;
 }
 
+/**
+ * Starts the broker at `location` (formatting its storage on the first start) and resolves once
+ * kafkajs can list topics and the group coordinator answers, so the first consumer group of a
+ * test does not pay for creating the offsets topic.
+ */
 export async function startBroker(location: BrokerLocation, options: StartOptions = {}): Promise<BrokerProcess> {
   const timeoutMs = options.timeoutMs ?? 90_000;
   const { port, controllerPort, dataDir } = location;
-  const console = openSync(join(dataDir, 'console.log'), 'a');
+  const consoleLog = openSync(join(dataDir, 'console.log'), 'a');
   const child = spawn('bash', [join(scriptsDir, 'start.sh'), String(port), String(controllerPort), dataDir], {
     // Its own process group: a test can kill it, and it survives the test worker that restarted it.
     detached: true,
-    stdio: ['ignore', console, console],
+    stdio: ['ignore', consoleLog, consoleLog],
     env: { ...process.env, PRIO_KAFKA_JAVA_OPTS: options.quickStart ? '-XX:TieredStopAtLevel=1' : '' },
   });
-  closeSync(console);
+  closeSync(consoleLog);
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the Kafka broker: is bash installed?');
