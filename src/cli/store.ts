@@ -15,6 +15,7 @@ import {
   isLocalEndpoint,
   type EventStore,
 } from '../eventstore/index.js';
+import { TooManyConflicts } from '../migration/index.js';
 import type { Register } from './main.js';
 import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
 
@@ -99,11 +100,11 @@ export function reportStoreError(err: unknown, io: Io): ExitCode | undefined {
     io.err(`error: ${err.message}\n(nothing was changed; \`prio store verify\` lists damage, \`prio store repair STREAM\` quarantines a torn last line)`);
     return ExitCode.findings;
   }
-  const name = err instanceof Error ? err.name : '';
-  if (name === 'TooManyConflicts') {
-    io.err(`error: ${(err as Error).message}; other writers keep changing this migration, try again`);
+  if (err instanceof TooManyConflicts) {
+    io.err(`error: ${err.message}; other writers keep changing this migration, try again`);
     return ExitCode.findings;
   }
+  const name = err instanceof Error ? err.name : '';
   if (['CredentialsProviderError', 'UnrecognizedClientException', 'ECONNREFUSED'].includes(name) || (err instanceof Error && /ECONNREFUSED|connect/.test(err.message))) {
     io.err(`error: cannot reach DynamoDB: ${(err as Error).message}`);
     return ExitCode.usage;
