@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ensureSampleLog } from '../../src/cli/demo.js';
 import { main } from '../../src/cli/main.js';
 import { PACKAGE_ROOT } from '../../src/config/index.js';
@@ -12,6 +12,7 @@ import type { ShadowReport } from '../../src/shadow/index.js';
 import { baseline, domain } from '../fixtures/shadow/harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'prio-shadow-e2e-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 const exec = promisify(execFile);
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {

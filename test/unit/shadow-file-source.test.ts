@@ -1,12 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FileReadError } from '../../src/config/index.js';
 import { fileSource, type SourceRecord } from '../../src/shadow/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'prio-shadow-source-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 function file(content: string | Buffer, suffix = '.ndjson'): string {
   const path = join(dir, `f${n++}${suffix}`);

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import {
   createProgress,
@@ -24,6 +24,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 const root = mkdtempSync(join(tmpdir(), 'prio-shadow-run-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 const quiet = createProgress({ stream: process.stderr, quiet: true, label: 'test' });
 const fixedClock = () => 1_700_000_000_000;
 
