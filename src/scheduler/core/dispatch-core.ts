@@ -28,57 +28,32 @@ import type {
   VariantLimits,
 } from './types.js';
 
-/**
- * Fields are declared, then all assigned in the constructor in one fixed order: one hidden class
- * for every ticket, and no separate field-initializer step on the allocation path.
- */
 class TicketImpl<Id> implements Ticket<Id> {
-  declare readonly id: Id;
-  declare readonly variant: number;
-  declare readonly tier: number;
-  declare readonly account: string;
-  declare readonly preemptable: boolean;
-  declare readonly deadline: number;
-  declare readonly seq: number;
-  declare readonly arrivedAt: number;
-  declare readonly reservation: Reservation<Id> | undefined;
-  declare state: TicketState;
-  declare dispatchedAt: number;
-  declare endedAt: number;
-  declare retryAfter: number;
-  declare shedReason: ShedReason | undefined;
-  declare reservedDispatch: boolean;
+  state: TicketState = 'queued';
+  dispatchedAt = Number.NaN;
+  endedAt = Number.NaN;
+  retryAfter = 0;
+  shedReason: ShedReason | undefined = undefined;
+  reservedDispatch = false;
   /** Links in a flow's FIFO while queued, in the variant's running list while running. */
-  declare prev: TicketImpl<Id> | null;
-  declare next: TicketImpl<Id> | null;
+  prev: TicketImpl<Id> | null = null;
+  next: TicketImpl<Id> | null = null;
   /** Links in the owner's reservation FIFO (only for accounts with reserved units on the variant). */
-  declare resPrev: TicketImpl<Id> | null;
-  declare resNext: TicketImpl<Id> | null;
-  /** The account's flow while queued (kept only under fair queuing). */
-  declare flow: Flow<Id> | null;
+  resPrev: TicketImpl<Id> | null = null;
+  resNext: TicketImpl<Id> | null = null;
+  flow: Flow<Id> | null = null;
 
-  constructor(id: Id, variant: number, tier: number, account: string, preemptable: boolean, deadline: number, seq: number, arrivedAt: number, reservation: Reservation<Id> | undefined) {
-    this.id = id;
-    this.variant = variant;
-    this.tier = tier;
-    this.account = account;
-    this.preemptable = preemptable;
-    this.deadline = deadline;
-    this.seq = seq;
-    this.arrivedAt = arrivedAt;
-    this.reservation = reservation;
-    this.state = 'queued';
-    this.dispatchedAt = Number.NaN;
-    this.endedAt = Number.NaN;
-    this.retryAfter = 0;
-    this.shedReason = undefined;
-    this.reservedDispatch = false;
-    this.prev = null;
-    this.next = null;
-    this.resPrev = null;
-    this.resNext = null;
-    this.flow = null;
-  }
+  constructor(
+    readonly id: Id,
+    readonly variant: number,
+    readonly tier: number,
+    readonly account: string,
+    readonly preemptable: boolean,
+    readonly deadline: number,
+    readonly seq: number,
+    readonly arrivedAt: number,
+    readonly reservation: Reservation<Id> | undefined,
+  ) {}
 }
 
 /** One account's FIFO inside a tier (or the tier's only FIFO without fair queuing). */
