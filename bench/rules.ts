@@ -15,24 +15,13 @@ import { ZenEngine, type ZenDecision } from '@gorules/zen-engine';
 import { Engine, type NestedCondition, type TopLevelCondition } from 'json-rules-engine';
 import picomatch from 'picomatch';
 import { DEFAULT_RULES_DIR, loadDomain, readJsonFile } from '../src/config/index.js';
+import { seededRandom } from '../src/random/index.js';
 import { compileRuleSet, type AttributeName, type CompiledRuleSet, type Condition, type RequestAttributes, type RuleDef, type ServiceTierMode } from '../src/rules/index.js';
 import type { BenchReport, BenchSuite } from './harness.js';
 
 const OVERRIDES = 50;
 const SAMPLE = 2_000;
 const REQUESTS = 8_192;
-
-/** Deterministic pseudo-random numbers (mulberry32) so every run times the same input. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const accountOf = (i: number) => String(300_000_000_000 + i * 7_919);
 
@@ -50,7 +39,8 @@ function withOverrides(doc: { rules: unknown[] }, tiers: readonly string[]): unk
 
 function requests(rs: CompiledRuleSet, count: number, seed: number): RequestAttributes[] {
   const { catalog } = rs.domain;
-  const next = random(seed);
+  // Deterministic pseudo-random numbers so every run times the same input.
+  const next = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
   const models = ['vendor.large-v2', 'vendor.medium-v1', 'vendor.small-v3', 'other/embed-1'];
   const regions = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];

@@ -21,7 +21,8 @@ import Bottleneck from 'bottleneck';
 import { build as buildHistogram } from 'hdr-histogram-js';
 import PQueue from 'p-queue';
 import { loadDomain } from '../src/config/index.js';
-import { DispatchCore, seededRandom, type SchedulerConfig, type Ticket } from '../src/scheduler/index.js';
+import { seededRandom } from '../src/random/index.js';
+import { DispatchCore, type SchedulerConfig, type Ticket } from '../src/scheduler/index.js';
 import type { BenchSuite } from './harness.js';
 
 const VARIANTS = 50;

@@ -16,4 +16,3 @@ export {
   type WaitPercentiles,
 } from './simulate/simulator.js';
 export { parseLog, type LoggedAttributes, type ParsedLog, type QuarantinedLine } from './simulate/log.js';
-export { seededRandom } from './simulate/random.js';

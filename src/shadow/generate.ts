@@ -8,6 +8,7 @@
  * are passed in; the CLI writes the records.
  */
 import type { Domain } from '../catalog/index.js';
+import { seededRandom } from '../random/index.js';
 import { FailClosedError, type Outcome } from '../rules/index.js';
 import type { TokenWriter } from '../tokens/index.js';
 import type { RuleSetPort } from './judge.js';
@@ -37,18 +38,6 @@ const SESSION_MS = 20 * 60 * 1000;
 const TOKEN_TTL_MS = 60 * 60 * 1000;
 /** Mean gap between arrivals: a million records span about a day. */
 const MEAN_GAP_MS = 86;
-
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG; the same seed gives the same log everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cumulative weights for picking index i with probability proportional to weights[i]. */
 function cumulative(weights: readonly number[]): Float64Array {
@@ -122,7 +111,7 @@ export function* generateRecords(options: GenerateOptions, deps: GenerateDeps): 
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
   const drift = options.drift ?? 0;
   if (!(drift >= 0 && drift <= 1)) throw new RangeError(`drift must be between 0 and 1, got ${drift}`);
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const catalog = deps.domain.catalog;
   const classifications = catalog.classifications;
   const classCdf = cumulative(classifications.map((c) => CLASSIFICATION_WEIGHTS[c] ?? 1));

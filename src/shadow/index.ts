@@ -41,7 +41,7 @@ export {
 export { evaluateGate, parseGate, type GateCheck, type GateSpec, type GateVerdict } from './gate.js';
 export { renderMarkdown } from './render-md.js';
 export { renderHtml } from './render-html.js';
-export { DEFAULT_START_MS, generateRecords, prng, type GenerateDeps, type GenerateOptions } from './generate.js';
+export { DEFAULT_START_MS, generateRecords, type GenerateDeps, type GenerateOptions } from './generate.js';
 export { checkToken, createTokenChecker, tokenMismatch, type TokenChecker, type TokenVerdict } from './token-cache.js';
 export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';

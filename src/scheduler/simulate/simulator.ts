@@ -8,7 +8,8 @@
  */
 import { DispatchCore, type SchedulerEventKind, type Ticket } from '../core/index.js';
 import { schedulerConfigFor, type Capacity } from '../capacity.js';
-import { exponentialMs, seededRandom } from './random.js';
+import { seededRandom } from '../../random/index.js';
+import { exponentialMs } from './random.js';
 
 export interface SimRequest<A> {
   readonly requestId: string;
