@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureSampleLog } from '../../src/cli/demo.js';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../support/cli.js';
 import { PACKAGE_ROOT } from '../../src/config/index.js';
 import type { ShadowReport } from '../../src/shadow/index.js';
 import { baseline, domain } from '../fixtures/shadow/harness.js';
@@ -14,13 +14,6 @@ import { baseline, domain } from '../fixtures/shadow/harness.js';
 const root = mkdtempSync(join(tmpdir(), 'prio-shadow-e2e-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const exec = promisify(execFile);
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'prio', ...args], { out: (t) => (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => (err += t.endsWith('\n') ? t : `${t}\n`) });
-  return { code, out, err };
-}
 
 const readReport = (dir: string) => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ShadowReport & { run?: unknown };
 const withoutRun = (dir: string) => {
@@ -56,9 +49,9 @@ describe('prio shadow generate', () => {
     const a = join(root, 'g1.ndjson');
     const b = join(root, 'g2.ndjson.gz');
     const c = join(root, 'g3.ndjson');
-    expect((await run('shadow', 'generate', '--count', '3000', '--seed', '5', '--out', a)).code).toBe(0);
-    await run('shadow', 'generate', '--count', '3000', '--seed', '5', '--out', b);
-    await run('shadow', 'generate', '--count', '3000', '--seed', '6', '--out', c);
+    expect((await runCli('shadow', 'generate', '--count', '3000', '--seed', '5', '--out', a)).code).toBe(0);
+    await runCli('shadow', 'generate', '--count', '3000', '--seed', '5', '--out', b);
+    await runCli('shadow', 'generate', '--count', '3000', '--seed', '6', '--out', c);
     const text = readFileSync(a, 'utf8');
     expect(gunzipSync(readFileSync(b)).toString('utf8')).toBe(text);
     expect(readFileSync(c, 'utf8')).not.toBe(text);
@@ -94,7 +87,7 @@ describe('prio shadow replay', () => {
       ]),
     );
     const out = join(root, 'salted-out');
-    const r = await run('shadow', 'replay', '--file', salted, '--out', out, '--quiet', '--json');
+    const r = await runCli('shadow', 'replay', '--file', salted, '--out', out, '--quiet', '--json');
     expect(r.code).toBe(0);
     const report = readReport(out);
     expect(report.totals).toEqual({ read: lines.length + 5, quarantined: 5, compared: lines.length });
@@ -115,7 +108,7 @@ describe('prio shadow replay', () => {
     const file = join(root, 'cut.ndjson.gz');
     writeFileSync(file, gz.subarray(0, Math.floor(gz.length / 2)));
     const out = join(root, 'cut-out');
-    expect((await run('shadow', 'replay', '--file', file, '--out', out, '--quiet')).code).toBe(0);
+    expect((await runCli('shadow', 'replay', '--file', file, '--out', out, '--quiet')).code).toBe(0);
     const report = readReport(out);
     expect(report.quarantine.byReason).toEqual({ 'truncated-gzip': 1 });
     expect(report.totals.compared).toBeGreaterThan(0);
@@ -126,7 +119,7 @@ describe('prio shadow replay', () => {
     const gate = join(root, 'strict.json');
     writeFileSync(gate, JSON.stringify({ maxChangedShare: 0.1, maxDowngrades: { '*': 0 }, maxCandidateErrors: 0 }));
     const out = join(root, 'gated');
-    const r = await run('shadow', 'replay', '--file', join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson'), '--out', out, '--gate', gate, '--quiet');
+    const r = await runCli('shadow', 'replay', '--file', join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson'), '--out', out, '--gate', gate, '--quiet');
     expect(r.code).toBe(3);
     const report = readReport(out);
     expect(r.out).toContain(`maxChangedShare: changed share of compared records: ${(report.shares.changed * 100).toFixed(2)}% (limit 10.00%)`);
@@ -135,9 +128,9 @@ describe('prio shadow replay', () => {
     expect(JSON.parse(readFileSync(join(out, 'gate.json'), 'utf8'))).toMatchObject({ passed: false });
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('**Gate: FAILED**');
 
-    const again = await run('shadow', 'gate', out, '--gate', gate);
+    const again = await runCli('shadow', 'gate', out, '--gate', gate);
     expect(again.code).toBe(3);
-    expect((await run('shadow', 'gate', out)).code).toBe(0);
+    expect((await runCli('shadow', 'gate', out)).code).toBe(0);
   });
 
   it('two partial replays merge into the single-process report', async () => {
@@ -145,32 +138,32 @@ describe('prio shadow replay', () => {
     const b = join(root, 'half-b.ndjson');
     writeFileSync(a, `${lines.slice(0, 150).join('\n')}\n`);
     writeFileSync(b, `${lines.slice(150).join('\n')}\n`);
-    await run('shadow', 'replay', '--file', a, '--out', join(root, 'pa'), '--quiet');
-    await run('shadow', 'replay', '--file', b, '--out', join(root, 'pb'), '--quiet');
-    await run('shadow', 'replay', '--file', join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson'), '--out', join(root, 'whole'), '--quiet');
-    const merged = await run('shadow', 'merge', join(root, 'pa'), join(root, 'pb'), '--out', join(root, 'merged'));
+    await runCli('shadow', 'replay', '--file', a, '--out', join(root, 'pa'), '--quiet');
+    await runCli('shadow', 'replay', '--file', b, '--out', join(root, 'pb'), '--quiet');
+    await runCli('shadow', 'replay', '--file', join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson'), '--out', join(root, 'whole'), '--quiet');
+    const merged = await runCli('shadow', 'merge', join(root, 'pa'), join(root, 'pb'), '--out', join(root, 'merged'));
     expect(merged.code).toBe(0);
     expect(withoutRun(join(root, 'merged'))).toBe(withoutRun(join(root, 'whole')));
-    expect((await run('shadow', 'merge', join(root, 'pa'), '--out', join(root, 'pa'))).code).toBe(2);
+    expect((await runCli('shadow', 'merge', join(root, 'pa'), '--out', join(root, 'pa'))).code).toBe(2);
   });
 
   it('usage and input errors exit 2 with a message', async () => {
-    const noSource = await run('shadow', 'replay', '--out', join(root, 'x'));
+    const noSource = await runCli('shadow', 'replay', '--out', join(root, 'x'));
     expect(noSource.code).toBe(2);
     expect(noSource.err).toMatch(/name a source/);
-    const missing = await run('shadow', 'replay', '--file', join(root, 'nope.ndjson'), '--out', join(root, 'x'));
+    const missing = await runCli('shadow', 'replay', '--file', join(root, 'nope.ndjson'), '--out', join(root, 'x'));
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/nope\.ndjson: cannot read/);
     const badGate = join(root, 'bad-gate.json');
     writeFileSync(badGate, '{"maxChangedShare": "lots"}');
-    const gateErr = await run('shadow', 'replay', '--file', join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson'), '--out', join(root, 'x'), '--gate', badGate);
+    const gateErr = await runCli('shadow', 'replay', '--file', join(PACKAGE_ROOT, 'shadow', 'samples', 'requests.ndjson'), '--out', join(root, 'x'), '--gate', badGate);
     expect(gateErr.code).toBe(2);
     expect(gateErr.err).toContain('bad-gate.json#/maxChangedShare');
   });
 
   it('every command teaches through --help with an example', async () => {
     for (const cmd of ['replay', 'merge', 'gate', 'generate']) {
-      const r = await run('shadow', cmd, '--help');
+      const r = await runCli('shadow', cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/Example/);
     }

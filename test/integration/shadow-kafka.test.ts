@@ -17,7 +17,7 @@ import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/k
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
 import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
 import { sharedBroker } from '../support/kafka/shared.js';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../support/cli.js';
 import { keyringFor, tokenReaders, DEFAULT_BASELINE, DEFAULT_CANDIDATE } from '../../src/cli/shadow.js';
 import { loadDomain, loadRuleSet } from '../../src/config/index.js';
 import { createProgress, readCheckpoint, runReplay, type RecordSource } from '../../src/shadow/index.js';
@@ -260,14 +260,6 @@ describe('Kafka source', () => {
   });
 });
 
-
-async function prio(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'prio', ...args], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  return { code, out, err };
-}
-
 /** report.json without its wall-clock `run` section, as the bytes the serializer writes. */
 function reportWithoutRun(outDir: string): string {
   const report = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as Record<string, unknown>;
@@ -290,7 +282,7 @@ const oversizedLine = JSON.stringify({ requestId: 'big', timestamp: '2026-03-01T
 /** A generated log salted with every bad line a file can hold; `salts` bad lines in all. */
 async function saltedLog(name: string, count: number): Promise<{ file: string; records: number; salts: number }> {
   const file = join(dir, name);
-  const generated = await prio('shadow', 'generate', '--count', String(count), '--seed', '11', '--out', file);
+  const generated = await runCli('shadow', 'generate', '--count', String(count), '--seed', '11', '--out', file);
   expect(generated.code).toBe(0);
   appendFileSync(file, '{"requestId": "cut-off", "timestamp": \n');
   appendFileSync(file, Buffer.concat([Buffer.from('{"requestId": "'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}\n')]));
@@ -305,12 +297,12 @@ describe('shadow replay through Kafka', () => {
   it('gives the report the file gives (report.json identical but for run), bad lines quarantined with partition and offset', async () => {
     const { file, records, salts } = await saltedLog('salted.ndjson', 3000);
     const topic = topicName('report');
-    const produced = await prio('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '4', '--quiet');
+    const produced = await runCli('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '4', '--quiet');
     expect(produced.code).toBe(0);
     expect(produced.out).toContain(`${records} messages`);
 
-    const viaFile = await prio('shadow', 'replay', '--file', file, '--out', out('file'), '--quiet');
-    const viaKafka = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('kafka'), '--quiet', '--json');
+    const viaFile = await runCli('shadow', 'replay', '--file', file, '--out', out('file'), '--quiet');
+    const viaKafka = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('kafka'), '--quiet', '--json');
     expect(viaFile.code).toBe(0);
     expect(viaKafka.code).toBe(0);
     expect(reportWithoutRun(out('kafka'))).toBe(reportWithoutRun(out('file')));
@@ -331,14 +323,14 @@ describe('shadow replay through Kafka', () => {
   it('two consumer-group members plus merge give the single-process report', async () => {
     const { file } = await saltedLog('group-salted.ndjson', 4000);
     const topic = topicName('group-report');
-    expect((await prio('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '4', '--quiet')).code).toBe(0);
+    expect((await runCli('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '4', '--quiet')).code).toBe(0);
     const group = `run-${randomUUID()}`;
-    const member = (n: number) => prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--group', group, '--out', out(`member-${n}`), '--quiet');
+    const member = (n: number) => runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--group', group, '--out', out(`member-${n}`), '--quiet');
     const [a, b] = await Promise.all([member(1), member(2)]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    const merged = await prio('shadow', 'merge', out('member-1'), out('member-2'), '--out', out('merged'));
+    const merged = await runCli('shadow', 'merge', out('member-1'), out('member-2'), '--out', out('merged'));
     expect(merged.code).toBe(0);
-    const single = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('single'), '--quiet');
+    const single = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('single'), '--quiet');
     expect(single.code).toBe(0);
     expect(reportWithoutRun(out('merged'))).toBe(reportWithoutRun(out('single')));
     // Every quarantined record appears once across the members, each with its Kafka position.
@@ -354,7 +346,7 @@ describe('shadow replay through Kafka', () => {
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'max.message.bytes', value: String(4 * 1024 * 1024) }] }] });
     await admin.disconnect();
     const generated = join(dir, 'few.ndjson');
-    expect((await prio('shadow', 'generate', '--count', '20', '--seed', '3', '--out', generated)).code).toBe(0);
+    expect((await runCli('shadow', 'generate', '--count', '20', '--seed', '3', '--out', generated)).code).toBe(0);
     const good = readFileSync(generated, 'utf8').trim().split('\n');
     const producer = kafka.producer();
     await producer.connect();
@@ -370,7 +362,7 @@ describe('shadow replay through Kafka', () => {
     });
     await producer.disconnect();
 
-    const replayed = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('bad-values'), '--quiet');
+    const replayed = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', out('bad-values'), '--quiet');
     expect(replayed.code).toBe(0);
     const report = JSON.parse(readFileSync(join(out('bad-values'), 'report.json'), 'utf8')) as { totals: { read: number; quarantined: number; compared: number } };
     expect(report.totals).toEqual({ read: 24, quarantined: 4, compared: 20 });
@@ -386,24 +378,24 @@ describe('shadow replay through Kafka', () => {
   it('replays a --from/--to window of request time', async () => {
     const { file } = writeLog('cli-window.ndjson', 200);
     const topic = topicName('cli-window');
-    expect((await prio('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '3', '--quiet')).code).toBe(0);
+    expect((await runCli('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '3', '--quiet')).code).toBe(0);
     const from = new Date(t0 + 20_000).toISOString();
     const to = new Date(t0 + 80_000).toISOString();
-    const replayed = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from', from, '--to', to, '--out', out('cli-window'), '--quiet', '--no-token-check');
+    const replayed = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from', from, '--to', to, '--out', out('cli-window'), '--quiet', '--no-token-check');
     expect(replayed.code).toBe(0);
     const report = JSON.parse(readFileSync(join(out('cli-window'), 'report.json'), 'utf8')) as { totals: { read: number; quarantined: number } };
     expect(report.totals).toMatchObject({ read: 60, quarantined: 0 });
   });
 
   it('refuses to start on a missing topic or an incomplete window, with exit 2 and no report', async () => {
-    const missing = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topicName('absent'), '--from-beginning', '--out', out('absent'), '--quiet');
+    const missing = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topicName('absent'), '--from-beginning', '--out', out('absent'), '--quiet');
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/does not exist/);
     expect(existsSync(join(out('absent'), 'report.json'))).toBe(false);
-    const noStart = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', 'x', '--out', out('x'));
+    const noStart = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', 'x', '--out', out('x'));
     expect(noStart.code).toBe(2);
     expect(noStart.err).toMatch(/--from-beginning, or --from ISO/);
-    const both = await prio('shadow', 'replay', '--file', 'f.ndjson', '--kafka-brokers', brokers.join(','), '--topic', 'x', '--from-beginning', '--out', out('x'));
+    const both = await runCli('shadow', 'replay', '--file', 'f.ndjson', '--kafka-brokers', brokers.join(','), '--topic', 'x', '--from-beginning', '--out', out('x'));
     expect(both.code).toBe(2);
   });
 });
@@ -419,7 +411,7 @@ describe('a broker that goes away mid-replay', () => {
       if (broker === undefined) return;
       const { file } = await saltedLog('restart.ndjson', 3000);
       const topic = topicName('restart');
-      expect((await prio('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '3', '--quiet')).code).toBe(0);
+      expect((await runCli('shadow', 'produce', '--file', file, '--topic', topic, '--kafka-brokers', brokers.join(','), '--partitions', '3', '--quiet')).code).toBe(0);
       const outDir = join(dir, 'out-restart');
 
       // The CLI's replay, on a source that takes the broker down once it has handed out 300 records.
@@ -472,9 +464,9 @@ describe('a broker that goes away mid-replay', () => {
       const saved = readCheckpoint(result.checkpointFile);
       expect(saved.checkpoint).toEqual({ kind: 'kafka', topic, nextOffsets: expected } satisfies Checkpoint);
 
-      const resumed = await prio('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', outDir, '--resume', result.checkpointFile, '--quiet');
+      const resumed = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', outDir, '--resume', result.checkpointFile, '--quiet');
       expect(resumed.code).toBe(0);
-      const whole = await prio('shadow', 'replay', '--file', file, '--out', join(dir, 'out-restart-file'), '--quiet');
+      const whole = await runCli('shadow', 'replay', '--file', file, '--out', join(dir, 'out-restart-file'), '--quiet');
       expect(whole.code).toBe(0);
       expect(reportWithoutRun(outDir)).toBe(reportWithoutRun(join(dir, 'out-restart-file')));
       expect(quarantineOf(outDir)).toHaveLength(4);

@@ -2,14 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'prio', ...args], { out: (t) => (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => (err += t.endsWith('\n') ? t : `${t}\n`) });
-  return { code, out, err };
-}
+import { runCli } from '../support/cli.js';
 
 const LOG = 'test/fixtures/scheduler/requests.ndjson';
 const CAPACITY = 'test/fixtures/scheduler/capacity.json';
@@ -22,7 +15,7 @@ interface JsonRun {
 
 describe('prio sched simulate', () => {
   it('prints per-tier latency for both rule sets, counting fail-closed and quarantined records', async () => {
-    const r = await run('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--rules', 'rules/service_tier.json', '--capacity', CAPACITY, '--seed', '7');
+    const r = await runCli('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--rules', 'rules/service_tier.json', '--capacity', CAPACITY, '--seed', '7');
     expect(r.code).toBe(0);
     expect(r.out).toContain('rules rules/legacy.json (legacy)');
     expect(r.out).toContain('rules rules/service_tier.json (service_tier)');
@@ -35,8 +28,8 @@ describe('prio sched simulate', () => {
 
   it('emits JSON that is identical for the same seed', async () => {
     const args = ['sched', 'simulate', '--json', '--log', LOG, '--rules', 'rules/service_tier.json', '--capacity', CAPACITY, '--seed', '3'];
-    const a = await run(...args);
-    const b = await run(...args);
+    const a = await runCli(...args);
+    const b = await runCli(...args);
     expect(a.code).toBe(0);
     expect(a.out).toBe(b.out);
     const parsed = JSON.parse(a.out) as { seed: number; quarantined: { total: number }; runs: JsonRun[] };
@@ -49,7 +42,7 @@ describe('prio sched simulate', () => {
   });
 
   it('simulates the shadow sample log under both shipped rule sets', async () => {
-    const r = await run('sched', 'simulate', '--json', '--log', 'shadow/samples/requests.ndjson', '--rules', 'rules/legacy.json', '--rules', 'rules/service_tier.json', '--capacity', 'test/fixtures/scheduler/capacity-sample.json', '--service-mean-ms', '400');
+    const r = await runCli('sched', 'simulate', '--json', '--log', 'shadow/samples/requests.ndjson', '--rules', 'rules/legacy.json', '--rules', 'rules/service_tier.json', '--capacity', 'test/fixtures/scheduler/capacity-sample.json', '--service-mean-ms', '400');
     expect(r.code).toBe(0);
     const parsed = JSON.parse(r.out) as { runs: JsonRun[] };
     expect(parsed.runs.map((x) => x.ruleSet)).toEqual(['legacy', 'service_tier']);
@@ -64,17 +57,17 @@ describe('prio sched simulate', () => {
     const dir = mkdtempSync(join(tmpdir(), 'prio-sched-'));
     const bad = join(dir, 'capacity.json');
     writeFileSync(bad, JSON.stringify({ variants: { m: { concurrency: 'four', queueBound: 1 } } }));
-    const r = await run('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--capacity', bad);
+    const r = await runCli('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--capacity', bad);
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${bad}#/variants/m/concurrency: must be integer`);
   });
 
   it('exits 2 on a missing log or a bad option, and teaches with --help', async () => {
-    const missing = await run('sched', 'simulate', '--log', 'nowhere.ndjson', '--rules', 'rules/legacy.json', '--capacity', CAPACITY);
+    const missing = await runCli('sched', 'simulate', '--log', 'nowhere.ndjson', '--rules', 'rules/legacy.json', '--capacity', CAPACITY);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('nowhere.ndjson: cannot read');
-    expect((await run('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--capacity', CAPACITY, '--seed', '-1')).code).toBe(2);
-    const help = await run('sched', 'simulate', '--help');
+    expect((await runCli('sched', 'simulate', '--log', LOG, '--rules', 'rules/legacy.json', '--capacity', CAPACITY, '--seed', '-1')).code).toBe(2);
+    const help = await runCli('sched', 'simulate', '--help');
     expect(help.code).toBe(0);
     expect(help.out).toContain('Example:');
     expect(help.out).toContain('--service-mean-ms');

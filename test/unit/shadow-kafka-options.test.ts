@@ -6,13 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { kafkaSource, parseBrokers } from '../../src/shadow/index.js';
-import { main } from '../../src/cli/main.js';
-
-async function prio(...args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const code = await main(['node', 'prio', ...args], { out: () => undefined, err: (t) => (err += `${t}\n`) });
-  return { code, err };
-}
+import { runCli } from '../support/cli.js';
 
 describe('parseBrokers', () => {
   it('accepts host:port lists, trimming blanks', () => {
@@ -59,7 +53,7 @@ describe('kafkaSource options', () => {
 });
 
 describe('prio shadow replay: Kafka options', () => {
-  const replay = (...args: string[]) => prio('shadow', 'replay', '--out', 'out/never-written', '--quiet', ...args);
+  const replay = (...args: string[]) => runCli('shadow', 'replay', '--out', 'out/never-written', '--quiet', ...args);
 
   it('is a usage error (exit 2) to give Kafka options without brokers, or brokers without topic or window start', async () => {
     expect(await replay('--topic', 't', '--from-beginning')).toMatchObject({ code: 2, err: expect.stringMatching(/--topic needs --kafka-brokers/) });
@@ -76,7 +70,7 @@ describe('prio shadow replay: Kafka options', () => {
   });
 
   it('produce refuses a bad broker list and an unreadable file with exit 2', async () => {
-    expect((await prio('shadow', 'produce', '--file', 'x.ndjson', '--topic', 't', '--kafka-brokers', 'nope', '--quiet')).code).toBe(2);
-    expect((await prio('shadow', 'produce', '--file', '/nonexistent/x.ndjson', '--topic', 't', '--kafka-brokers', '127.0.0.1:1', '--quiet')).code).toBe(2);
+    expect((await runCli('shadow', 'produce', '--file', 'x.ndjson', '--topic', 't', '--kafka-brokers', 'nope', '--quiet')).code).toBe(2);
+    expect((await runCli('shadow', 'produce', '--file', '/nonexistent/x.ndjson', '--topic', 't', '--kafka-brokers', '127.0.0.1:1', '--quiet')).code).toBe(2);
   });
 });

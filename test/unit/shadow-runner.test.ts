@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../support/cli.js';
 import {
   createProgress,
   fileSource,
@@ -15,13 +15,6 @@ import {
   type SourceRecord,
 } from '../../src/shadow/index.js';
 import { baseline, candidate, domain, dualReader, generatedLines, legacyReader } from '../fixtures/shadow/harness.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'prio', ...args], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  return { code, out, err };
-}
 
 const root = mkdtempSync(join(tmpdir(), 'prio-shadow-run-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -120,10 +113,10 @@ describe('a replay run from file to reports', () => {
     const checkpoint = join(cut, 'checkpoint.json');
     const other = join(root, 'other.ndjson');
     writeFileSync(other, readFileSync(logFile));
-    const wrong = await cli('shadow', 'replay', '--file', other, '--out', cut, '--resume', checkpoint, '--quiet');
+    const wrong = await runCli('shadow', 'replay', '--file', other, '--out', cut, '--resume', checkpoint, '--quiet');
     expect(wrong.code).toBe(2);
     expect(wrong.err).toMatch(/checkpoint of file:/);
-    const resumed = await cli('shadow', 'replay', '--file', logFile, '--out', cut, '--resume', checkpoint, '--quiet', '--sample-size', '10', '--sample-seed', '3');
+    const resumed = await runCli('shadow', 'replay', '--file', logFile, '--out', cut, '--resume', checkpoint, '--quiet', '--sample-size', '10', '--sample-seed', '3');
     expect(resumed.code).toBe(0);
     expect(withoutRun(join(cut, 'report.json'))).toBe(withoutRun(join(root, 'cli-whole', 'report.json')));
   });
