@@ -404,6 +404,7 @@ describe('shadow replay through Kafka', () => {
 describe('a broker that goes away mid-replay', () => {
   const broker = sharedBroker();
 
+  // Only the broker the test setup started can be killed and restarted; a cluster named by KAFKA_BROKERS is not ours to take down.
   it.skipIf(broker === undefined)(
     'stops with a clear error and a checkpoint after the last record handed out; resuming completes the report',
     { timeout: 120_000 },
