@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile, PACKAGE_ROOT } from '../../src/config/index.js';
-import { ConfigError } from '../../src/validation/index.js';
 import { parseCapacity, parseLog, percentiles, schedulerConfigFor, simulate, type Capacity, type SimRequest, type TierAssignment } from '../../src/scheduler/index.js';
+import { configIssues } from '../support/config-issues.js';
 
 const fixtures = join(PACKAGE_ROOT, 'test', 'fixtures', 'scheduler');
 const tiers = [
@@ -20,15 +20,9 @@ const oneSlot: Capacity = { variants: { m: { concurrency: 1, queueBound: 100 } }
 
 describe('capacity file', () => {
   it('reports schema problems with file and pointer', () => {
-    const issues = (() => {
-      try {
-        parseCapacity({ variants: { m: { concurrency: 0, queueBound: 1, extra: true } }, accounts: { a: { rate: -1, burst: 1 } } }, 'cap.json');
-      } catch (err) {
-        if (err instanceof ConfigError) return err.issues;
-        throw err;
-      }
-      return [];
-    })();
+    const issues = configIssues(() =>
+      parseCapacity({ variants: { m: { concurrency: 0, queueBound: 1, extra: true } }, accounts: { a: { rate: -1, burst: 1 } } }, 'cap.json'),
+    );
     expect(issues).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ file: 'cap.json', pointer: '/variants/m/concurrency' }),
