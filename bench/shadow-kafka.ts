@@ -14,14 +14,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { developmentTokenKeyring, loadDomain, loadRuleSet, DEFAULT_RULES_DIR } from '../src/config/index.js';
-import { compared, createJudge, createTokenChecker, emptyAggregate, kafkaSource, produceLog, replay } from '../src/shadow/index.js';
-import { createTokenReader } from '../src/tokens/index.js';
-import { join } from 'node:path';
+import { compared, kafkaSource, produceLog, replay } from '../src/shadow/index.js';
 import kafkajs from 'kafkajs';
 import { fetchKafkaJars, newBrokerLocation, removeBrokerData, startBroker, stopBroker } from '../test/support/kafka/broker.js';
 import type { BenchOptions, BenchReport, BenchResult, BenchSuite } from './harness.js';
-import { benchLog, type ShadowBenchContext } from './shadow.js';
+import { benchLog, replayParts, type ShadowBenchContext } from './shadow.js';
 
 function argValue(args: readonly string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -80,19 +77,8 @@ async function sourcePass(brokers: string[], topic: string): Promise<{ records: 
   return { records, bytes };
 }
 
-const domain = loadDomain();
-const baseline = loadRuleSet(join(DEFAULT_RULES_DIR, 'legacy.json'), domain);
-const candidate = loadRuleSet(join(DEFAULT_RULES_DIR, 'service_tier.json'), domain);
-const keyring = developmentTokenKeyring();
-
 async function replayPass(brokers: string[], topic: string): Promise<{ records: number; bytes: number; compared: number }> {
-  const judge = createJudge({
-    domain,
-    baseline,
-    candidate,
-    tokens: createTokenChecker(createTokenReader({ domain, keyring, mode: 'legacy' }), createTokenReader({ domain, keyring, mode: 'dual' })),
-  });
-  const agg = emptyAggregate({ tiers: domain.scale.tiers.map((t) => t.name), sampleSize: 50, sampleSeed: 1 });
+  const { judge, agg } = replayParts();
   await replay({ source: kafkaSource({ brokers, topic, window: { from: 'beginning' } }), judge, into: agg, quarantine: () => undefined });
   return { records: agg.read, bytes: Number.NaN, compared: compared(agg) };
 }

@@ -102,14 +102,19 @@ async function parseOnly(file: string): Promise<number> {
   return n;
 }
 
-async function replayFile(file: string): Promise<ShadowAggregate> {
+/** A judge and an empty aggregate as `prio shadow replay` builds them (shared with the Kafka half). */
+export function replayParts(): { judge: ReturnType<typeof createJudge>; agg: ShadowAggregate } {
   const judge = createJudge({
     domain,
     baseline,
     candidate,
     tokens: createTokenChecker(createTokenReader({ domain, keyring, mode: 'legacy' }), createTokenReader({ domain, keyring, mode: 'dual' })),
   });
-  const agg = emptyAggregate({ tiers: domain.scale.tiers.map((t) => t.name), sampleSize: 50, sampleSeed: 1 });
+  return { judge, agg: emptyAggregate({ tiers: domain.scale.tiers.map((t) => t.name), sampleSize: 50, sampleSeed: 1 }) };
+}
+
+async function replayFile(file: string): Promise<ShadowAggregate> {
+  const { judge, agg } = replayParts();
   let quarantined = 0;
   await replay({ source: fileSource(file), judge, into: agg, quarantine: () => quarantined++ });
   return agg;
