@@ -18,15 +18,7 @@ import { compared, kafkaSource, produceLog, replay } from '../src/shadow/index.j
 import kafkajs from 'kafkajs';
 import { fetchKafkaJars, newBrokerLocation, removeBrokerData, startBroker, stopBroker } from '../test/support/kafka/broker.js';
 import type { BenchOptions, BenchReport, BenchResult, BenchSuite } from './harness.js';
-import { benchLog, replayParts, type ShadowBenchContext } from './shadow.js';
-
-function argValue(args: readonly string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} needs a positive integer`);
-  return n;
-}
+import { argValue, benchLog, replayParts, type ShadowBenchContext } from './shadow.js';
 
 const rate = (n: number): string => `${Math.round(n).toLocaleString('en-US')} records/s`;
 

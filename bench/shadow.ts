@@ -42,7 +42,8 @@ export interface ShadowBenchContext {
 }
 export type ShadowBenchHalf = (context: ShadowBenchContext) => Promise<Pick<BenchReport, 'results' | 'targets'>>;
 
-function argValue(args: readonly string[], name: string, fallback: number): number {
+/** A positive integer option `name N` from the suite's arguments, or `fallback`. */
+export function argValue(args: readonly string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
   if (i < 0) return fallback;
   const n = Number(args[i + 1]);

@@ -107,6 +107,13 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     return { kind: 'kafka', topic, nextOffsets };
   }
 
+  /** Moves the checkpoint past a batch about to be handed out (its last record ends each partition's run). */
+  function markDelivered(records: readonly SourceRecord[]): void {
+    const last = records[records.length - 1];
+    if (last !== undefined && last.position.kind === 'kafka') delivered.set(last.position.partition, Number(last.position.offset) + 1);
+    deliveredRecords += records.length;
+  }
+
   function progress(): SourceProgress {
     let total: number | undefined = 0;
     for (const w of plan.values()) total = w.end === undefined || total === undefined ? undefined : total + Math.max(0, w.end - w.start);
@@ -153,9 +160,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         // Counted as delivered before the replay sees it: the replay asks for the next batch
         // only once this one is aggregated, so the checkpoint never skips or repeats a record.
         const records = next.records;
-        const last = records[records.length - 1];
-        if (last !== undefined && last.position.kind === 'kafka') delivered.set(last.position.partition, Number(last.position.offset) + 1);
-        deliveredRecords += records.length;
+        markDelivered(records);
         yield records;
       }
     } finally {
@@ -264,9 +269,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         // Handled when awaited; never an unhandled rejection if the replay stops first.
         pending?.catch(() => undefined);
         for (const records of ready) {
-          const last = records[records.length - 1];
-          if (last !== undefined && last.position.kind === 'kafka') delivered.set(last.position.partition, Number(last.position.offset) + 1);
-          deliveredRecords += records.length;
+          markDelivered(records);
           yield records;
         }
       }
