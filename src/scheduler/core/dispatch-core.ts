@@ -28,20 +28,24 @@ import type {
   VariantLimits,
 } from './types.js';
 
+/** `TicketImpl.detail` for a request that ran on its account's reserved units. */
+const RESERVED_DISPATCH = -1;
+/** `TicketImpl.detail` for a request shed to make room for a higher tier. */
+const EVICTED = -2;
+
 class TicketImpl<Id> implements Ticket<Id> {
   state: TicketState = 'queued';
   dispatchedAt = Number.NaN;
   endedAt = Number.NaN;
-  retryAfter = 0;
-  shedReason: ShedReason | undefined = undefined;
-  reservedDispatch = false;
-  /** Links in a flow's FIFO while queued, in the variant's running list while running. */
+  /**
+   * The rarely read outcome details share one slot, read through the getters below: the
+   * retry-after in ms of a throttled request, otherwise RESERVED_DISPATCH, EVICTED or 0. Every
+   * field costs every request a store and memory while it waits; these three are read by few.
+   */
+  detail = 0;
+  /** Links in the tier's FIFO (or its account's flow) while queued, in the variant's running list while running. */
   prev: TicketImpl<Id> | null = null;
   next: TicketImpl<Id> | null = null;
-  /** Links in the owner's reservation FIFO (only for accounts with reserved units on the variant). */
-  resPrev: TicketImpl<Id> | null = null;
-  resNext: TicketImpl<Id> | null = null;
-  flow: Flow<Id> | null = null;
 
   constructor(
     readonly id: Id,
@@ -52,33 +56,54 @@ class TicketImpl<Id> implements Ticket<Id> {
     readonly deadline: number,
     readonly seq: number,
     readonly arrivedAt: number,
-    readonly reservation: Reservation<Id> | undefined,
+    /** Only for an account with reserved units on the variant: its reservation and place in the owner's FIFO. */
+    readonly claim: Claim<Id> | null,
   ) {}
+
+  get retryAfter(): number {
+    return this.state === 'throttled' ? this.detail : 0;
+  }
+
+  get shedReason(): ShedReason | undefined {
+    if (this.state !== 'shed') return undefined;
+    return this.detail === EVICTED ? 'evicted' : 'queue-full';
+  }
+
+  get reservedDispatch(): boolean {
+    return this.detail === RESERVED_DISPATCH;
+  }
 }
 
-/** One account's FIFO inside a tier (or the tier's only FIFO without fair queuing). */
+/**
+ * An owner's request in its reservation's FIFO (across tiers). Kept off the ticket so requests
+ * of accounts without reserved units (nearly all) carry one null field instead of three.
+ */
+class Claim<Id> {
+  prev: TicketImpl<Id> | null = null;
+  next: TicketImpl<Id> | null = null;
+  constructor(readonly reservation: Reservation<Id>) {}
+}
+
+/** One account's FIFO inside a tier under fair queuing. Exists only while the account has requests waiting there. */
 class Flow<Id> {
   head: TicketImpl<Id> | null = null;
   tail: TicketImpl<Id> | null = null;
-  count = 0;
   ringPrev: Flow<Id> = this;
   ringNext: Flow<Id> = this;
   constructor(readonly key: string) {}
 }
 
-/** A tier's flows. Its queued count and pass live in the variant's typed arrays (see VariantState). */
-class TierQueue<Id> {
+/** A tier's active flows under fair queuing. Its queued count and pass live in the variant's typed arrays. */
+class FairTier<Id> {
   /** Active flows take turns; `cursor` is the one served next. Null when the tier is empty. */
   cursor: Flow<Id> | null = null;
-  /** Per-account flows under fair queuing; created on demand, dropped when idle. */
   readonly flows = new Map<string, Flow<Id>>();
-  /** The tier's only flow without fair queuing. */
-  readonly single = new Flow<Id>('');
 }
 
 class Reservation<Id> {
   inflight = 0;
   queued = 0;
+  /** The owner's queued requests, oldest first (linked through their claims). */
   head: TicketImpl<Id> | null = null;
   tail: TicketImpl<Id> | null = null;
   constructor(readonly account: string, readonly units: number) {}
@@ -101,9 +126,18 @@ class VariantState<Id> {
   /** Newest running request; the list is kept only where preemption can happen (see tracksRunning). */
   runningTail: TicketImpl<Id> | null = null;
   dirty = false;
+  /** Copied from the limits so the hot path reads them off this object. */
+  readonly concurrency: number;
+  readonly queueBound: number;
   /** Min-heap by deadline of queued tickets that have one (lazily pruned). */
   readonly deadlines: TicketImpl<Id>[] = [];
-  readonly tiers: TierQueue<Id>[];
+  /**
+   * Without fair queuing, each tier's FIFO is threaded through its tickets from heads[tier] to
+   * tails[tier]. Empty arrays under fair queuing, where `fairTiers` holds the per-account flows.
+   */
+  readonly heads: (TicketImpl<Id> | null)[];
+  readonly tails: (TicketImpl<Id> | null)[];
+  readonly fairTiers: FairTier<Id>[];
   /**
    * Per tier: queued requests, and the virtual start time of the tier's next dispatch. Typed
    * arrays side by side, so choosing a tier reads two contiguous blocks instead of seven objects.
@@ -112,8 +146,18 @@ class VariantState<Id> {
   readonly tierPass: Float64Array;
   readonly reservations: Reservation<Id>[];
   readonly reservationOf: ReadonlyMap<string, Reservation<Id>>;
-  constructor(readonly index: number, readonly limits: VariantLimits, tierCount: number) {
-    this.tiers = Array.from({ length: tierCount }, () => new TierQueue<Id>());
+  /**
+   * Whether the variant has reserved units. Without them nothing is ever owed, so settling is
+   * plain weighted round-robin and running requests need no list: only preemption walks it,
+   * and preemption only happens for an owed reservation.
+   */
+  readonly tracksRunning: boolean;
+  constructor(readonly index: number, readonly limits: VariantLimits, tierCount: number, fair: boolean) {
+    this.concurrency = limits.concurrency;
+    this.queueBound = limits.queueBound;
+    this.heads = fair ? [] : new Array<TicketImpl<Id> | null>(tierCount).fill(null);
+    this.tails = fair ? [] : new Array<TicketImpl<Id> | null>(tierCount).fill(null);
+    this.fairTiers = fair ? Array.from({ length: tierCount }, () => new FairTier<Id>()) : [];
     this.tierQueued = new Int32Array(tierCount);
     this.tierPass = new Float64Array(tierCount);
     this.reservations = Object.entries(limits.reserved ?? {})
@@ -122,11 +166,6 @@ class VariantState<Id> {
     this.reservationOf = new Map(this.reservations.map((r) => [r.account, r]));
     this.tracksRunning = this.reservations.length > 0;
   }
-  /**
-   * Whether running requests are kept in a list: only preemption walks it, and preemption only
-   * happens for an owed reservation, so a variant without reservations skips the bookkeeping.
-   */
-  readonly tracksRunning: boolean;
 }
 
 /** Counters since construction, by event kind. */
@@ -154,6 +193,11 @@ export class DispatchCore<Id = string> {
   readonly strides: readonly number[];
   private readonly variants: VariantState<Id>[];
   private readonly variantIndexById: ReadonlyMap<string, number>;
+  /**
+   * Fair queuing by account is fixed per core: every tier FIFO is either threaded straight
+   * through the variant's heads/tails (off) or split into per-account flows (on). The common
+   * path never touches the flow machinery.
+   */
   private readonly fair: boolean;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly accountRates: Readonly<Record<string, AccountRate>>;
@@ -169,6 +213,8 @@ export class DispatchCore<Id = string> {
   private readonly tally = new Float64Array(EVENT_KINDS.length);
   /** False when no account has a bucket: admission then skips the bucket lookup entirely. */
   private readonly throttling: boolean;
+  /** Whether the tier count fits the backlog bitmask (see VariantState.backlog). */
+  private readonly masked: boolean;
 
   /**
    * `listenTo` limits which kinds reach the listener (default: all). A driver that only needs
@@ -179,14 +225,15 @@ export class DispatchCore<Id = string> {
     validateConfig(config);
     this.tierCount = config.tierWeights.length;
     this.strides = stridesFor(config.tierWeights);
-    this.variants = config.variants.map((v, i) => new VariantState<Id>(i, v, this.tierCount));
-    this.variantIndexById = new Map(config.variants.map((v, i) => [v.id, i]));
     this.fair = config.fairQueuingByAccount ?? false;
+    this.variants = config.variants.map((v, i) => new VariantState<Id>(i, v, this.tierCount, this.fair));
+    this.variantIndexById = new Map(config.variants.map((v, i) => [v.id, i]));
     this.accountRates = config.accountRates ?? {};
     this.defaultAccountRate = config.defaultAccountRate;
     this.listener = listener ?? (NO_LISTENER as SchedulerListener<Id>);
     this.delivered = listenTo.reduce((mask, kind) => mask | (1 << EVENT_KINDS.indexOf(kind)), 0);
     this.throttling = Object.keys(this.accountRates).length > 0 || this.defaultAccountRate !== undefined;
+    this.masked = this.tierCount <= MASK_TIERS;
   }
 
   /** Events emitted since construction, by kind. */
@@ -245,25 +292,29 @@ export class DispatchCore<Id = string> {
    */
   submit(request: SubmitRequest<Id>, now: number): Ticket<Id> {
     const v = this.variantAt(request.variant);
-    if (!(request.tier >= 0 && request.tier < this.tierCount && Number.isInteger(request.tier))) {
-      throw new RangeError(`tier ${request.tier} is not in 0..${this.tierCount - 1}`);
+    const tier = request.tier;
+    // One unsigned comparison rejects negative, fractional and NaN tiers alike.
+    if (!((tier >>> 0) === tier && tier < this.tierCount)) {
+      throw new RangeError(`tier ${tier} is not in 0..${this.tierCount - 1}`);
     }
+    const account = request.account;
+    const reservation = v.tracksRunning ? v.reservationOf.get(account) : undefined;
     const ticket = new TicketImpl<Id>(
       request.id,
-      request.variant,
-      request.tier,
-      request.account,
+      v.index,
+      tier,
+      account,
       request.preemptable ?? false,
       request.deadline ?? Number.POSITIVE_INFINITY,
       this.seq++,
       now,
-      v.reservations.length === 0 ? undefined : v.reservationOf.get(request.account),
+      reservation === undefined ? null : new Claim<Id>(reservation),
     );
-    const bucket = this.throttling ? this.bucketOf(request.account, now) : undefined;
-    if (bucket !== undefined) {
-      const wait = bucket.take(now);
+    if (this.throttling) {
+      const bucket = this.bucketOf(account, now);
+      const wait = bucket === undefined ? 0 : bucket.take(now);
       if (wait > 0) {
-        ticket.retryAfter = wait;
+        ticket.detail = wait;
         this.finish(ticket, 'throttled', THROTTLED, now);
         return ticket;
       }
@@ -272,16 +323,18 @@ export class DispatchCore<Id = string> {
       this.finish(ticket, 'expired', EXPIRED, now);
       return ticket;
     }
-    if (v.queued >= v.limits.queueBound) {
+    if (v.queued >= v.queueBound) {
       this.expireDue(v, now);
-      if (v.queued >= v.limits.queueBound && !this.evictBelow(v, ticket.tier, now)) {
-        ticket.shedReason = 'queue-full';
+      if (v.queued >= v.queueBound && !this.evictBelow(v, tier, now)) {
         this.finish(ticket, 'shed', SHED, now);
         return ticket;
       }
     }
     this.enqueue(v, ticket);
-    this.markDirty(v);
+    if (!v.dirty) {
+      v.dirty = true;
+      this.dirty.push(v);
+    }
     this.emit('queued', QUEUED, ticket, now);
     return ticket;
   }
@@ -294,8 +347,9 @@ export class DispatchCore<Id = string> {
   pump(now: number): number {
     if (now >= this.nextDeadline) this.expireOverdue(now);
     let dispatched = 0;
-    while (this.dirty.length > 0) {
-      const v = this.dirty.pop() as VariantState<Id>;
+    const dirty = this.dirty;
+    while (dirty.length > 0) {
+      const v = dirty.pop() as VariantState<Id>;
       v.dirty = false;
       dispatched += this.settle(v, now);
     }
@@ -357,13 +411,6 @@ export class DispatchCore<Id = string> {
     if ((this.delivered & (1 << index)) !== 0) this.listener(kind, ticket, now);
   }
 
-  private markDirty(v: VariantState<Id>): void {
-    if (!v.dirty) {
-      v.dirty = true;
-      this.dirty.push(v);
-    }
-  }
-
   private bucketOf(account: string, now: number): TokenBucket | undefined {
     let bucket = this.buckets.get(account);
     if (bucket === undefined) {
@@ -377,15 +424,31 @@ export class DispatchCore<Id = string> {
 
   private settle(v: VariantState<Id>, now: number): number {
     if (v.deadlines.length > 0) this.expireDue(v, now);
-    const limit = v.limits.concurrency;
+    if (v.tracksRunning) return this.settleReserved(v, now);
+    // No reserved units: nothing is ever owed, so free slots go straight to weighted round-robin.
+    let dispatched = 0;
+    const limit = v.concurrency;
+    while (v.inflight < limit && v.queued > 0) {
+      this.start(v, this.fair ? this.takeWeightedFair(v) : this.takeWeighted(v), now);
+      dispatched++;
+    }
+    return dispatched;
+  }
+
+  /** Settling a variant with reserved units: owed owners first, preempting borrowers where allowed. */
+  private settleReserved(v: VariantState<Id>, now: number): number {
+    const limit = v.concurrency;
     let dispatched = 0;
     for (;;) {
-      const owed = v.reservations.length > 0 ? mostOwed(v.reservations) : undefined;
+      const owed = mostOwed(v.reservations);
       if (v.inflight < limit) {
         if (owed !== undefined) {
-          this.start(v, owed.head as TicketImpl<Id>, true, now);
+          const t = owed.head as TicketImpl<Id>;
+          this.dequeue(v, t);
+          t.detail = RESERVED_DISPATCH;
+          this.start(v, t, now);
         } else if (v.queued > 0) {
-          this.start(v, this.nextWeighted(v), false, now);
+          this.start(v, this.fair ? this.takeWeightedFair(v) : this.takeWeighted(v), now);
         } else {
           break;
         }
@@ -401,12 +464,15 @@ export class DispatchCore<Id = string> {
     return dispatched;
   }
 
-  /** Picks the backlogged tier with the smallest pass (ties: higher tier) and its flow's head. */
-  private nextWeighted(v: VariantState<Id>): TicketImpl<Id> {
+  /**
+   * Picks the backlogged tier with the smallest pass (ties: higher tier), advances its pass by
+   * its stride and returns the tier.
+   */
+  private nextTier(v: VariantState<Id>): number {
     const passes = v.tierPass;
     let best = 0;
     let bestPass = Number.POSITIVE_INFINITY;
-    if (this.tierCount <= MASK_TIERS) {
+    if (this.masked) {
       // Lowest set bit first = highest tier first, so a strict '<' keeps ties with the higher tier.
       for (let mask = v.backlog; mask !== 0; mask &= mask - 1) {
         const i = 31 - Math.clz32(mask & -mask);
@@ -428,27 +494,48 @@ export class DispatchCore<Id = string> {
     }
     v.vtime = bestPass;
     passes[best] = bestPass + (this.strides[best] as number);
-    const tq = v.tiers[best] as TierQueue<Id>;
-    const flow = tq.cursor as Flow<Id>;
-    // Round-robin over accounts: the next flow is served next time this tier is picked.
-    tq.cursor = flow.ringNext;
-    return flow.head as TicketImpl<Id>;
+    return best;
   }
 
-  private start(v: VariantState<Id>, t: TicketImpl<Id>, reserved: boolean, now: number): void {
-    this.dequeue(v, t);
+  /** Takes the head of the weighted choice's tier FIFO out of the queue (no fair queuing). */
+  private takeWeighted(v: VariantState<Id>): TicketImpl<Id> {
+    const tier = this.nextTier(v);
+    const t = v.heads[tier] as TicketImpl<Id>;
+    const next = t.next;
+    v.heads[tier] = next;
+    if (next === null) v.tails[tier] = null;
+    else {
+      next.prev = null;
+      t.next = null;
+    }
+    this.leaveQueue(v, t);
+    return t;
+  }
+
+  /** Takes the head of the next flow in the weighted choice's tier out of the queue (fair queuing). */
+  private takeWeightedFair(v: VariantState<Id>): TicketImpl<Id> {
+    const ft = v.fairTiers[this.nextTier(v)] as FairTier<Id>;
+    const flow = ft.cursor as Flow<Id>;
+    // Round-robin over accounts: the next flow is served next time this tier is picked.
+    ft.cursor = flow.ringNext;
+    const t = flow.head as TicketImpl<Id>;
+    leaveFlow(ft, flow, t);
+    this.leaveQueue(v, t);
+    return t;
+  }
+
+  /** Moves a ticket already taken out of the queue to running. */
+  private start(v: VariantState<Id>, t: TicketImpl<Id>, now: number): void {
     t.state = 'running';
     t.dispatchedAt = now;
-    t.reservedDispatch = reserved;
     if (v.tracksRunning) {
-      t.prev = v.runningTail;
-      t.next = null;
       // Only walked from the tail (newest first, for preemption), so no head is kept.
+      t.prev = v.runningTail;
       if (v.runningTail !== null) v.runningTail.next = t;
       v.runningTail = t;
+      if (t.claim !== null) t.claim.reservation.inflight++;
     }
     v.inflight++;
-    if (t.reservation !== undefined) t.reservation.inflight++;
     this.emit('dispatched', DISPATCHED, t, now);
   }
 
@@ -459,10 +546,13 @@ export class DispatchCore<Id = string> {
       if (t.next === null) v.runningTail = t.prev;
       else t.next.prev = t.prev;
       t.prev = t.next = null;
+      if (t.claim !== null) t.claim.reservation.inflight--;
     }
     v.inflight--;
-    if (t.reservation !== undefined) t.reservation.inflight--;
-    this.markDirty(v);
+    if (!v.dirty) {
+      v.dirty = true;
+      this.dirty.push(v);
+    }
     this.finish(t, state, index, now);
   }
 
@@ -473,48 +563,30 @@ export class DispatchCore<Id = string> {
   }
 
   private enqueue(v: VariantState<Id>, t: TicketImpl<Id>): void {
-    const tq = v.tiers[t.tier] as TierQueue<Id>;
-    if (v.tierQueued[t.tier] === 0 && (v.tierPass[t.tier] as number) < v.vtime) v.tierPass[t.tier] = v.vtime;
-    let flow = tq.single;
-    if (this.fair) {
-      const existing = tq.flows.get(t.account);
-      if (existing === undefined) {
-        flow = new Flow<Id>(t.account);
-        tq.flows.set(t.account, flow);
-      } else {
-        flow = existing;
-      }
+    const tier = t.tier;
+    const tierQueued = v.tierQueued[tier] as number;
+    if (tierQueued === 0) {
+      // A tier that becomes backlogged again starts no earlier than the variant's virtual time.
+      if ((v.tierPass[tier] as number) < v.vtime) v.tierPass[tier] = v.vtime;
+      if (this.masked) v.backlog |= 1 << tier;
     }
-    if (flow.count === 0) {
-      // A newly active flow joins at the end of the current round.
-      const cursor = tq.cursor;
-      if (cursor === null) {
-        flow.ringPrev = flow.ringNext = flow;
-        tq.cursor = flow;
-      } else {
-        flow.ringNext = cursor;
-        flow.ringPrev = cursor.ringPrev;
-        cursor.ringPrev.ringNext = flow;
-        cursor.ringPrev = flow;
-      }
-    }
-    if (this.fair) t.flow = flow;
-    t.prev = flow.tail;
-    t.next = null;
-    if (flow.tail === null) flow.head = t;
-    else flow.tail.next = t;
-    flow.tail = t;
-    flow.count++;
-    const tierQueued = (v.tierQueued[t.tier] as number) + 1;
-    v.tierQueued[t.tier] = tierQueued;
-    if (tierQueued === 1 && t.tier < MASK_TIERS) v.backlog |= 1 << t.tier;
+    v.tierQueued[tier] = tierQueued + 1;
     v.queued++;
-    const r = t.reservation;
-    if (r !== undefined) {
-      t.resPrev = r.tail;
-      t.resNext = null;
+    if (this.fair) {
+      joinFlow(v.fairTiers[tier] as FairTier<Id>, t);
+    } else {
+      const tail = v.tails[tier] as TicketImpl<Id> | null;
+      t.prev = tail;
+      if (tail === null) v.heads[tier] = t;
+      else tail.next = t;
+      v.tails[tier] = t;
+    }
+    const claim = t.claim;
+    if (claim !== null) {
+      const r = claim.reservation;
+      claim.prev = r.tail;
       if (r.tail === null) r.head = t;
-      else r.tail.resNext = t;
+      else (r.tail.claim as Claim<Id>).next = t;
       r.tail = t;
       r.queued++;
     }
@@ -524,60 +596,61 @@ export class DispatchCore<Id = string> {
     }
   }
 
+  /** Takes any queued ticket out of its FIFO and the variant's counts (cancel, expiry, eviction, reserved dispatch). */
   private dequeue(v: VariantState<Id>, t: TicketImpl<Id>): void {
-    const tq = v.tiers[t.tier] as TierQueue<Id>;
-    // Without fair queuing every ticket of the tier is in its single flow, so `flow` is not kept.
-    const flow = this.fair ? (t.flow as Flow<Id>) : tq.single;
-    if (t.prev === null) flow.head = t.next;
-    else t.prev.next = t.next;
-    if (t.next === null) flow.tail = t.prev;
-    else t.next.prev = t.prev;
-    t.prev = t.next = null;
-    if (this.fair) t.flow = null;
-    flow.count--;
-    if (flow.count === 0) {
-      if (flow.ringNext === flow) {
-        tq.cursor = null;
-      } else {
-        flow.ringPrev.ringNext = flow.ringNext;
-        flow.ringNext.ringPrev = flow.ringPrev;
-        if (tq.cursor === flow) tq.cursor = flow.ringNext;
-      }
-      flow.ringNext = flow.ringPrev = flow;
-      // Per-account flows are dropped when idle so memory follows the queued requests.
-      if (this.fair) tq.flows.delete(flow.key);
+    const tier = t.tier;
+    if (this.fair) {
+      const ft = v.fairTiers[tier] as FairTier<Id>;
+      leaveFlow(ft, ft.flows.get(t.account) as Flow<Id>, t);
+    } else {
+      if (t.prev === null) v.heads[tier] = t.next;
+      else t.prev.next = t.next;
+      if (t.next === null) v.tails[tier] = t.prev;
+      else t.next.prev = t.prev;
+      t.prev = t.next = null;
     }
-    const tierQueued = (v.tierQueued[t.tier] as number) - 1;
-    v.tierQueued[t.tier] = tierQueued;
-    if (tierQueued === 0 && t.tier < MASK_TIERS) v.backlog &= ~(1 << t.tier);
+    this.leaveQueue(v, t);
+  }
+
+  /** The counts, backlog bit and reservation FIFO of a ticket already unlinked from its tier FIFO. */
+  private leaveQueue(v: VariantState<Id>, t: TicketImpl<Id>): void {
+    const tier = t.tier;
+    const tierQueued = (v.tierQueued[tier] as number) - 1;
+    v.tierQueued[tier] = tierQueued;
+    if (tierQueued === 0 && this.masked) v.backlog &= ~(1 << tier);
     v.queued--;
-    const r = t.reservation;
-    if (r !== undefined) {
-      if (t.resPrev === null) r.head = t.resNext;
-      else t.resPrev.resNext = t.resNext;
-      if (t.resNext === null) r.tail = t.resPrev;
-      else t.resNext.resPrev = t.resPrev;
-      t.resPrev = t.resNext = null;
+    const claim = t.claim;
+    if (claim !== null) {
+      const r = claim.reservation;
+      const { prev, next } = claim;
+      if (prev === null) r.head = next;
+      else (prev.claim as Claim<Id>).next = next;
+      if (next === null) r.tail = prev;
+      else (next.claim as Claim<Id>).prev = prev;
+      claim.prev = claim.next = null;
       r.queued--;
     }
   }
 
   /** Sheds the newest request of the lowest backlogged tier if that tier is strictly below `tier`. */
   private evictBelow(v: VariantState<Id>, tier: number, now: number): boolean {
-    for (let i = v.tiers.length - 1; i > tier; i--) {
+    for (let i = this.tierCount - 1; i > tier; i--) {
       if (v.tierQueued[i] === 0) continue;
-      const tq = v.tiers[i] as TierQueue<Id>;
-      let newest: TicketImpl<Id> | null = null;
-      const first = tq.cursor as Flow<Id>;
-      let flow = first;
-      do {
-        const tail = flow.tail as TicketImpl<Id>;
-        if (newest === null || tail.seq > newest.seq) newest = tail;
-        flow = flow.ringNext;
-      } while (flow !== first);
-      const victim = newest as TicketImpl<Id>;
+      let victim: TicketImpl<Id>;
+      if (this.fair) {
+        // The newest of the tier is the newest of its flows' tails.
+        const ft = v.fairTiers[i] as FairTier<Id>;
+        const first = ft.cursor as Flow<Id>;
+        let newest = first;
+        for (let flow = first.ringNext; flow !== first; flow = flow.ringNext) {
+          if ((flow.tail as TicketImpl<Id>).seq > (newest.tail as TicketImpl<Id>).seq) newest = flow;
+        }
+        victim = newest.tail as TicketImpl<Id>;
+      } else {
+        victim = v.tails[i] as TicketImpl<Id>;
+      }
       this.dequeue(v, victim);
-      victim.shedReason = 'evicted';
+      victim.detail = EVICTED;
       this.finish(victim, 'shed', SHED, now);
       return true;
     }
@@ -605,6 +678,47 @@ export class DispatchCore<Id = string> {
   }
 }
 
+/** Appends a ticket to its account's flow; a newly active flow joins the ring at the end of the current round. */
+function joinFlow<Id>(ft: FairTier<Id>, t: TicketImpl<Id>): void {
+  let flow = ft.flows.get(t.account);
+  if (flow === undefined) {
+    flow = new Flow<Id>(t.account);
+    ft.flows.set(t.account, flow);
+    const cursor = ft.cursor;
+    if (cursor === null) {
+      ft.cursor = flow;
+    } else {
+      flow.ringNext = cursor;
+      flow.ringPrev = cursor.ringPrev;
+      cursor.ringPrev.ringNext = flow;
+      cursor.ringPrev = flow;
+    }
+  }
+  t.prev = flow.tail;
+  if (flow.tail === null) flow.head = t;
+  else flow.tail.next = t;
+  flow.tail = t;
+}
+
+/** Unlinks a ticket from its flow; an emptied flow leaves the ring and is dropped, so memory follows the queued requests. */
+function leaveFlow<Id>(ft: FairTier<Id>, flow: Flow<Id>, t: TicketImpl<Id>): void {
+  if (t.prev === null) flow.head = t.next;
+  else t.prev.next = t.next;
+  if (t.next === null) flow.tail = t.prev;
+  else t.next.prev = t.prev;
+  t.prev = t.next = null;
+  if (flow.head === null) {
+    if (flow.ringNext === flow) {
+      ft.cursor = null;
+    } else {
+      flow.ringPrev.ringNext = flow.ringNext;
+      flow.ringNext.ringPrev = flow.ringPrev;
+      if (ft.cursor === flow) ft.cursor = flow.ringNext;
+    }
+    ft.flows.delete(flow.key);
+  }
+}
+
 /** The owed reservation whose oldest waiting request arrived first, if any. */
 function mostOwed<Id>(reservations: readonly Reservation<Id>[]): Reservation<Id> | undefined {
   let best: Reservation<Id> | undefined;
@@ -622,8 +736,8 @@ function preemptionVictim<Id>(v: VariantState<Id>): TicketImpl<Id> | undefined {
   let victim: TicketImpl<Id> | undefined;
   for (let t = v.runningTail; t !== null; t = t.prev) {
     if (!t.preemptable) continue;
-    const r = t.reservation;
-    if (r !== undefined && r.inflight <= r.units) continue;
+    const claim = t.claim;
+    if (claim !== null && claim.reservation.inflight <= claim.reservation.units) continue;
     if (victim === undefined || t.tier > victim.tier) victim = t;
   }
   return victim;
