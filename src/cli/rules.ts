@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
-import { DEFAULT_RULES_DIR, lintRuleSetFile, loadDomain, loadRuleSet, type FileFindings } from '../config/index.js';
+import { DEFAULT_RULES_DIR, FileReadError, lintRuleSetFile, loadDomain, loadRuleSet, type FileFindings } from '../config/index.js';
 import {
   diffRuleSets,
   FailClosedError,
@@ -138,15 +138,26 @@ export const registerRules: Register = (program: Command, io, setExit) => {
     .option('--json', 'print findings as JSON')
     .addHelpText(
       'after',
-      '\nExit status: 0 clean, 1 findings, 2 usage or unreadable file.\n\nExample:\n  $ prio rules check rules/legacy.json rules/service_tier.json\n  $ prio rules check --mode service-tier --json rules/service_tier.json',
+      '\nEvery file is linted; an unreadable one is named on stderr and the others are still checked.\nExit status: 0 clean, 1 findings, 2 usage or any unreadable file.\n\nExample:\n  $ prio rules check rules/legacy.json rules/service_tier.json\n  $ prio rules check --mode service-tier --json rules/service_tier.json',
     )
     .action((files: string[], options: { mode?: ServiceTierMode; domain: string; json?: boolean }) => {
       const domain = loadDomain(options.domain);
-      const results = files.map((f) => lintRuleSetFile(f, domain, options.mode));
+      // Every file is linted even when one cannot be read, so one run reports everything.
+      const results: FileFindings[] = [];
+      const unreadable: FileReadError[] = [];
+      for (const file of files) {
+        try {
+          results.push(lintRuleSetFile(file, domain, options.mode));
+        } catch (err) {
+          if (!(err instanceof FileReadError)) throw err;
+          unreadable.push(err);
+        }
+      }
       const count = results.reduce((n, r) => n + r.findings.length, 0);
-      if (options.json === true) printJson(io, { findings: count, files: results });
-      else io.out(formatFindings(results));
-      setExit(count > 0 ? ExitCode.findings : ExitCode.ok);
+      if (options.json === true) printJson(io, { findings: count, files: results, unreadable: unreadable.map((e) => ({ file: e.file, message: e.message })) });
+      else if (results.length > 0) io.out(formatFindings(results));
+      for (const err of unreadable) io.err(`error: ${err.message}`);
+      setExit(unreadable.length > 0 ? ExitCode.usage : count > 0 ? ExitCode.findings : ExitCode.ok);
     });
 
   rules

@@ -37,4 +37,4 @@ export type { Finding, FindingKind, LintOptions } from './lint.js';
 export { describeOutcome, lintRuleSet } from './lint.js';
 export type { DiffRow, Direction, NormalizedOutcome, RuleSetRef, StaticDiff } from './diff.js';
 export { diffRuleSets, normalize } from './diff.js';
-export { catalogCells, UNLISTED } from './space.js';
+export { catalogCells, globWitness, UNLISTED } from './space.js';

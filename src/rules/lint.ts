@@ -8,7 +8,7 @@ import { conditionMatches } from './interpret.js';
 import type { Condition, FreeAttribute, Outcome, RequestAttributes, RuleDef, RuleSetModel, ServiceTierMode } from './model.js';
 import { FREE_ATTRIBUTES } from './model.js';
 import { parseRuleSet, type ParseIssueKind } from './parse.js';
-import { acceptsAnyValue, acceptsUnlisted, catalogCells, UNLISTED, type CatalogCell } from './space.js';
+import { acceptsAnyValue, acceptsUnlisted, catalogCells, globWitness, sampleOfGlob, UNLISTED, type CatalogCell } from './space.js';
 
 export type FindingKind = ParseIssueKind | 'unreachable' | 'ambiguous' | 'gap';
 
@@ -58,13 +58,58 @@ function covers(a: Condition | undefined, b: Condition | undefined): boolean {
   return b.globs.every((g) => a.globs.some((h) => h.pattern === g.pattern));
 }
 
-/** Could some value satisfy both? Two globs are assumed to overlap. */
+/** Could some value satisfy both? Globs beyond literals, `?` and `*` are assumed to overlap. */
 function intersects(a: Condition | undefined, b: Condition | undefined): boolean {
   if (a === undefined || b === undefined) return true;
   if (a.missing && b.missing) return true;
-  for (const v of a.values) if (conditionMatches(b, v)) return true;
-  for (const v of b.values) if (conditionMatches(a, v)) return true;
-  return a.globs.length > 0 && b.globs.length > 0;
+  return sharedValue(a, b) !== undefined;
+}
+
+/**
+ * A present value both conditions accept, if one is known: a listed value of one the other
+ * accepts, or a value two globs both match. A pair of globs whose overlap cannot be decided
+ * counts as overlapping; the shared value is then a sample of the first glob if the second
+ * accepts it, else the empty string (an overlap assumed, no value to show).
+ */
+function sharedValue(a: Condition, b: Condition): string | undefined {
+  for (const v of a.values) if (conditionMatches(b, v)) return v;
+  for (const v of b.values) if (conditionMatches(a, v)) return v;
+  for (const g of a.globs) {
+    for (const h of b.globs) {
+      const witness = globWitness(g.pattern, h.pattern);
+      if (witness !== null) {
+        const both = (w: string | null | undefined): w is string => typeof w === 'string' && g.test(w) && h.test(w);
+        if (both(witness)) return witness;
+        const longer = globWitness(g.pattern, h.pattern, { starTakesOne: true });
+        if (both(longer)) return longer;
+        const sample = sampleOfGlob(g.pattern, g.test);
+        return sample !== null && h.test(sample) ? sample : '';
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Values of the free attributes a request matching both rules can carry (for the example). */
+function sharedFreeValues(a: RuleDef, b: RuleDef): Partial<Record<FreeAttribute, string>> {
+  const free: Partial<Record<FreeAttribute, string>> = {};
+  for (const attr of FREE_ATTRIBUTES) {
+    const ca = a.when[attr];
+    const cb = b.when[attr];
+    if (ca === undefined && cb === undefined) continue;
+    if (ca !== undefined && cb !== undefined && ca.missing && cb.missing) continue;
+    const value = ca === undefined ? firstValue(cb as Condition) : cb === undefined ? firstValue(ca) : sharedValue(ca, cb);
+    if (value !== undefined && value !== '') free[attr] = value;
+  }
+  return free;
+}
+
+function firstValue(c: Condition): string | undefined {
+  if (c.missing) return undefined;
+  const [first] = c.values;
+  if (first !== undefined) return first;
+  const glob = c.globs[0];
+  return glob === undefined ? undefined : (sampleOfGlob(glob.pattern, glob.test) ?? undefined);
 }
 
 function sameOutcome(a: Outcome, b: Outcome): boolean {
@@ -135,7 +180,7 @@ function lintModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode, m
         message: `rules "${ra.id}" and "${rb.id}" (${level}) both match some requests but disagree (${describeOutcome(ra.outcome)} vs ${describeOutcome(rb.outcome)}); "${ra.id}" wins only because it comes first — give one a higher precedence`,
         ruleId: rb.id,
         related: [ra.id],
-        example: exampleOf(seenCells[c] as CatalogCell),
+        example: exampleOf(seenCells[c] as CatalogCell, sharedFreeValues(ra, rb)),
       });
     }
   }

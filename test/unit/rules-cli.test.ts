@@ -22,6 +22,19 @@ describe('prio rules check', () => {
     expect(parsed.files.map((f) => f.findings.map((x) => x.kind))).toEqual([['ambiguous'], []]);
   });
 
+  it('lints every file even when one cannot be read, and exits 2 naming it', async () => {
+    const r = await run('rules', 'check', 'no/such/file.json', 'test/fixtures/rules/gap.json', 'rules/legacy.json');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no/such/file.json: cannot read');
+    expect(r.out).toContain('test/fixtures/rules/gap.json: 1 finding');
+    expect(r.out).toContain('rules/legacy.json: clean');
+    const j = await run('rules', 'check', '--json', 'rules/legacy.json', 'no/such/file.json');
+    expect(j.code).toBe(2);
+    const parsed = JSON.parse(j.out) as { files: { file: string }[]; unreadable: { file: string; message: string }[] };
+    expect(parsed.files.map((f) => f.file)).toEqual(['rules/legacy.json']);
+    expect(parsed.unreadable.map((u) => u.file)).toEqual(['no/such/file.json']);
+  });
+
   it('exits 2 on a missing file or an unknown mode', async () => {
     expect((await run('rules', 'check', 'no/such/file.json')).code).toBe(2);
     expect((await run('rules', 'check', '--mode', 'sideways', 'rules/legacy.json')).code).toBe(2);
