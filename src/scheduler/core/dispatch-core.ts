@@ -35,8 +35,13 @@ const EVICTED = -2;
 
 class TicketImpl<Id> implements Ticket<Id> {
   state: TicketState = 'queued';
-  dispatchedAt = Number.NaN;
-  endedAt = Number.NaN;
+  /**
+   * Null until dispatched / ended (read as NaN through the getters). A slot that holds null as
+   * well as numbers stays a plain tagged slot; a slot initialised to NaN would become a boxed
+   * double, and every ticket would allocate a separate heap number for it.
+   */
+  dispatchTime: number | null = null;
+  endTime: number | null = null;
   /**
    * The rarely read outcome details share one slot, read through the getters below: the
    * retry-after in ms of a throttled request, otherwise RESERVED_DISPATCH, EVICTED or 0. Every
@@ -53,12 +58,25 @@ class TicketImpl<Id> implements Ticket<Id> {
     readonly tier: number,
     readonly account: string,
     readonly preemptable: boolean,
-    readonly deadline: number,
+    /** Null when the request has no deadline (read as Infinity), for the same reason as dispatchTime. */
+    readonly due: number | null,
     readonly seq: number,
     readonly arrivedAt: number,
     /** Only for an account with reserved units on the variant: its reservation and place in the owner's FIFO. */
     readonly claim: Claim<Id> | null,
   ) {}
+
+  get dispatchedAt(): number {
+    return this.dispatchTime ?? Number.NaN;
+  }
+
+  get endedAt(): number {
+    return this.endTime ?? Number.NaN;
+  }
+
+  get deadline(): number {
+    return this.due ?? Number.POSITIVE_INFINITY;
+  }
 
   get retryAfter(): number {
     return this.state === 'throttled' ? this.detail : 0;
@@ -305,7 +323,7 @@ export class DispatchCore<Id = string> {
       tier,
       account,
       request.preemptable ?? false,
-      request.deadline ?? Number.POSITIVE_INFINITY,
+      request.deadline ?? null,
       this.seq++,
       now,
       reservation === undefined ? null : new Claim<Id>(reservation),
@@ -319,7 +337,7 @@ export class DispatchCore<Id = string> {
         return ticket;
       }
     }
-    if (ticket.deadline <= now) {
+    if (ticket.due !== null && ticket.due <= now) {
       this.finish(ticket, 'expired', EXPIRED, now);
       return ticket;
     }
@@ -368,7 +386,7 @@ export class DispatchCore<Id = string> {
     for (const v of this.variants) {
       expired += this.expireDue(v, now);
       const top = v.deadlines[0];
-      if (top !== undefined && top.deadline < next) next = top.deadline;
+      if (top !== undefined && (top.due as number) < next) next = top.due as number;
     }
     this.nextDeadline = next;
     return expired;
@@ -527,7 +545,7 @@ export class DispatchCore<Id = string> {
   /** Moves a ticket already taken out of the queue to running. */
   private start(v: VariantState<Id>, t: TicketImpl<Id>, now: number): void {
     t.state = 'running';
-    t.dispatchedAt = now;
+    t.dispatchTime = now;
     if (v.tracksRunning) {
       // Only walked from the tail (newest first, for preemption), so no head is kept.
       t.prev = v.runningTail;
@@ -558,7 +576,7 @@ export class DispatchCore<Id = string> {
 
   private finish(t: TicketImpl<Id>, state: TerminalState, index: number, now: number): void {
     t.state = state;
-    t.endedAt = now;
+    t.endTime = now;
     this.emit(state, index, t, now);
   }
 
@@ -590,9 +608,10 @@ export class DispatchCore<Id = string> {
       r.tail = t;
       r.queued++;
     }
-    if (t.deadline !== Number.POSITIVE_INFINITY) {
+    const due = t.due;
+    if (due !== null) {
       heapPush(v.deadlines, t);
-      if (t.deadline < this.nextDeadline) this.nextDeadline = t.deadline;
+      if (due < this.nextDeadline) this.nextDeadline = due;
     }
   }
 
@@ -660,7 +679,7 @@ export class DispatchCore<Id = string> {
   private expireDue(v: VariantState<Id>, now: number): number {
     const heap = v.deadlines;
     let expired = 0;
-    while (heap.length > 0 && (heap[0] as TicketImpl<Id>).deadline <= now) {
+    while (heap.length > 0 && ((heap[0] as TicketImpl<Id>).due as number) <= now) {
       const t = heapPop(heap);
       if (t.state !== 'queued') continue; // left the queue earlier; its heap entry was stale
       this.dequeue(v, t);
@@ -779,7 +798,10 @@ function heapPop<Id>(heap: TicketImpl<Id>[]): TicketImpl<Id> {
 
 /** Deadline order, arrival order on ties, so expiry is deterministic. */
 function before<Id>(a: TicketImpl<Id>, b: TicketImpl<Id>): boolean {
-  return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
+  // Only tickets with a deadline enter the heap, so `due` is a number here.
+  const x = a.due as number;
+  const y = b.due as number;
+  return x < y || (x === y && a.seq < b.seq);
 }
 
 /**
