@@ -12,7 +12,10 @@ import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, loadTokenKeyring, PACKAGE_R
 import type { Domain } from '../catalog/index.js';
 import {
   createProgress,
+  defaultWorkerCount,
   fileSource,
+  judgeParts,
+  readJudgeSpec,
   generateRecords,
   mergeReports,
   parseGate,
@@ -82,6 +85,7 @@ interface ReplayOptions extends SourceOptions {
   keyFile?: string;
   tokenCheck: boolean;
   resume?: string;
+  workers?: number;
   quiet?: boolean;
   json?: boolean;
 }
@@ -145,6 +149,11 @@ function registerReplay(shadow: Command, io: Io, setExit: (code: number) => void
     .option('--key-file <file>', 'token keys (kid:base64secret,...); default $PRIO_TOKEN_KEYS, else the public development key')
     .option('--no-token-check', 'do not verify session tokens')
     .option('--resume <checkpoint>', 'continue an interrupted replay from its checkpoint.json (same source, same --out)')
+    .option(
+      '--workers <n>',
+      `worker threads that judge records; 0 judges in the main thread (default: min(4, cores), none on one core: ${defaultWorkerCount()} here)`,
+      positiveInt('--workers'),
+    )
     .option('--quiet', 'no progress output')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
@@ -155,16 +164,27 @@ bothError) or quarantined with its position and reason: read = compared + quaran
 The same input always gives a byte-identical report.json (wall-clock facts live under "run").
 If the source is interrupted, no report is written: checkpoint.json says where to resume.
 
+Workers: the main thread reads the source and writes the quarantine in source order; worker
+threads parse and judge. The first 20,000 records are judged in the main thread while the
+workers start, so a small log never waits for them. Partial figures merge exactly: report.json
+and quarantine.ndjson are byte-identical whatever --workers is.
+
 Exit status: 0 done (gate passed), 3 gate failed, 1 replay interrupted or error, 2 usage or unreadable input.
 
 Examples:
   $ prio shadow replay --file shadow/samples/requests.ndjson --out reports/shadow
-  $ prio shadow replay --file logs/day.ndjson.gz --out out/day --gate shadow/gates/default.json --quiet`,
+  $ prio shadow replay --file logs/day.ndjson.gz --out out/day --gate shadow/gates/default.json --quiet
+  $ prio shadow replay --file logs/day.ndjson --out out/day --workers 0     # one thread`,
     )
     .action(async (options: ReplayOptions) => {
-      const domain = loadDomain();
-      const baseline = loadRuleSet(options.baseline, domain);
-      const candidate = loadRuleSet(options.candidate, domain);
+      const workers = options.workers ?? defaultWorkerCount();
+      // One spec for this thread's judge and every worker's: they judge alike by construction.
+      const spec = readJudgeSpec({
+        baselineFile: options.baseline,
+        candidateFile: options.candidate,
+        ...(options.tokenCheck ? { keyring: keyringFor(options.keyFile, io) } : {}),
+      });
+      const { domain, baseline, candidate, tokens } = judgeParts(spec);
       const gate = loadGate(options.gate);
       const resumed = options.resume === undefined ? undefined : readCheckpoint(options.resume);
       const source = selectSource(options, resumed?.checkpoint);
@@ -175,7 +195,6 @@ Examples:
           throw new UsageError(`${options.resume}: checkpoint compares ${resumed.rulesets.baseline} -> ${resumed.rulesets.candidate}, not ${baseline.name} -> ${candidate.name}`);
         }
       }
-      const tokens = options.tokenCheck ? tokenReaders(domain, keyringFor(options.keyFile, io)) : undefined;
       const result = await runReplay({
         source,
         domain,
@@ -188,7 +207,8 @@ Examples:
         sampleSeed: options.sampleSeed,
         ...(resumed === undefined ? {} : { resumeFrom: resumed.partial }),
         progress: createProgress({ stream: process.stderr, quiet: options.quiet === true, label: 'replay' }),
-        runInfo: { baselineFile: shown(options.baseline), candidateFile: shown(options.candidate) },
+        runInfo: { baselineFile: shown(options.baseline), candidateFile: shown(options.candidate), workers },
+        ...(workers > 0 ? { parallel: { workers, spec } } : {}),
       });
       if (result.kind === 'interrupted') {
         io.err(

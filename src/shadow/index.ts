@@ -4,7 +4,8 @@
  *
  * Functional core (no I/O): record, aggregate, reservoir, judge, replay, report, gate,
  * render-md, render-html, generate, token-cache. Imperative shell: sources/ (where records come
- * from), sinks/ (files, progress), runner and merge (one run from source to files).
+ * from), sinks/ (files, progress), parallel/ (judging in worker threads), runner and merge (one
+ * run from source to files).
  */
 export type { Checkpoint, RecordSource, SourcePosition, SourceRecord } from './source.js';
 export { SourceInterruptedError } from './source.js';
@@ -25,7 +26,22 @@ export {
 } from './aggregate.js';
 export { emptyReservoir, mergeReservoirs, offer, seededHash, wouldAccept, type Reservoir, type SampleItem } from './reservoir.js';
 export { createJudge, observedPriorityLabel, type Judge, type JudgeDeps, type RuleSetPort } from './judge.js';
-export { admit, ingest, Quarantined, QUARANTINE_REASONS, replay, sourceErrorReason, type QuarantineEntry, type QuarantineReason, type QuarantineSink, type ReplayOptions } from './replay.js';
+export {
+  admit,
+  countRecord,
+  examine,
+  excerptOf,
+  ingest,
+  Quarantined,
+  QUARANTINE_REASONS,
+  Rejected,
+  replay,
+  sourceErrorReason,
+  type QuarantineEntry,
+  type QuarantineReason,
+  type QuarantineSink,
+  type ReplayOptions,
+} from './replay.js';
 export {
   aggregateFromReport,
   buildReport,
@@ -48,6 +64,14 @@ export { createProgress, type ProgressOptions, type ProgressReporter } from './s
 export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
 export { runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
 export { mergeReports, type MergeResult } from './merge.js';
+export {
+  defaultWorkerCount,
+  replayInParallel,
+  type ParallelOptions,
+  type ParallelReplayOptions,
+  type ParallelReplayResult,
+} from './parallel/pool.js';
+export { judgeParts, keyMaterialOf, readJudgeSpec, type JudgeParts, type JudgeSpec, type JudgeSpecFiles, type TokenKeyMaterial } from './parallel/spec.js';
 export { kafkaSource, KafkaSourceError, type KafkaSource, type KafkaSourceOptions, type KafkaWindow, type PartitionWindow } from './sources/kafka.js';
 export { describeKafkaError, parseBrokers, type KafkaConnection, type KafkaLog } from './sources/kafka-client.js';
 export { produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';

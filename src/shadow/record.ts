@@ -59,6 +59,16 @@ export function checkRecord(value: unknown): string | undefined {
 }
 
 /**
+ * Where {@link checkShaped} leaves a valid record's time in epoch milliseconds (NaN when only
+ * Date.parse can read it), so the token check does not parse the timestamp a second time.
+ * Symbol-keyed: no field of a record can collide with it, and it never reaches any JSON.
+ */
+export const TIME_MS: unique symbol = Symbol('prio.shadow.timeMs');
+
+/** A record as {@link shapeRecord} lays it out: its fields in one fixed shape, plus its time once checked. */
+export type ShapedRecord = Record<keyof RequestRecord, unknown> & { [TIME_MS]: number };
+
+/**
  * The record's fields copied into one fixed object shape (extra properties dropped).
  *
  * Why: JSON.parse gives every combination of present optional fields its own hidden class,
@@ -66,7 +76,7 @@ export function checkRecord(value: unknown): string | undefined {
  * megamorphic lookup; measured, those reads cost more than the parse itself. Reading each field
  * once here and handing out a same-shaped object keeps every later read monomorphic.
  */
-export function shapeRecord(value: Record<string, unknown>): Record<keyof RequestRecord, unknown> {
+export function shapeRecord(value: Record<string, unknown>): ShapedRecord {
   return {
     requestId: value.requestId,
     timestamp: value.timestamp,
@@ -78,11 +88,12 @@ export function shapeRecord(value: Record<string, unknown>): Record<keyof Reques
     requestType: value.requestType,
     sessionToken: value.sessionToken,
     observed: value.observed,
+    [TIME_MS]: Number.NaN,
   };
 }
 
 /** {@link checkRecord} for a value already passed through {@link shapeRecord}. */
-export function checkShaped(value: Record<keyof RequestRecord, unknown>): string | undefined {
+export function checkShaped(value: ShapedRecord): string | undefined {
   // Spelled out rather than looped over a list of names: fixed property loads stay fast.
   if (!isNonEmptyString(value.requestId)) return stringProblem(value, 'requestId');
   if (!isNonEmptyString(value.accountId)) return stringProblem(value, 'accountId');
@@ -92,9 +103,13 @@ export function checkShaped(value: Record<keyof RequestRecord, unknown>): string
   const ts = value.timestamp;
   if (ts === undefined) return 'missing required field "timestamp"';
   if (typeof ts === 'string') {
-    if (Number.isNaN(canonicalUtcMs(ts)) && !ISO_TIMESTAMP.test(ts)) return 'field "timestamp" must be ISO-8601 with a zone or epoch milliseconds';
+    const ms = canonicalUtcMs(ts);
+    if (Number.isNaN(ms) && !ISO_TIMESTAMP.test(ts)) return 'field "timestamp" must be ISO-8601 with a zone or epoch milliseconds';
+    value[TIME_MS] = ms;
   } else if (typeof ts !== 'number' || !Number.isInteger(ts) || ts < 0 || ts > MAX_EPOCH_MS) {
     return 'field "timestamp" must be ISO-8601 with a zone or epoch milliseconds';
+  } else {
+    value[TIME_MS] = ts;
   }
   const serviceTier = value.serviceTier;
   if (serviceTier !== undefined && serviceTier !== null && typeof serviceTier !== 'string') return 'field "serviceTier" must be a string';
@@ -158,6 +173,9 @@ function twoDigits(s: string, at: number): number {
 
 /** The record's arrival time in epoch milliseconds (validated records only). */
 export function recordTimeMs(record: RequestRecord): number {
+  // Already computed when the record was validated (see TIME_MS); any other record is parsed here.
+  const checked = (record as Partial<ShapedRecord>)[TIME_MS];
+  if (checked !== undefined && !Number.isNaN(checked)) return checked;
   const ts = record.timestamp;
   if (typeof ts === 'number') return ts;
   const fast = canonicalUtcMs(ts);

@@ -35,6 +35,20 @@ export interface QuarantineEntry {
 const EXCERPT_CHARS = 200;
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Why a record cannot be judged, before its position is attached: what {@link examine} returns
+ * for a bad record. Kept apart from the position so a worker thread, which never sees
+ * positions, can examine records too (see parallel/).
+ */
+export class Rejected {
+  constructor(
+    readonly reason: QuarantineReason,
+    readonly detail: string,
+    /** The bytes the quarantine excerpt is taken from. */
+    readonly bytes: Uint8Array | null,
+  ) {}
+}
+
 /** A quarantine entry as a class, so the replay tells it from a record by `instanceof`, whatever fields a record carries. */
 export class Quarantined implements QuarantineEntry {
   readonly excerpt: string | null;
@@ -62,7 +76,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function excerptOf(bytes: Uint8Array | null): Pick<QuarantineEntry, 'excerpt' | 'excerptEncoding'> {
+/** The quarantine excerpt of a record's bytes: text when they are valid UTF-8, else base64. */
+export function excerptOf(bytes: Uint8Array | null): Pick<QuarantineEntry, 'excerpt' | 'excerptEncoding'> {
   if (bytes === null) return { excerpt: null, excerptEncoding: 'utf8' };
   const buf = asBuffer(bytes);
   const head = buf.subarray(0, EXCERPT_CHARS * 4);
@@ -73,35 +88,43 @@ function excerptOf(bytes: Uint8Array | null): Pick<QuarantineEntry, 'excerpt' | 
 }
 
 /**
- * Parses and validates one raw record. Returns the record, or the quarantine entry that says
- * why it cannot be judged. Never throws on any input.
+ * Parses and validates one record's bytes (`sourceError` set when the source could not
+ * deliver it whole). Returns the record, or why it cannot be judged. Never throws on any input.
  */
-export function admit(raw: SourceRecord): RequestRecord | Quarantined {
-  const { position, value } = raw;
-  if (raw.sourceError !== undefined) return new Quarantined(position, sourceErrorReason(raw.sourceError), raw.sourceError, value);
-  if (value === null) return new Quarantined(position, 'null-value', 'message has no value (null or tombstone)', null);
+export function examine(value: Uint8Array | null, sourceError: string | undefined): RequestRecord | Rejected {
+  if (sourceError !== undefined) return new Rejected(sourceErrorReason(sourceError), sourceError, value);
+  if (value === null) return new Rejected('null-value', 'message has no value (null or tombstone)', null);
   if (value.byteLength > MAX_RECORD_BYTES) {
     const detail = `oversized record: ${value.byteLength} bytes exceeds the ${MAX_RECORD_BYTES}-byte limit`;
-    return new Quarantined(position, 'oversized', detail, value.subarray(0, 256));
+    return new Rejected('oversized', detail, value.subarray(0, 256));
   }
   let text: string;
   try {
     // Validates and decodes in one pass (a leading byte-order mark is dropped).
     text = STRICT_UTF8.decode(value);
   } catch {
-    return new Quarantined(position, 'invalid-utf8', 'record bytes are not valid UTF-8', value);
+    return new Rejected('invalid-utf8', 'record bytes are not valid UTF-8', value);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return new Quarantined(position, 'malformed-json', `not valid JSON: ${(err as Error).message}`, value);
+    return new Rejected('malformed-json', `not valid JSON: ${(err as Error).message}`, value);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return new Quarantined(position, 'schema', 'not a JSON object', value);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return new Rejected('schema', 'not a JSON object', value);
   const shaped = shapeRecord(parsed as Record<string, unknown>);
   const problem = checkShaped(shaped);
-  if (problem !== undefined) return new Quarantined(position, 'schema', problem, value);
+  if (problem !== undefined) return new Rejected('schema', problem, value);
   return shaped as unknown as RequestRecord;
+}
+
+/**
+ * Parses and validates one raw record. Returns the record, or the quarantine entry that says
+ * why it cannot be judged. Never throws on any input.
+ */
+export function admit(raw: SourceRecord): RequestRecord | Quarantined {
+  const examined = examine(raw.value, raw.sourceError);
+  return examined instanceof Rejected ? new Quarantined(raw.position, examined.reason, examined.detail, examined.bytes) : examined;
 }
 
 export type QuarantineSink = (entry: QuarantineEntry) => void;
@@ -120,17 +143,27 @@ export interface ReplayOptions {
   readonly onBatch?: (agg: ShadowAggregate, last: SourcePosition | undefined) => Promise<void> | void;
 }
 
+/**
+ * Counts one record's bytes into the aggregate: judged, or counted as quarantined under its
+ * reason, in which case the rejection is returned for the caller to write down with the
+ * record's position. The one per-record step of every replay, in the main thread or a worker.
+ */
+export function countRecord(value: Uint8Array | null, sourceError: string | undefined, agg: ShadowAggregate, judge: Judge): Rejected | undefined {
+  agg.read += 1;
+  const examined = examine(value, sourceError);
+  if (examined instanceof Rejected) {
+    agg.quarantined += 1;
+    increment(agg.quarantineReasons, examined.reason);
+    return examined;
+  }
+  judge(examined, agg);
+  return undefined;
+}
+
 /** Counts one raw record into the aggregate: judged, or quarantined with its reason. */
 export function ingest(raw: SourceRecord, agg: ShadowAggregate, judge: Judge, quarantine: QuarantineSink): void {
-  agg.read += 1;
-  const admitted = admit(raw);
-  if (admitted instanceof Quarantined) {
-    agg.quarantined += 1;
-    increment(agg.quarantineReasons, admitted.reason);
-    quarantine(admitted);
-    return;
-  }
-  judge(admitted, agg);
+  const rejected = countRecord(raw.value, raw.sourceError, agg, judge);
+  if (rejected !== undefined) quarantine(new Quarantined(raw.position, rejected.reason, rejected.detail, rejected.bytes));
 }
 
 /**

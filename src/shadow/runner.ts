@@ -9,6 +9,7 @@ import type { TokenReader } from '../tokens/index.js';
 import { emptyAggregate, type ShadowAggregate } from './aggregate.js';
 import { evaluateGate, type GateSpec, type GateVerdict } from './gate.js';
 import { createJudge, type RuleSetPort } from './judge.js';
+import { replayInParallel, type ParallelOptions } from './parallel/pool.js';
 import { replay } from './replay.js';
 import { buildReport, type ShadowReport } from './report.js';
 import {
@@ -46,6 +47,12 @@ export interface ReplayRunOptions {
   readonly now?: () => number;
   /** Extra facts for the `run` section (input files, group member…). */
   readonly runInfo?: Readonly<Record<string, unknown>>;
+  /**
+   * Judge in worker threads (see parallel/pool.ts); its spec must describe the same domain,
+   * rule sets and keys as the options above. Omitted: everything is judged in this thread.
+   * Either way report.json comes out byte for byte the same.
+   */
+  readonly parallel?: ParallelOptions;
 }
 
 export type ReplayRunResult =
@@ -63,29 +70,33 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
   const quarantine = new QuarantineFile(options.outDir, { append: options.resumeFrom !== undefined });
   const readAtStart = agg.read;
   const source = options.source;
+  const onBatch = (read: number) => {
+    options.progress.update(read, source.progress?.());
+    return quarantine.drained();
+  };
+  let outcome: { aggregate: ShadowAggregate; interruption?: SourceInterruptedError };
   try {
-    await replay({
-      source,
-      judge,
-      into: agg,
-      quarantine: quarantine.write,
-      onBatch: (a) => {
-        options.progress.update(a.read, source.progress?.());
-        return quarantine.drained();
-      },
-    });
-  } catch (err) {
+    if (options.parallel !== undefined && options.parallel.workers > 0) {
+      outcome = await replayInParallel({ source, judge, into: agg, quarantine: quarantine.write, onBatch, parallel: options.parallel });
+    } else {
+      try {
+        outcome = { aggregate: await replay({ source, judge, into: agg, quarantine: quarantine.write, onBatch: (a) => onBatch(a.read) }) };
+      } catch (err) {
+        // The aggregate then holds exactly the records before the checkpoint (see `replay`).
+        if (!(err instanceof SourceInterruptedError)) throw err;
+        outcome = { aggregate: agg, interruption: err };
+      }
+    }
+  } finally {
     options.progress.stop();
     await quarantine.close();
-    if (err instanceof SourceInterruptedError) {
-      const rulesets = { baseline: options.baseline.name, candidate: options.candidate.name };
-      const checkpointFile = writeCheckpoint(options.outDir, source.label, rulesets, err.message, err.checkpoint, agg);
-      return { kind: 'interrupted', error: err, checkpointFile, partial: agg };
-    }
-    throw err;
   }
-  options.progress.stop();
-  await quarantine.close();
+  const total = outcome.aggregate;
+  if (outcome.interruption !== undefined) {
+    const rulesets = { baseline: options.baseline.name, candidate: options.candidate.name };
+    const checkpointFile = writeCheckpoint(options.outDir, source.label, rulesets, outcome.interruption.message, outcome.interruption.checkpoint, total);
+    return { kind: 'interrupted', error: outcome.interruption, checkpointFile, partial: total };
+  }
   removeCheckpoint(options.outDir);
   const finishedAt = now();
   const durationMs = Math.max(0, finishedAt - startedAt);
@@ -94,12 +105,12 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(finishedAt).toISOString(),
     durationMs,
-    recordsThisRun: agg.read - readAtStart,
-    recordsPerSecond: durationMs === 0 ? null : Math.round(((agg.read - readAtStart) * 1000) / durationMs),
+    recordsThisRun: total.read - readAtStart,
+    recordsPerSecond: durationMs === 0 ? null : Math.round(((total.read - readAtStart) * 1000) / durationMs),
     resumed: options.resumeFrom !== undefined,
     ...options.runInfo,
   };
-  const report = buildReport(agg, {
+  const report = buildReport(total, {
     rulesets: {
       baseline: { name: options.baseline.name, scheme: options.baseline.scheme },
       candidate: { name: options.candidate.name, scheme: options.candidate.scheme },

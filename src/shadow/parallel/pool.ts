@@ -1,0 +1,280 @@
+/**
+ * Parallel judging: the replay loop of replay.ts with the judging spread over worker threads.
+ *
+ * The main thread pulls batches from the source, keeps their positions, packs their bytes into
+ * one transferable buffer per job (packing.ts) and hands each job to the least busy worker.
+ * Every worker judges into its own aggregate with the same code the main thread runs; at the
+ * end the partial aggregates are merged. Aggregates are a monoid and the sample is a seeded
+ * bottom-k reservoir, so the merged aggregate is exactly the one a single thread builds, for
+ * any number of workers and any split of the batches. Quarantine entries come back per job and
+ * are written in source order, as they would be by one thread.
+ *
+ * Small inputs stay in the main thread: workers start only once `startAfterRecords` records
+ * have been read. The main thread judges every job no worker has room for, so it helps while
+ * workers start and whenever they are all busy. When the source is
+ * interrupted, every job already handed out is judged and merged before the result returns, so
+ * the partial aggregate holds exactly the records before the source's checkpoint. Workers are
+ * terminated on every way out. An I/O edge (threads); the judging itself stays in the core.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { mergeAggregates, type ShadowAggregate } from '../aggregate.js';
+import type { Judge } from '../judge.js';
+import { countRecord, Quarantined, type QuarantineEntry, type QuarantineSink } from '../replay.js';
+import { SourceInterruptedError, type RecordSource, type SourcePosition, type SourceRecord } from '../source.js';
+import { packBatch } from './packing.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './protocol.js';
+import type { JudgeSpec } from './spec.js';
+
+/**
+ * Workers when none are asked for: one core fewer than the machine has, up to 4, because the
+ * main thread judges too whenever every worker is busy; none on a single core, where a worker
+ * only adds a thread to feed.
+ */
+export function defaultWorkerCount(cores: number = availableParallelism()): number {
+  return cores >= 2 ? Math.min(4, cores - 1) : 0;
+}
+
+export interface ParallelOptions {
+  /** Worker threads (at least 1). */
+  readonly workers: number;
+  /** What every worker builds its judge from; must describe the main thread's judge. */
+  readonly spec: JudgeSpec;
+  /**
+   * Records the main thread judges before any worker starts (default 20,000, well under a
+   * second): a small log never pays for starting threads.
+   */
+  readonly startAfterRecords?: number;
+  /**
+   * Whether the main thread judges a job itself when no worker has room for it (default true):
+   * while the workers start, and whenever they are all busy, so the main thread is never idle
+   * waiting for them. False waits for a worker instead, so every job after the start is judged
+   * by one (the determinism tests use it).
+   */
+  readonly mainThreadJudges?: boolean;
+  /** Jobs handed to one worker before the main thread waits for an answer (default 4). */
+  readonly queueDepth?: number;
+}
+
+export interface ParallelReplayOptions {
+  readonly source: RecordSource;
+  /** The main thread's judge, built from the same spec as the workers'. */
+  readonly judge: Judge;
+  /** The main thread's aggregate: an empty one, or the partial state of an interrupted run. Not changed by workers. */
+  readonly into: ShadowAggregate;
+  readonly quarantine: QuarantineSink;
+  /** Called in source order after each job's records are all counted, with the records counted so far (including `into`'s). May return a promise to wait for. */
+  readonly onBatch?: (recordsDone: number) => Promise<void> | void;
+  readonly parallel: ParallelOptions;
+}
+
+export interface ParallelReplayResult {
+  /** Everything counted: `into` merged with every worker's aggregate. */
+  readonly aggregate: ShadowAggregate;
+  /** Set when the source was interrupted: `aggregate` then holds exactly the records before its checkpoint. */
+  readonly interruption?: SourceInterruptedError;
+}
+
+/** Jobs larger than this are split, so a large Kafka fetch still spreads over every worker. */
+const MAX_JOB_RECORDS = 2048;
+
+/** The worker's entry: it registers tsx, then loads worker.ts (see worker-boot.mjs). */
+const WORKER_URL = new URL('./worker-boot.mjs', import.meta.url);
+
+interface Job {
+  readonly count: number;
+  readonly positions: readonly SourcePosition[];
+  entries: readonly QuarantineEntry[];
+  done: boolean;
+}
+
+interface Lane {
+  readonly worker: Worker;
+  ready: boolean;
+  inFlight: number;
+  finished: boolean;
+  aggregate: ShadowAggregate | undefined;
+}
+
+export async function replayInParallel(options: ParallelReplayOptions): Promise<ParallelReplayResult> {
+  const { source, judge, into, quarantine, onBatch, parallel } = options;
+  if (!Number.isInteger(parallel.workers) || parallel.workers < 1) throw new RangeError(`workers must be a positive integer, got ${parallel.workers}`);
+  const startAfter = parallel.startAfterRecords ?? 20_000;
+  const mainThreadJudges = parallel.mainThreadJudges ?? true;
+  const depth = parallel.queueDepth ?? 4;
+  const setup: WorkerSetup = {
+    spec: parallel.spec,
+    shape: { tiers: into.labels.slice(0, -1), sampleSize: into.sample.capacity, sampleSeed: into.sample.seed },
+  };
+
+  const lanes: Lane[] = [];
+  const jobs = new Map<number, Job>();
+  const spareBuffers: ArrayBuffer[] = [];
+  let nextJob = 0;
+  let nextToFlush = 0;
+  let dispatched = 0;
+  let counted = into.read;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  let allReady: Promise<void> | undefined;
+
+  const wakeUp = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const fail = (err: Error): void => {
+    failure ??= err;
+    wakeUp();
+  };
+  /** Resolves on the next message or failure of any worker. */
+  const nextEvent = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve));
+  const check = (): void => {
+    if (failure !== undefined) throw failure;
+  };
+
+  function startWorkers(): Promise<void> {
+    const readies: Promise<void>[] = [];
+    for (let i = 0; i < parallel.workers; i++) {
+      const worker = new Worker(WORKER_URL, { workerData: setup });
+      const lane: Lane = { worker, ready: false, inFlight: 0, finished: false, aggregate: undefined };
+      lanes.push(lane);
+      readies.push(
+        new Promise<void>((resolve) => {
+          worker.on('message', (message: FromWorker) => {
+            switch (message.type) {
+              case 'ready':
+                lane.ready = true;
+                resolve();
+                break;
+              case 'judged': {
+                const job = jobs.get(message.job);
+                if (job === undefined) return fail(new Error(`judge worker answered job ${message.job}, which is not pending`));
+                job.entries = message.quarantine.map((e) => ({
+                  position: job.positions[e.index] as SourcePosition,
+                  reason: e.reason,
+                  detail: e.detail,
+                  excerpt: e.excerpt,
+                  excerptEncoding: e.excerptEncoding,
+                }));
+                job.done = true;
+                lane.inFlight -= 1;
+                spareBuffers.push(message.buffer);
+                break;
+              }
+              case 'aggregate':
+                lane.aggregate = message.aggregate;
+                lane.finished = true;
+                break;
+              case 'failed':
+                fail(new Error(`a judge worker could not start: ${message.message}`));
+                resolve();
+                break;
+            }
+            wakeUp();
+          });
+          worker.on('error', (err) => {
+            fail(err);
+            resolve();
+          });
+          worker.on('exit', (code) => {
+            if (!lane.finished) fail(new Error(`a judge worker stopped (exit code ${code}) before handing over its figures`));
+            resolve();
+          });
+        }),
+      );
+    }
+    return Promise.all(readies).then(() => undefined);
+  }
+
+  /** The ready worker with the fewest jobs, if any has room. */
+  function freeLane(): Lane | undefined {
+    let best: Lane | undefined;
+    for (const lane of lanes) if (lane.ready && lane.inFlight < depth && (best === undefined || lane.inFlight < best.inFlight)) best = lane;
+    return best;
+  }
+
+  async function flush(): Promise<void> {
+    for (let job = jobs.get(nextToFlush); job !== undefined && job.done; job = jobs.get(nextToFlush)) {
+      jobs.delete(nextToFlush);
+      nextToFlush += 1;
+      for (const entry of job.entries) quarantine(entry);
+      counted += job.count;
+      const pending = onBatch?.(counted);
+      if (pending !== undefined) await pending;
+    }
+  }
+
+  async function dispatch(records: readonly SourceRecord[], from: number, to: number): Promise<void> {
+    const count = to - from;
+    const positions = new Array<SourcePosition>(count);
+    for (let i = 0; i < count; i++) positions[i] = (records[from + i] as SourceRecord).position;
+    const id = nextJob++;
+    const job: Job = { count, positions, entries: [], done: false };
+    jobs.set(id, job);
+    dispatched += count;
+    let lane = freeLane();
+    while (lane === undefined && !mainThreadJudges && lanes.length > 0) {
+      await nextEvent();
+      check();
+      await flush();
+      lane = freeLane();
+    }
+    if (lane !== undefined) {
+      const batch = packBatch(records, from, to, spareBuffers.pop());
+      lane.inFlight += 1;
+      lane.worker.postMessage({ type: 'judge', job: id, batch } satisfies ToWorker, [batch.buffer]);
+      return;
+    }
+    const entries: QuarantineEntry[] = [];
+    for (let i = from; i < to; i++) {
+      const raw = records[i] as SourceRecord;
+      const rejected = countRecord(raw.value, raw.sourceError, into, judge);
+      if (rejected !== undefined) entries.push(new Quarantined(raw.position, rejected.reason, rejected.detail, rejected.bytes));
+    }
+    job.entries = entries;
+    job.done = true;
+  }
+
+  let interruption: SourceInterruptedError | undefined;
+  try {
+    try {
+      for await (const batch of source.batches()) {
+        for (let from = 0; from < batch.length; from += MAX_JOB_RECORDS) {
+          if (allReady === undefined && dispatched >= startAfter) {
+            allReady = startWorkers();
+            if (!mainThreadJudges) await allReady;
+          }
+          check();
+          await dispatch(batch, from, Math.min(batch.length, from + MAX_JOB_RECORDS));
+          await flush();
+        }
+      }
+    } catch (err) {
+      // Whatever was handed out before the interruption is still judged and counted below.
+      if (!(err instanceof SourceInterruptedError)) throw err;
+      interruption = err;
+    }
+    while (jobs.size > 0) {
+      check();
+      await flush();
+      if (jobs.size > 0) await nextEvent();
+    }
+    let aggregate = into;
+    for (const lane of lanes) {
+      // A worker still starting when the source ended was never given a job: nothing to collect.
+      if (!lane.ready) continue;
+      lane.worker.postMessage({ type: 'finish' } satisfies ToWorker);
+      while (!lane.finished) {
+        check();
+        await nextEvent();
+      }
+      check();
+      aggregate = mergeAggregates(aggregate, lane.aggregate as ShadowAggregate);
+    }
+    return interruption === undefined ? { aggregate } : { aggregate, interruption };
+  } finally {
+    for (const lane of lanes) lane.finished = true;
+    await Promise.all(lanes.map((lane) => lane.worker.terminate()));
+  }
+}
