@@ -157,10 +157,10 @@ class VariantState<Id> {
   readonly tails: (TicketImpl<Id> | null)[];
   readonly fairTiers: FairTier<Id>[];
   /**
-   * Per tier: queued requests, and the virtual start time of the tier's next dispatch. Typed
-   * arrays side by side, so choosing a tier reads two contiguous blocks instead of seven objects.
+   * Per tier: the virtual start time of the tier's next dispatch, in one contiguous block.
+   * Per-tier queue lengths are not kept: emptiness is a null head (or cursor), which the FIFO
+   * upkeep reads anyway, and a counter would cost every request a load and a store.
    */
-  readonly tierQueued: Int32Array;
   readonly tierPass: Float64Array;
   readonly reservations: Reservation<Id>[];
   readonly reservationOf: ReadonlyMap<string, Reservation<Id>>;
@@ -176,7 +176,6 @@ class VariantState<Id> {
     this.heads = fair ? [] : new Array<TicketImpl<Id> | null>(tierCount).fill(null);
     this.tails = fair ? [] : new Array<TicketImpl<Id> | null>(tierCount).fill(null);
     this.fairTiers = fair ? Array.from({ length: tierCount }, () => new FairTier<Id>()) : [];
-    this.tierQueued = new Int32Array(tierCount);
     this.tierPass = new Float64Array(tierCount);
     this.reservations = Object.entries(limits.reserved ?? {})
       .filter(([, units]) => units > 0)
@@ -280,7 +279,22 @@ export class DispatchCore<Id = string> {
 
   queued(variant: number, tier?: number): number {
     const v = this.variantAt(variant);
-    return tier === undefined ? v.queued : (v.tierQueued[tier] ?? 0);
+    if (tier === undefined) return v.queued;
+    if (!this.validTier(tier)) return 0;
+    // An inspection, not a hot path: counted by walking the tier's FIFO (or its flows).
+    let count = 0;
+    if (this.fair) {
+      const first = (v.fairTiers[tier] as FairTier<Id>).cursor;
+      if (first === null) return 0;
+      let flow = first;
+      do {
+        for (let t = flow.head; t !== null; t = t.next) count++;
+        flow = flow.ringNext;
+      } while (flow !== first);
+    } else {
+      for (let t = v.heads[tier] as TicketImpl<Id> | null; t !== null; t = t.next) count++;
+    }
+    return count;
   }
 
   /** Running requests of `account` on `variant` (reserved accounts only are tracked; others report undefined). */
@@ -311,8 +325,7 @@ export class DispatchCore<Id = string> {
   submit(request: SubmitRequest<Id>, now: number): Ticket<Id> {
     const v = this.variantAt(request.variant);
     const tier = request.tier;
-    // One unsigned comparison rejects negative, fractional and NaN tiers alike.
-    if (!((tier >>> 0) === tier && tier < this.tierCount)) {
+    if (!this.validTier(tier)) {
       throw new RangeError(`tier ${tier} is not in 0..${this.tierCount - 1}`);
     }
     const account = request.account;
@@ -417,6 +430,16 @@ export class DispatchCore<Id = string> {
 
   // ---- internals -------------------------------------------------------------------------
 
+  /** One unsigned comparison rejects negative, fractional and NaN tiers alike. */
+  private validTier(tier: number): boolean {
+    return tier >>> 0 === tier && tier < this.tierCount;
+  }
+
+  /** Whether a tier of a variant has no request queued. */
+  private tierEmpty(v: VariantState<Id>, tier: number): boolean {
+    return this.fair ? (v.fairTiers[tier] as FairTier<Id>).cursor === null : v.heads[tier] === null;
+  }
+
   private variantAt(index: number): VariantState<Id> {
     const v = this.variants[index];
     if (v === undefined) throw new RangeError(`variant ${index} is not in 0..${this.variants.length - 1}`);
@@ -501,10 +524,9 @@ export class DispatchCore<Id = string> {
         }
       }
     } else {
-      const queued = v.tierQueued;
-      for (let i = 0; i < queued.length; i++) {
+      for (let i = 0; i < passes.length; i++) {
         const pass = passes[i] as number;
-        if ((queued[i] as number) > 0 && pass < bestPass) {
+        if (pass < bestPass && !this.tierEmpty(v, i)) {
           best = i;
           bestPass = pass;
         }
@@ -521,12 +543,14 @@ export class DispatchCore<Id = string> {
     const t = v.heads[tier] as TicketImpl<Id>;
     const next = t.next;
     v.heads[tier] = next;
-    if (next === null) v.tails[tier] = null;
-    else {
+    if (next === null) {
+      v.tails[tier] = null;
+      this.leaveQueue(v, t, true);
+    } else {
       next.prev = null;
       t.next = null;
+      this.leaveQueue(v, t, false);
     }
-    this.leaveQueue(v, t);
     return t;
   }
 
@@ -537,8 +561,7 @@ export class DispatchCore<Id = string> {
     // Round-robin over accounts: the next flow is served next time this tier is picked.
     ft.cursor = flow.ringNext;
     const t = flow.head as TicketImpl<Id>;
-    leaveFlow(ft, flow, t);
-    this.leaveQueue(v, t);
+    this.leaveQueue(v, t, leaveFlow(ft, flow, t));
     return t;
   }
 
@@ -582,23 +605,23 @@ export class DispatchCore<Id = string> {
 
   private enqueue(v: VariantState<Id>, t: TicketImpl<Id>): void {
     const tier = t.tier;
-    const tierQueued = v.tierQueued[tier] as number;
-    if (tierQueued === 0) {
+    let wasEmpty: boolean;
+    if (this.fair) {
+      wasEmpty = joinFlow(v.fairTiers[tier] as FairTier<Id>, t);
+    } else {
+      const tail = v.tails[tier] as TicketImpl<Id> | null;
+      t.prev = tail;
+      wasEmpty = tail === null;
+      if (wasEmpty) v.heads[tier] = t;
+      else (tail as TicketImpl<Id>).next = t;
+      v.tails[tier] = t;
+    }
+    if (wasEmpty) {
       // A tier that becomes backlogged again starts no earlier than the variant's virtual time.
       if ((v.tierPass[tier] as number) < v.vtime) v.tierPass[tier] = v.vtime;
       if (this.masked) v.backlog |= 1 << tier;
     }
-    v.tierQueued[tier] = tierQueued + 1;
     v.queued++;
-    if (this.fair) {
-      joinFlow(v.fairTiers[tier] as FairTier<Id>, t);
-    } else {
-      const tail = v.tails[tier] as TicketImpl<Id> | null;
-      t.prev = tail;
-      if (tail === null) v.heads[tier] = t;
-      else tail.next = t;
-      v.tails[tier] = t;
-    }
     const claim = t.claim;
     if (claim !== null) {
       const r = claim.reservation;
@@ -620,23 +643,23 @@ export class DispatchCore<Id = string> {
     const tier = t.tier;
     if (this.fair) {
       const ft = v.fairTiers[tier] as FairTier<Id>;
-      leaveFlow(ft, ft.flows.get(t.account) as Flow<Id>, t);
+      this.leaveQueue(v, t, leaveFlow(ft, ft.flows.get(t.account) as Flow<Id>, t));
     } else {
       if (t.prev === null) v.heads[tier] = t.next;
       else t.prev.next = t.next;
       if (t.next === null) v.tails[tier] = t.prev;
       else t.next.prev = t.prev;
       t.prev = t.next = null;
+      this.leaveQueue(v, t, v.heads[tier] === null);
     }
-    this.leaveQueue(v, t);
   }
 
-  /** The counts, backlog bit and reservation FIFO of a ticket already unlinked from its tier FIFO. */
-  private leaveQueue(v: VariantState<Id>, t: TicketImpl<Id>): void {
-    const tier = t.tier;
-    const tierQueued = (v.tierQueued[tier] as number) - 1;
-    v.tierQueued[tier] = tierQueued;
-    if (tierQueued === 0 && this.masked) v.backlog &= ~(1 << tier);
+  /**
+   * The variant's count, backlog bit and reservation FIFO of a ticket already unlinked from its
+   * tier FIFO; `emptied` says whether that left the tier with nothing queued.
+   */
+  private leaveQueue(v: VariantState<Id>, t: TicketImpl<Id>, emptied: boolean): void {
+    if (emptied && this.masked) v.backlog &= ~(1 << t.tier);
     v.queued--;
     const claim = t.claim;
     if (claim !== null) {
@@ -654,7 +677,7 @@ export class DispatchCore<Id = string> {
   /** Sheds the newest request of the lowest backlogged tier if that tier is strictly below `tier`. */
   private evictBelow(v: VariantState<Id>, tier: number, now: number): boolean {
     for (let i = this.tierCount - 1; i > tier; i--) {
-      if (v.tierQueued[i] === 0) continue;
+      if (this.tierEmpty(v, i)) continue;
       let victim: TicketImpl<Id>;
       if (this.fair) {
         // The newest of the tier is the newest of its flows' tails.
@@ -697,8 +720,12 @@ export class DispatchCore<Id = string> {
   }
 }
 
-/** Appends a ticket to its account's flow; a newly active flow joins the ring at the end of the current round. */
-function joinFlow<Id>(ft: FairTier<Id>, t: TicketImpl<Id>): void {
+/**
+ * Appends a ticket to its account's flow; a newly active flow joins the ring at the end of the
+ * current round. Returns whether the tier had nothing queued before.
+ */
+function joinFlow<Id>(ft: FairTier<Id>, t: TicketImpl<Id>): boolean {
+  const wasEmpty = ft.cursor === null;
   let flow = ft.flows.get(t.account);
   if (flow === undefined) {
     flow = new Flow<Id>(t.account);
@@ -717,10 +744,14 @@ function joinFlow<Id>(ft: FairTier<Id>, t: TicketImpl<Id>): void {
   if (flow.tail === null) flow.head = t;
   else flow.tail.next = t;
   flow.tail = t;
+  return wasEmpty;
 }
 
-/** Unlinks a ticket from its flow; an emptied flow leaves the ring and is dropped, so memory follows the queued requests. */
-function leaveFlow<Id>(ft: FairTier<Id>, flow: Flow<Id>, t: TicketImpl<Id>): void {
+/**
+ * Unlinks a ticket from its flow; an emptied flow leaves the ring and is dropped, so memory
+ * follows the queued requests. Returns whether the tier is left with nothing queued.
+ */
+function leaveFlow<Id>(ft: FairTier<Id>, flow: Flow<Id>, t: TicketImpl<Id>): boolean {
   if (t.prev === null) flow.head = t.next;
   else t.prev.next = t.next;
   if (t.next === null) flow.tail = t.prev;
@@ -736,6 +767,7 @@ function leaveFlow<Id>(ft: FairTier<Id>, flow: Flow<Id>, t: TicketImpl<Id>): voi
     }
     ft.flows.delete(flow.key);
   }
+  return ft.cursor === null;
 }
 
 /** The owed reservation whose oldest waiting request arrived first, if any. */
