@@ -18,9 +18,8 @@ import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
 import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
 import { sharedBroker } from '../support/kafka/shared.js';
 import { runCli } from '../support/cli.js';
-import { keyringFor, tokenReaders, DEFAULT_BASELINE, DEFAULT_CANDIDATE } from '../../src/cli/shadow.js';
-import { loadDomain, loadRuleSet } from '../../src/config/index.js';
-import { createProgress, readCheckpoint, runReplay, type RecordSource } from '../../src/shadow/index.js';
+import { keyringFor, DEFAULT_BASELINE, DEFAULT_CANDIDATE } from '../../src/cli/shadow.js';
+import { createProgress, judgeParts, readCheckpoint, readJudgeSpec, runReplay, type RecordSource } from '../../src/shadow/index.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'prio-kafka-source-'));
@@ -432,20 +431,20 @@ describe('a broker that goes away mid-replay', () => {
           }
         },
       };
-      const domain = loadDomain();
       const quietIo = { out: () => undefined, err: () => undefined };
+      const spec = readJudgeSpec({ baselineFile: DEFAULT_BASELINE, candidateFile: DEFAULT_CANDIDATE, keyring: keyringFor(undefined, quietIo) });
       let result;
       try {
         result = await runReplay({
           source: crashing,
-          domain,
-          baseline: loadRuleSet(DEFAULT_BASELINE, domain),
-          candidate: loadRuleSet(DEFAULT_CANDIDATE, domain),
-          tokens: tokenReaders(domain, keyringFor(undefined, quietIo)),
+          ...judgeParts(spec),
           outDir,
           sampleSize: 50,
           sampleSeed: 1,
           progress: createProgress({ stream: process.stderr, quiet: true, label: 'replay' }),
+          // Judged in worker threads only: batches are still in flight when the broker goes, and
+          // every one of them must be counted before the checkpoint is written.
+          parallel: { workers: 2, spec, startAfterRecords: 0, mainThreadJudges: false },
         });
       } finally {
         // Only a broker this test took down is started again; a second one would find its port taken.
