@@ -19,32 +19,62 @@ const ACCOUNTS = ['a', 'b', 'c'] as const;
 /** Mutation runs (scripts/mutate.mjs) repeat this suite once per mutant: fewer cases each. */
 const runs = (n: number) => (process.env.PRIO_MUTATION ? Math.ceil(n / 2) : n);
 
-const configArb: fc.Arbitrary<SchedulerConfig> = fc
-  .record({
-    tierWeights: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }),
-    variants: fc.array(
-      fc.record({
-        concurrency: fc.integer({ min: 1, max: 3 }),
-        queueBound: fc.integer({ min: 1, max: 6 }),
-        qosPreemption: fc.boolean(),
-        reservedA: fc.integer({ min: 0, max: 2 }),
-        reservedB: fc.integer({ min: 0, max: 1 }),
+/**
+ * The core specialises its paths once per configuration: one FIFO per tier or per-account flows
+ * (fair queuing), plain weighted settling or reclaiming (variants with reserved units), and a
+ * backlog bitmask or a scan (more than 31 tiers). Each layout below pins those choices, so every
+ * path is exercised in every run rather than by chance.
+ */
+interface Layout {
+  readonly name: string;
+  readonly fair: boolean | 'either';
+  /** none: no variant has reserved units; all: every variant has some; mixed: either, per variant. */
+  readonly reserved: 'none' | 'all' | 'mixed';
+  /** More tiers than the backlog bitmask holds. */
+  readonly wide?: boolean;
+}
+
+const LAYOUTS: readonly Layout[] = [
+  { name: 'one FIFO per tier, no reserved units', fair: false, reserved: 'none' },
+  { name: 'fair queuing, no reserved units', fair: true, reserved: 'none' },
+  { name: 'one FIFO per tier, reserved units everywhere', fair: false, reserved: 'all' },
+  { name: 'fair queuing, reserved units everywhere', fair: true, reserved: 'all' },
+  { name: 'reserved units on some variants', fair: 'either', reserved: 'mixed' },
+  { name: 'more tiers than the backlog bitmask holds', fair: 'either', reserved: 'mixed', wide: true },
+];
+
+const configArb = (layout: Layout): fc.Arbitrary<SchedulerConfig> =>
+  fc
+    .record({
+      tierWeights: layout.wide
+        ? fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 32, maxLength: 36 })
+        : fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }),
+      variants: fc.array(
+        fc.record({
+          concurrency: fc.integer({ min: 1, max: 3 }),
+          queueBound: fc.integer({ min: 1, max: 6 }),
+          qosPreemption: fc.boolean(),
+          reserves: layout.reserved === 'mixed' ? fc.boolean() : fc.constant(layout.reserved === 'all'),
+          reservedA: fc.integer({ min: 1, max: 2 }),
+          reservedB: fc.integer({ min: 0, max: 1 }),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+      throttleC: fc.option(fc.record({ rate: fc.integer({ min: 0, max: 40 }), burst: fc.integer({ min: 1, max: 3 }) }), { nil: undefined }),
+      fair: layout.fair === 'either' ? fc.boolean() : fc.constant(layout.fair),
+    })
+    .map(({ tierWeights, variants, throttleC, fair }) => ({
+      tierWeights,
+      variants: variants.map((v, i) => {
+        const limits = { id: `v${i}`, concurrency: v.concurrency, queueBound: v.queueBound, qosPreemption: v.qosPreemption };
+        if (!v.reserves) return limits;
+        const a = Math.min(v.reservedA, v.concurrency);
+        const b = Math.min(v.reservedB, v.concurrency - a);
+        return { ...limits, reserved: { a, b } };
       }),
-      { minLength: 1, maxLength: 3 },
-    ),
-    throttleC: fc.option(fc.record({ rate: fc.integer({ min: 0, max: 40 }), burst: fc.integer({ min: 1, max: 3 }) }), { nil: undefined }),
-    fair: fc.boolean(),
-  })
-  .map(({ tierWeights, variants, throttleC, fair }) => ({
-    tierWeights,
-    variants: variants.map((v, i) => {
-      const a = Math.min(v.reservedA, v.concurrency);
-      const b = Math.min(v.reservedB, v.concurrency - a);
-      return { id: `v${i}`, concurrency: v.concurrency, queueBound: v.queueBound, qosPreemption: v.qosPreemption, reserved: { a, b } };
-    }),
-    ...(throttleC === undefined ? {} : { accountRates: { c: throttleC } }),
-    fairQueuingByAccount: fair,
-  }));
+      ...(throttleC === undefined ? {} : { accountRates: { c: throttleC } }),
+      fairQueuingByAccount: fair,
+    }));
 
 type Command =
   | { readonly op: 'submit'; readonly variant: number; readonly tier: number; readonly account: string; readonly preemptable: boolean; readonly ttl: number | null }
@@ -54,7 +84,7 @@ type Command =
   | { readonly op: 'advance'; readonly ms: number };
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('submit' as const), variant: fc.nat(5), tier: fc.nat(7), account: fc.constantFrom(...ACCOUNTS), preemptable: fc.boolean(), ttl: fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('submit' as const), variant: fc.nat(5), tier: fc.nat(39), account: fc.constantFrom(...ACCOUNTS), preemptable: fc.boolean(), ttl: fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }) }) },
   { weight: 4, arbitrary: fc.constant({ op: 'pump' as const }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('complete' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }) },
@@ -221,9 +251,9 @@ const TERMINAL = new Set<SchedulerEventKind>(['completed', 'shed', 'throttled', 
 const LEGAL_PATHS = /^((queued dispatched (completed|preempted|cancelled))|(queued (shed|expired|cancelled))|throttled|shed|expired)$/;
 
 describe('scheduler core against the reference model', () => {
-  it('makes the same decisions as the model and keeps every invariant', () => {
+  it.each(LAYOUTS)('makes the same decisions as the model and keeps every invariant: $name', (layout) => {
     fc.assert(
-      fc.property(configArb, fc.array(commandArb, { minLength: 10, maxLength: 120, size: 'max' }), (config, commands) => {
+      fc.property(configArb(layout), fc.array(commandArb, { minLength: 10, maxLength: 120, size: 'max' }), (config, commands) => {
         const h = harness(config);
         const model = new ReferenceModel(config);
         const clock = { now: 0 };
@@ -262,7 +292,7 @@ describe('scheduler core against the reference model', () => {
         const reservations = config.variants.some((v) => Object.values(v.reserved ?? {}).some((u) => u > 0));
         if (!config.fairQueuingByAccount && !reservations) fifo((t) => `${t.variant}/${t.tier}`);
       }),
-      { numRuns: runs(400) },
+      { numRuns: runs(layout.wide ? 40 : 80) },
     );
   });
 
@@ -301,7 +331,7 @@ describe('scheduler core against the reference model', () => {
 
   it('decides identically for identical inputs (determinism)', () => {
     fc.assert(
-      fc.property(configArb, fc.array(commandArb, { maxLength: 60 }), (config, commands) => {
+      fc.property(fc.constantFrom(...LAYOUTS).chain(configArb), fc.array(commandArb, { maxLength: 60 }), (config, commands) => {
         const run = () => {
           const h = harness(config);
           const model = new ReferenceModel(config);

@@ -288,6 +288,17 @@ describe('DispatchCore edges', () => {
     expect(blocker.state).toBe('running');
   });
 
+  it('counts a tier\'s queued requests across its accounts\' flows under fair queuing', () => {
+    const { core } = setup({ variants: oneVariant({ queueBound: 10 }), fairQueuingByAccount: true });
+    const tickets = ['a', 'b', 'a', 'c', 'b'].map((account, i) => core.submit({ id: `${account}${i}`, variant: 0, tier: 1, account }, 0));
+    core.submit({ id: 'top', variant: 0, tier: 0, account: 'a' }, 0);
+    expect([core.queued(0), core.queued(0, 0), core.queued(0, 1), core.queued(0, 2), core.queued(0, -1)]).toEqual([6, 1, 5, 0, 0]);
+    core.cancel(tickets[3] as Ticket<string>, 1); // c's only request: its flow leaves the round
+    expect(core.queued(0, 1)).toBe(4);
+    core.pump(1); // one slot: the higher tier goes first
+    expect([core.queued(0, 0), core.queued(0, 1)]).toEqual([0, 4]);
+  });
+
   it('evicts the newest request across accounts of the lowest tier under fair queuing', () => {
     const { core } = setup({ variants: oneVariant({ queueBound: 3 }), fairQueuingByAccount: true });
     const a1 = core.submit({ id: 'a1', variant: 0, tier: 2, account: 'a' }, 0);
