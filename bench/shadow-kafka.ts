@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- shadow-kafka [--json] [--records N] [--rounds N] [--partitions N]`, and the
- * Kafka half of `npm run bench -- shadow` (which calls `benchShadowKafka` with its own log).
+ * `npm run bench -- shadow-kafka [--json] [--records N] [--rounds N] [--partitions N] [--workers N]`,
+ * and the Kafka half of `npm run bench -- shadow` (which calls `benchShadowKafka` with its own log).
  *
  * Loads the generated log into a topic of a real broker (started here on a free port unless
  * KAFKA_BROKERS names one), then, in the same process run and on the same topic, measures:
  *   - prio: the shadow replay reading from Kafka (source, parse, validate, both rule sets, both
- *     token readers, aggregates) — what `prio shadow replay --kafka-brokers` does minus files;
+ *     token readers, aggregates) — what `prio shadow replay --kafka-brokers` does minus files,
+ *     with its default worker threads (`--workers N` to choose);
+ *   - prio:single-thread: the same replay judged in one thread (`--workers 0`);
  *   - prio:kafka-source: prio's Kafka source alone (values handed out untouched);
  *   - kcat: `kcat -C -o beginning -e` printing every value, the peer a user would reach for.
  * Every pass must see every record (counts and bytes are checked, and kcat's first messages of
@@ -14,11 +16,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { compared, kafkaSource, produceLog, replay } from '../src/shadow/index.js';
+import { compared, defaultWorkerCount, kafkaSource, produceLog } from '../src/shadow/index.js';
 import kafkajs from 'kafkajs';
 import { fetchKafkaJars, newBrokerLocation, removeBrokerData, startBroker, stopBroker } from '../test/support/kafka/broker.js';
 import type { BenchOptions, BenchReport, BenchResult, BenchSuite } from './harness.js';
-import { argValue, benchLog, replayParts, type ShadowBenchContext } from './shadow.js';
+import { argValue, benchLog, replaySource, reportBytes, type ShadowBenchContext } from './shadow.js';
 
 const rate = (n: number): string => `${Math.round(n).toLocaleString('en-US')} records/s`;
 
@@ -26,12 +28,16 @@ interface PassResult {
   readonly records: number;
   readonly bytes: number;
   readonly seconds: number;
+  /** CPU seconds of this process (all its threads; kcat's own CPU is not counted). */
+  readonly cpuSeconds: number;
 }
 
 async function timed(fn: () => Promise<{ records: number; bytes: number }>): Promise<PassResult> {
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const { records, bytes } = await fn();
-  return { records, bytes, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  const used = process.cpuUsage(cpu);
+  return { records, bytes, seconds: Number(process.hrtime.bigint() - start) / 1e9, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 function kcatAvailable(): boolean {
@@ -69,10 +75,9 @@ async function sourcePass(brokers: string[], topic: string): Promise<{ records: 
   return { records, bytes };
 }
 
-async function replayPass(brokers: string[], topic: string): Promise<{ records: number; bytes: number; compared: number }> {
-  const { judge, agg } = replayParts();
-  await replay({ source: kafkaSource({ brokers, topic, window: { from: 'beginning' } }), judge, into: agg, quarantine: () => undefined });
-  return { records: agg.read, bytes: Number.NaN, compared: compared(agg) };
+async function replayPass(brokers: string[], topic: string, workers: number): Promise<{ records: number; bytes: number; compared: number; report: string }> {
+  const agg = await replaySource(kafkaSource({ brokers, topic, window: { from: 'beginning' } }), workers);
+  return { records: agg.read, bytes: Number.NaN, compared: compared(agg), report: reportBytes(agg) };
 }
 
 /** kcat's and prio's first `n` values of partition 0 must be the same bytes. */
@@ -97,6 +102,8 @@ interface KafkaBenchOptions {
   readonly partitions: number;
   /** Result name of the replay: `prio` in this suite, `prio:kafka` inside the shadow suite. */
   readonly replayName: string;
+  /** Worker threads of the default replay. */
+  readonly workers: number;
   readonly log: (message: string) => void;
 }
 
@@ -124,44 +131,68 @@ async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'r
     log(`produced in ${produceSeconds.toFixed(1)} s (${rate(records / produceSeconds)})`);
 
     if (withKcat) await agreeOnSample(brokers, topic, 1000);
+    const { workers } = options;
     let kcatBest: PassResult | undefined;
     let sourceBest: PassResult | undefined;
     let replayBest: PassResult | undefined;
+    let singleBest: PassResult | undefined;
+    let singleReport: string | undefined;
     const best = (a: PassResult | undefined, b: PassResult) => (a === undefined || b.seconds < a.seconds ? b : a);
+    const replayed = (passWorkers: number) =>
+      timed(async () => {
+        const r = await replayPass(brokers, topic, passWorkers);
+        if (r.compared !== records) throw new Error(`the replay (${passWorkers} workers) compared ${r.compared} of ${records} records`);
+        // Threaded and single-threaded replays must come to the same report.
+        singleReport ??= r.report;
+        if (r.report !== singleReport) throw new Error(`the replay with ${passWorkers} workers wrote a different report`);
+        return r;
+      });
     for (let round = 1; round <= rounds; round++) {
       const kcat = withKcat ? await timed(() => kcatPass(brokers.join(','), topic)) : undefined;
       const source = await timed(() => sourcePass(brokers, topic));
-      const replayed = await timed(async () => {
-        const r = await replayPass(brokers, topic);
-        if (r.compared !== records) throw new Error(`the replay compared ${r.compared} of ${records} records`);
-        return r;
-      });
-      for (const [name, pass] of [['kcat', kcat], ['prio source', source], ['prio replay', replayed]] as const) {
+      const single = await replayed(0);
+      const threaded = await replayed(workers);
+      for (const [name, pass] of [['kcat', kcat], ['prio source', source], ['prio replay', threaded], ['prio single-thread replay', single]] as const) {
         if (pass !== undefined && pass.records !== records) throw new Error(`${name} saw ${pass.records} of ${records} records`);
       }
       if (source.bytes !== produced.bytes) throw new Error(`prio read ${source.bytes} value bytes, ${produced.bytes} were produced`);
       if (kcat !== undefined && kcat.bytes !== source.bytes) throw new Error(`kcat and prio disagree on the bytes read: ${kcat.bytes} vs ${source.bytes}`);
       if (kcat !== undefined) kcatBest = best(kcatBest, kcat);
       sourceBest = best(sourceBest, source);
-      replayBest = best(replayBest, replayed);
-      log(`round ${round}: ${kcat ? `kcat ${rate(records / kcat.seconds)}, ` : ''}prio source ${rate(records / source.seconds)}, prio replay ${rate(records / replayed.seconds)}`);
+      replayBest = best(replayBest, threaded);
+      singleBest = best(singleBest, single);
+      log(
+        `round ${round}: ${kcat ? `kcat ${rate(records / kcat.seconds)}, ` : ''}prio source ${rate(records / source.seconds)}, ` +
+          `prio replay (${workers} workers) ${rate(records / threaded.seconds)} (${rate(records / threaded.cpuSeconds)} per CPU second), ` +
+          `single-thread ${rate(records / single.seconds)} (${rate(records / single.cpuSeconds)} per CPU second)`,
+      );
     }
-    if (sourceBest === undefined || replayBest === undefined) throw new Error('no rounds run');
+    if (sourceBest === undefined || replayBest === undefined || singleBest === undefined) throw new Error('no rounds run');
     const replayRate = records / replayBest.seconds;
+    const singleRate = records / singleBest.seconds;
     const sourceRate = records / sourceBest.seconds;
     const common = { records, bytes: produced.bytes, partitions: options.partitions };
+    const what = 'shadow replay from Kafka (direct fetch and decode, parse, validate, two rule sets, two token readers, aggregates)';
     const results: BenchResult[] = [
-      { name: options.replayName, opsPerSec: replayRate, what: 'shadow replay from Kafka (direct fetch and decode, parse, validate, two rule sets, two token readers, aggregates)', seconds: replayBest.seconds, ...common },
-      { name: 'prio:kafka-source', opsPerSec: sourceRate, what: "prio's Kafka source alone (values handed out untouched)", seconds: sourceBest.seconds, ...common },
+      { name: options.replayName, opsPerSec: replayRate, what: `${what}; default worker threads`, workers, seconds: replayBest.seconds, perCpuSecond: records / replayBest.cpuSeconds, ...common },
+      { name: `${options.replayName}:single-thread`, opsPerSec: singleRate, what: `${what}; --workers 0`, workers: 0, seconds: singleBest.seconds, perCpuSecond: records / singleBest.cpuSeconds, ...common },
+      { name: 'prio:kafka-source', opsPerSec: sourceRate, what: "prio's Kafka source alone (values handed out untouched)", seconds: sourceBest.seconds, perCpuSecond: records / sourceBest.cpuSeconds, ...common },
     ];
     if (kcatBest === undefined) {
       return { results, targets: [{ target: 'Kafka replay >= 50% of kcat -C', measured: 'not measured: kcat is not installed', met: false }] };
     }
     const kcatRate = records / kcatBest.seconds;
     results.push({ name: 'kcat', opsPerSec: kcatRate, what: 'kcat -C -o beginning -e, every value printed', seconds: kcatBest.seconds, ...common });
+    const share = (r: number) => `${((r / kcatRate) * 100).toFixed(1)}%`;
     return {
       results,
-      targets: [{ target: 'Kafka replay >= 50% of kcat -C', measured: `${((replayRate / kcatRate) * 100).toFixed(1)}% (${rate(replayRate)} vs ${rate(kcatRate)})`, met: replayRate >= kcatRate / 2 }],
+      targets: [
+        {
+          target: 'Kafka replay >= 50% of kcat -C',
+          measured: `${share(replayRate)} with ${workers} workers (${rate(replayRate)} vs ${rate(kcatRate)}); single-thread ${share(singleRate)} (${rate(singleRate)})`,
+          met: replayRate >= kcatRate / 2,
+        },
+      ],
     };
   } finally {
     if (ownBroker !== undefined) {
@@ -184,6 +215,7 @@ export async function benchShadowKafka(context: ShadowBenchContext): Promise<Pic
     rounds: argValue(context.args, '--rounds', 3),
     partitions: argValue(context.args, '--partitions', 4),
     replayName: 'prio:kafka',
+    workers: context.args.includes('--workers') ? argValue(context.args, '--workers', 1) : defaultWorkerCount(),
     log: context.log,
   });
 }
@@ -197,6 +229,7 @@ export const suite: BenchSuite = async (options: BenchOptions) => {
     rounds: argValue(options.args, '--rounds', 3),
     partitions: argValue(options.args, '--partitions', 4),
     replayName: 'prio',
+    workers: options.args.includes('--workers') ? argValue(options.args, '--workers', 1) : defaultWorkerCount(),
     log: options.log,
   });
   return { suite: 'shadow-kafka', ...measured };

@@ -14,6 +14,7 @@ import {
   createProgress,
   defaultWorkerCount,
   fileSource,
+  JOB_RECORDS,
   judgeParts,
   readJudgeSpec,
   generateRecords,
@@ -65,9 +66,12 @@ function addSourceOptions(command: Command): Command {
 }
 
 /** The source the options name, started at `resumeFrom` when resuming an interrupted run. */
-function selectSource(options: SourceOptions, resumeFrom?: Checkpoint): RecordSource {
+function selectSource(options: SourceOptions, resumeFrom?: Checkpoint, workers = 0): RecordSource {
   if (options.file !== undefined && options.kafkaBrokers !== undefined) throw new UsageError('name one source: --file or --kafka-brokers');
-  if (options.file !== undefined) return fileSource(options.file, resumeFrom === undefined ? {} : { resumeFrom });
+  if (options.file !== undefined) {
+    // Workers get whole jobs at once; one thread reads on in small batches, as before.
+    return fileSource(options.file, { ...(resumeFrom === undefined ? {} : { resumeFrom }), ...(workers > 0 ? { batchSize: JOB_RECORDS } : {}) });
+  }
   const kafka = kafkaSourceFromOptions(options, resumeFrom);
   if (kafka !== undefined) return kafka;
   throw new UsageError('name a source: --file PATH, or --kafka-brokers H:P --topic T with --from-beginning or --from ISO');
@@ -187,7 +191,7 @@ Examples:
       const { domain, baseline, candidate, tokens } = judgeParts(spec);
       const gate = loadGate(options.gate);
       const resumed = options.resume === undefined ? undefined : readCheckpoint(options.resume);
-      const source = selectSource(options, resumed?.checkpoint);
+      const source = selectSource(options, resumed?.checkpoint, workers);
       if (resumed !== undefined) {
         // Resuming onto another source or comparison would mix two runs into one report.
         if (resumed.source !== source.label) throw new UsageError(`${options.resume}: checkpoint of ${resumed.source}, not ${source.label}`);

@@ -66,6 +66,7 @@ export { runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResu
 export { mergeReports, type MergeResult } from './merge.js';
 export {
   defaultWorkerCount,
+  JOB_RECORDS,
   replayInParallel,
   type ParallelOptions,
   type ParallelReplayOptions,

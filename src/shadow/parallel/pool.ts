@@ -75,8 +75,13 @@ export interface ParallelReplayResult {
   readonly interruption?: SourceInterruptedError;
 }
 
-/** Jobs larger than this are split, so a large Kafka fetch still spreads over every worker. */
-const MAX_JOB_RECORDS = 2048;
+/**
+ * Records per job: source batches larger than this are split, so a large Kafka fetch still
+ * spreads over every worker; a file source hands out batches of this size when judged in
+ * workers (`fileSource(path, { batchSize: JOB_RECORDS })`). Large enough that a job's message
+ * costs little next to judging it, small enough to keep every worker busy.
+ */
+export const JOB_RECORDS = 4096;
 
 /** The worker's entry: it registers tsx, then loads worker.ts (see worker-boot.mjs). */
 const WORKER_URL = new URL('./worker-boot.mjs', import.meta.url);
@@ -240,13 +245,13 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
   try {
     try {
       for await (const batch of source.batches()) {
-        for (let from = 0; from < batch.length; from += MAX_JOB_RECORDS) {
+        for (let from = 0; from < batch.length; from += JOB_RECORDS) {
           if (allReady === undefined && dispatched >= startAfter) {
             allReady = startWorkers();
             if (!mainThreadJudges) await allReady;
           }
           check();
-          await dispatch(batch, from, Math.min(batch.length, from + MAX_JOB_RECORDS));
+          await dispatch(batch, from, Math.min(batch.length, from + JOB_RECORDS));
           await flush();
         }
       }
