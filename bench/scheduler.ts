@@ -7,7 +7,8 @@
  * Figures:
  * - steady-state decisions/s: one enqueue → dispatch → complete cycle per decision, the variant
  *   kept backlogged (prio only: the peers have no synchronous API to drive this way);
- * - batch job ops/s for all three: batches of 1,000 requests enqueued, then run to completion;
+ * - batch job ops/s for all three: batches of 1,000 requests enqueued, then run to completion,
+ *   measured in interleaved rounds (see batchRates);
  * - per-decision latency p50/p99 (HDR histogram, nanoseconds) of the steady-state cycle;
  * - heap bytes per queued request, measured at two queue depths, and after draining.
  *
@@ -42,6 +43,7 @@ function startTiming(): () => Timing {
 }
 
 const rate = (count: number, t: Timing) => ({ perCpuSecond: count / t.cpuSeconds, perWallSecond: count / t.wallSeconds });
+
 const CONCURRENCY = 8;
 const BATCH = 1_000;
 
@@ -296,22 +298,61 @@ function heapBytesPerQueued(weights: readonly number[]): { bytesPerQueued: numbe
   return { bytesPerQueued, retainedAfterDrainBytes: process.memoryUsage().heapUsed - base };
 }
 
+interface Contender {
+  readonly name: string;
+  /** Requests one run of the job handles. */
+  readonly requests: number;
+  /** Runs the whole job once; returns the number of requests that completed. */
+  readonly run: () => number | Promise<number>;
+}
+
+interface BatchRate {
+  readonly perCpuSecond: number;
+  readonly perWallSecond: number;
+  /** Runs of the job per timed round, chosen so a round lasts at least the minimum (see batchRates). */
+  readonly runsPerRound: number;
+  readonly rounds: readonly number[];
+}
+
 /**
- * The same method for every contender: one untimed run of the whole input (so each is measured
- * with its code optimized, not while the JIT is still compiling it), then `rounds` timed runs;
- * the median round is reported, every round's rate beside it.
+ * The same method for every contender. Each first runs its whole job once untimed (so it is
+ * measured with its code optimized, not while the JIT is still compiling it), then once timed
+ * to size its rounds: a round repeats the job as often as it takes to last `minRoundSeconds` of
+ * CPU, so a fast contender's round is not a handful of milliseconds that one scheduler hiccup
+ * can halve. Rounds then interleave: round r runs every contender once, starting with a
+ * different one each time, so a change of machine load falls on all of them alike. (No forced
+ * collection between rounds: a full GC shrinks V8's young generation, and the next rounds then
+ * promote short-lived objects until it has grown back, which slowed every contender, prio 5×.)
+ * The median round is reported, every round's rate beside it.
  */
-async function batchRate(name: string, w: Workload, rounds: number, run: () => number | Promise<number>) {
-  if ((await run()) !== w.length) throw new Error(`${name} lost requests`);
-  const measured: { perCpuSecond: number; perWallSecond: number }[] = [];
-  for (let r = 0; r < rounds; r++) {
+async function batchRates(contenders: readonly Contender[], rounds: number, minRoundSeconds: number): Promise<Map<string, BatchRate>> {
+  const runChecked = async (c: Contender) => {
+    if ((await c.run()) !== c.requests) throw new Error(`${c.name} lost requests`);
+  };
+  const runsPerRound = new Map<string, number>();
+  for (const c of contenders) {
+    await runChecked(c);
     const stop = startTiming();
-    if ((await run()) !== w.length) throw new Error(`${name} lost requests`);
-    measured.push(rate(w.length, stop()));
+    await runChecked(c);
+    runsPerRound.set(c.name, Math.max(1, Math.ceil(minRoundSeconds / Math.max(stop().cpuSeconds, 1e-6))));
   }
-  measured.sort((a, b) => a.perCpuSecond - b.perCpuSecond);
-  const median = measured[Math.floor(measured.length / 2)] as { perCpuSecond: number; perWallSecond: number };
-  return { ...median, rounds: measured.map((m) => Math.round(m.perCpuSecond)) };
+  const measured = new Map<string, { perCpuSecond: number; perWallSecond: number }[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const c = contenders[(r + k) % contenders.length] as Contender;
+      const runs = runsPerRound.get(c.name) as number;
+      const stop = startTiming();
+      for (let i = 0; i < runs; i++) await runChecked(c);
+      measured.get(c.name)?.push(rate(runs * c.requests, stop()));
+    }
+  }
+  const out = new Map<string, BatchRate>();
+  for (const c of contenders) {
+    const all = (measured.get(c.name) ?? []).sort((a, b) => a.perCpuSecond - b.perCpuSecond);
+    const median = all[Math.floor(all.length / 2)] as { perCpuSecond: number; perWallSecond: number };
+    out.set(c.name, { ...median, runsPerRound: runsPerRound.get(c.name) as number, rounds: all.map((m) => Math.round(m.perCpuSecond)) });
+  }
+  return out;
 }
 
 function argValue(args: readonly string[], name: string, fallback: number): number {
@@ -324,7 +365,8 @@ export const suite: BenchSuite = async ({ args, log }) => {
   const requests = argValue(args, '--requests', 2_000_000);
   const peerRequests = argValue(args, '--peer-requests', 100_000);
   const bottleneckRequests = argValue(args, '--bottleneck-requests', 10_000);
-  const rounds = argValue(args, '--rounds', 5);
+  const rounds = argValue(args, '--rounds', 7);
+  const minRoundSeconds = argValue(args, '--min-round-seconds', 0.25);
   log('checking that prio, p-queue and Bottleneck agree on a sample…');
   await checkAgreement(weights);
 
@@ -346,14 +388,23 @@ export const suite: BenchSuite = async ({ args, log }) => {
     clockHistogram.recordValue(Number(process.hrtime.bigint() - t0));
   }
 
-  log(`batch job: prio and p-queue on ${peerRequests.toLocaleString('en-US')} requests, Bottleneck on ${bottleneckRequests.toLocaleString('en-US')} (the same input's prefix)…`);
+  log(`batch job: prio and p-queue on ${peerRequests.toLocaleString('en-US')} requests, Bottleneck on ${bottleneckRequests.toLocaleString('en-US')} (the same input's prefix), ${rounds} interleaved rounds of at least ${minRoundSeconds} CPU-s each…`);
   const peerOps = prefix(ops, peerRequests);
   const bnOps = prefix(ops, bottleneckRequests);
-  const prioBatch = await batchRate('prio', peerOps, rounds, () => prioBatches(weights, peerOps));
+  const batch = await batchRates(
+    [
+      { name: 'prio', requests: peerOps.length, run: () => prioBatches(weights, peerOps) },
+      { name: 'p-queue', requests: peerOps.length, run: () => pQueueBatches(weights, peerOps) },
+      { name: 'bottleneck', requests: bnOps.length, run: () => bottleneckBatches(weights, bnOps) },
+    ],
+    rounds,
+    minRoundSeconds,
+  );
+  const prioBatch = batch.get('prio') as BatchRate;
+  const pQueue = batch.get('p-queue') as BatchRate;
+  const bottleneck = batch.get('bottleneck') as BatchRate;
   const prioBatchPerSec = prioBatch.perCpuSecond;
-  const pQueue = await batchRate('p-queue', peerOps, rounds, () => pQueueBatches(weights, peerOps));
   const pQueuePerSec = pQueue.perCpuSecond;
-  const bottleneck = await batchRate('Bottleneck', bnOps, rounds, () => bottleneckBatches(weights, bnOps));
   const bottleneckPerSec = bottleneck.perCpuSecond;
 
   log('memory per queued request…');
@@ -364,11 +415,11 @@ export const suite: BenchSuite = async ({ args, log }) => {
   return {
     suite: 'scheduler',
     rates: 'per CPU second of this process (opsPerWallSecond: per wall-clock second)',
-    workload: { variants: VARIANTS, tiers: weights.length, concurrencyPerVariant: CONCURRENCY, batch: BATCH, requests, peerRequests, bottleneckRequests, rounds },
+    workload: { variants: VARIANTS, tiers: weights.length, concurrencyPerVariant: CONCURRENCY, batch: BATCH, requests, peerRequests, bottleneckRequests, rounds, minRoundSeconds },
     results: [
-      { name: 'prio', opsPerSec: prioBatchPerSec, opsPerWallSecond: prioBatch.perWallSecond, roundsPerCpuSecond: prioBatch.rounds, steadyStateDecisionsPerSec: steadyPerSec, steadyStateDecisionsPerWallSecond: steadyRate.perWallSecond, decisionLatencyNs: { p50, p99 }, clockOverheadNs: { p50: clockHistogram.getValueAtPercentile(50), p99: clockHistogram.getValueAtPercentile(99) }, memory },
-      { name: 'p-queue', opsPerSec: pQueuePerSec, opsPerWallSecond: pQueue.perWallSecond, roundsPerCpuSecond: pQueue.rounds },
-      { name: 'bottleneck', opsPerSec: bottleneckPerSec, opsPerWallSecond: bottleneck.perWallSecond, roundsPerCpuSecond: bottleneck.rounds },
+      { name: 'prio', opsPerSec: prioBatchPerSec, opsPerWallSecond: prioBatch.perWallSecond, runsPerRound: prioBatch.runsPerRound, roundsPerCpuSecond: prioBatch.rounds, steadyStateDecisionsPerSec: steadyPerSec, steadyStateDecisionsPerWallSecond: steadyRate.perWallSecond, decisionLatencyNs: { p50, p99 }, clockOverheadNs: { p50: clockHistogram.getValueAtPercentile(50), p99: clockHistogram.getValueAtPercentile(99) }, memory },
+      { name: 'p-queue', opsPerSec: pQueuePerSec, opsPerWallSecond: pQueue.perWallSecond, runsPerRound: pQueue.runsPerRound, roundsPerCpuSecond: pQueue.rounds },
+      { name: 'bottleneck', opsPerSec: bottleneckPerSec, opsPerWallSecond: bottleneck.perWallSecond, runsPerRound: bottleneck.runsPerRound, roundsPerCpuSecond: bottleneck.rounds },
     ],
     targets: [
       { target: '>= 2,000,000 decisions/s on one core', measured: `${Math.round(steadyPerSec).toLocaleString('en-US')} steady-state, ${Math.round(prioBatchPerSec).toLocaleString('en-US')} batch`, met: steadyPerSec >= 2_000_000 },

@@ -391,7 +391,9 @@ describe('DispatchCore decisions in detail', () => {
   it('indexes only requests that have a deadline', () => {
     const core = new DispatchCore<number>({ tierWeights: [1], variants: oneVariant({ queueBound: 10 }) });
     for (let i = 0; i < 5; i++) core.submit({ id: i, variant: 0, tier: 0, account: 'a' }, 0);
+    const never = core.submit({ id: 5, variant: 0, tier: 0, account: 'a', deadline: Number.POSITIVE_INFINITY }, 0);
     expect(core.deadlineEntries(0)).toBe(0);
+    expect([never.deadline, never.dispatchedAt, never.endedAt]).toEqual([Number.POSITIVE_INFINITY, Number.NaN, Number.NaN]);
     expect(() => core.submit({ id: 9, variant: 0, tier: -1, account: 'a' }, 0)).toThrow('tier -1 is not in 0..0');
   });
 });

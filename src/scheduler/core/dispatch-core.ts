@@ -13,6 +13,11 @@
  *
  * Data structures are intrusive doubly linked lists threaded through the tickets, so enqueue,
  * dispatch, cancel, expiry and eviction are O(1) and allocate nothing beyond the ticket itself.
+ * The common path is kept to what every request needs: without fair queuing a tier's FIFO hangs
+ * straight off the variant (heads/tails per tier); per-account flows and their round-robin ring
+ * exist only under fair queuing. Variants without reserved units settle by plain weighted
+ * round-robin and keep no running list; requests of accounts without reserved units carry no
+ * reservation links.
  */
 import { TokenBucket } from './token-bucket.js';
 import type {
@@ -329,6 +334,7 @@ export class DispatchCore<Id = string> {
       throw new RangeError(`tier ${tier} is not in 0..${this.tierCount - 1}`);
     }
     const account = request.account;
+    const deadline = request.deadline;
     const reservation = v.tracksRunning ? v.reservationOf.get(account) : undefined;
     const ticket = new TicketImpl<Id>(
       request.id,
@@ -336,7 +342,8 @@ export class DispatchCore<Id = string> {
       tier,
       account,
       request.preemptable ?? false,
-      request.deadline ?? null,
+      // An explicit Infinity is no deadline: it is never indexed.
+      deadline === undefined || deadline === Number.POSITIVE_INFINITY ? null : deadline,
       this.seq++,
       now,
       reservation === undefined ? null : new Claim<Id>(reservation),
