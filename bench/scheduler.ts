@@ -311,7 +311,18 @@ interface BatchRate {
   readonly perWallSecond: number;
   /** Runs of the job per timed round, chosen so a round lasts at least the minimum (see batchRates). */
   readonly runsPerRound: number;
+  /** Each round's rate per CPU second, in the order the rounds ran. */
   readonly rounds: readonly number[];
+}
+
+/**
+ * The median over rounds of a's rate divided by b's in the same round. Rounds interleave, so
+ * the two rates of a pair were measured seconds apart under the same machine load; shown next to
+ * the ratio of the medians, it says how much of a run-to-run swing is load.
+ */
+function pairedRatio(a: BatchRate, b: BatchRate): number {
+  const ratios = a.rounds.map((x, r) => x / (b.rounds[r] as number)).sort((x, y) => x - y);
+  return ratios[Math.floor(ratios.length / 2)] as number;
 }
 
 /**
@@ -348,9 +359,9 @@ async function batchRates(contenders: readonly Contender[], rounds: number, minR
   }
   const out = new Map<string, BatchRate>();
   for (const c of contenders) {
-    const all = (measured.get(c.name) ?? []).sort((a, b) => a.perCpuSecond - b.perCpuSecond);
-    const median = all[Math.floor(all.length / 2)] as { perCpuSecond: number; perWallSecond: number };
-    out.set(c.name, { ...median, runsPerRound: runsPerRound.get(c.name) as number, rounds: all.map((m) => Math.round(m.perCpuSecond)) });
+    const inOrder = measured.get(c.name) ?? [];
+    const median = [...inOrder].sort((a, b) => a.perCpuSecond - b.perCpuSecond)[Math.floor(inOrder.length / 2)] as { perCpuSecond: number; perWallSecond: number };
+    out.set(c.name, { ...median, runsPerRound: runsPerRound.get(c.name) as number, rounds: inOrder.map((m) => Math.round(m.perCpuSecond)) });
   }
   return out;
 }
@@ -412,6 +423,8 @@ export const suite: BenchSuite = async ({ args, log }) => {
 
   const vsPQueue = prioBatchPerSec / pQueuePerSec;
   const vsBottleneck = prioBatchPerSec / bottleneckPerSec;
+  const pairedVsPQueue = pairedRatio(prioBatch, pQueue);
+  const pairedVsBottleneck = pairedRatio(prioBatch, bottleneck);
   return {
     suite: 'scheduler',
     rates: 'per CPU second of this process (opsPerWallSecond: per wall-clock second)',
@@ -423,8 +436,9 @@ export const suite: BenchSuite = async ({ args, log }) => {
     ],
     targets: [
       { target: '>= 2,000,000 decisions/s on one core', measured: `${Math.round(steadyPerSec).toLocaleString('en-US')} steady-state, ${Math.round(prioBatchPerSec).toLocaleString('en-US')} batch`, met: steadyPerSec >= 2_000_000 },
-      { target: '>= 20x p-queue', measured: `${vsPQueue.toFixed(1)}x`, met: vsPQueue >= 20 },
-      { target: '>= 1,000x Bottleneck', measured: `${vsBottleneck.toFixed(0)}x`, met: vsBottleneck >= 1000 },
+      // Judged on the ratio of the medians; the median of same-round ratios is shown beside it.
+      { target: '>= 20x p-queue', measured: `${vsPQueue.toFixed(1)}x (same-round ratios: median ${pairedVsPQueue.toFixed(1)}x)`, met: vsPQueue >= 20 },
+      { target: '>= 1,000x Bottleneck', measured: `${vsBottleneck.toFixed(0)}x (same-round ratios: median ${pairedVsBottleneck.toFixed(0)}x)`, met: vsBottleneck >= 1000 },
       { target: 'p99 decision latency < 2 µs', measured: `${p99} ns (p50 ${p50} ns, clock read itself p99 ${clockHistogram.getValueAtPercentile(99)} ns)`, met: p99 < 2000 },
       { target: 'memory proportional to queued requests', measured: `${Math.round(memory.bytesPerQueued)} B per queued request; ${Math.round(memory.retainedAfterDrainBytes / 1024)} KiB retained after draining 200,000`, met: memory.retainedAfterDrainBytes < 5 * 1024 * 1024 },
     ],
