@@ -64,7 +64,11 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
   const startedAt = now();
   const tiers = options.domain.scale.tiers.map((t) => t.name);
   const agg = options.resumeFrom ?? emptyAggregate({ tiers, sampleSize: options.sampleSize, sampleSeed: options.sampleSeed });
-  const tokens = options.tokens === undefined ? undefined : createTokenChecker(options.tokens.legacy, options.tokens.dual);
+  // With workers this thread judges only a share of the records, and memory counts (each worker
+  // keeps its own cache): a smaller cache here. Cache size never changes a verdict, only how
+  // often a token is verified again.
+  const parallel = options.parallel !== undefined && options.parallel.workers > 0;
+  const tokens = options.tokens === undefined ? undefined : createTokenChecker(options.tokens.legacy, options.tokens.dual, parallel ? 8192 : undefined);
   const judge = createJudge({ domain: options.domain, baseline: options.baseline, candidate: options.candidate, ...(tokens === undefined ? {} : { tokens }) });
   prepareOutputDir(options.outDir, { keepQuarantine: options.resumeFrom !== undefined });
   const quarantine = new QuarantineFile(options.outDir, { append: options.resumeFrom !== undefined });
@@ -76,7 +80,7 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
   };
   let outcome: { aggregate: ShadowAggregate; interruption?: SourceInterruptedError };
   try {
-    if (options.parallel !== undefined && options.parallel.workers > 0) {
+    if (parallel && options.parallel !== undefined) {
       outcome = await replayInParallel({ source, judge, into: agg, quarantine: quarantine.write, onBatch, parallel: options.parallel });
     } else {
       try {

@@ -50,6 +50,22 @@ describe('file source', () => {
     expect(lines(rs)).toEqual(Array.from({ length: rs.length }, (_, i) => i + 1));
   });
 
+  it('a truncated .gz hands out the same records however slowly they are taken', async () => {
+    const body = Array.from({ length: 20_000 }, (_, i) => `{"requestId":"r${i}","pad":"${String(i * 7919).repeat(1 + (i % 9))}"}`).join('\n');
+    const gz = gzipSync(body);
+    const path = file(gz.subarray(0, Math.floor(gz.length * 0.7)), '.gz');
+    const fast = await readAll(path);
+    // A slow consumer (a replay waiting for its workers) leaves decoded output queued when the error arrives.
+    const slow: SourceRecord[] = [];
+    for await (const batch of fileSource(path, { batchSize: 500 }).batches()) {
+      slow.push(...batch);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(slow.length).toBe(fast.length);
+    expect(slow.at(-1)?.position).toEqual(fast.at(-1)?.position);
+    expect(slow.at(-1)?.sourceError).toMatch(/truncated or corrupt gzip/);
+  });
+
   it('a truncated .gz that stops exactly between lines is still reported', async () => {
     const gz = gzipSync('{"a":1}\n');
     const rs = await readAll(file(gz.subarray(0, gz.length - 4), '.gz'));

@@ -25,6 +25,7 @@ import { SourceInterruptedError, type RecordSource, type SourcePosition, type So
 import { packBatch } from './packing.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.js';
 import type { JudgeSpec } from './spec.js';
+import { workerEntry } from './worker-entry.js';
 
 /**
  * Workers when none are asked for: one core fewer than the machine has, up to 4, because the
@@ -81,14 +82,18 @@ export interface ParallelReplayResult {
  * workers (`fileSource(path, { batchSize: JOB_RECORDS })`). Large enough that a job's message
  * costs little next to judging it, small enough to keep every worker busy.
  */
-export const JOB_RECORDS = 4096;
+export const JOB_RECORDS = 2048;
 
-/** The worker's entry: it registers tsx, then loads worker.ts (see worker-boot.mjs). */
-const WORKER_URL = new URL('./worker-boot.mjs', import.meta.url);
+/**
+ * A worker's young generation, capped: almost everything a worker allocates (parsed records)
+ * dies at once, so a smaller nursery costs little time, and by default every isolate may grow
+ * one of about 48 MB, which kept the replay of 5,000,000 records above its 256 MB RSS budget.
+ */
+const WORKER_YOUNG_GENERATION_MB = 8;
 
 interface Job {
   readonly count: number;
-  readonly positions: readonly SourcePosition[];
+  readonly positionOf: (index: number) => SourcePosition;
   entries: readonly QuarantineEntry[];
   done: boolean;
 }
@@ -101,12 +106,53 @@ interface Lane {
   aggregate: ShadowAggregate | undefined;
 }
 
+/** Offsets up to 15 digits are exact as doubles (below 2^53). */
+const EXACT_OFFSET_DIGITS = 15;
+
+/**
+ * The positions of records [from, to), kept as numbers while their job is out; a position
+ * becomes an object again only for a quarantined record. Why: thousands of small position
+ * objects held for the length of a job outlive the young generation, and the old generation
+ * they are promoted to then grows the main thread's heap by tens of megabytes. A batch whose
+ * positions do not share one file or topic keeps its objects as they are.
+ */
+function positionTable(records: readonly SourceRecord[], from: number, to: number): (index: number) => SourcePosition {
+  const count = to - from;
+  const first = records[from]?.position;
+  if (first?.kind === 'line') {
+    const { file } = first;
+    const lines = new Float64Array(count);
+    let i = 0;
+    for (; i < count; i++) {
+      const p = (records[from + i] as SourceRecord).position;
+      if (p.kind !== 'line' || p.file !== file) break;
+      lines[i] = p.line;
+    }
+    // Built in the file source's own key order, so quarantine lines come out byte for byte the same.
+    if (i === count) return (index) => ({ kind: 'line', file, line: lines[index] as number });
+  } else if (first?.kind === 'kafka') {
+    const { topic } = first;
+    const partitions = new Int32Array(count);
+    const offsets = new Float64Array(count);
+    let i = 0;
+    for (; i < count; i++) {
+      const p = (records[from + i] as SourceRecord).position;
+      if (p.kind !== 'kafka' || p.topic !== topic || p.offset.length > EXACT_OFFSET_DIGITS) break;
+      partitions[i] = p.partition;
+      offsets[i] = Number(p.offset);
+    }
+    if (i === count) return (index) => ({ kind: 'kafka', topic, partition: partitions[index] as number, offset: String(offsets[index]) });
+  }
+  const positions = records.slice(from, to).map((r) => r.position);
+  return (index) => positions[index] as SourcePosition;
+}
+
 export async function replayInParallel(options: ParallelReplayOptions): Promise<ParallelReplayResult> {
   const { source, judge, into, quarantine, onBatch, parallel } = options;
   if (!Number.isInteger(parallel.workers) || parallel.workers < 1) throw new RangeError(`workers must be a positive integer, got ${parallel.workers}`);
   const startAfter = parallel.startAfterRecords ?? 20_000;
   const mainThreadJudges = parallel.mainThreadJudges ?? true;
-  const depth = parallel.queueDepth ?? 4;
+  const depth = parallel.queueDepth ?? 2;
   const setup: WorkerSetup = {
     spec: parallel.spec,
     shape: { tiers: into.labels.slice(0, -1), sampleSize: into.sample.capacity, sampleSeed: into.sample.seed },
@@ -122,6 +168,7 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   let allReady: Promise<void> | undefined;
+  let closed = false;
 
   const wakeUp = (): void => {
     const w = wake;
@@ -138,10 +185,14 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
     if (failure !== undefined) throw failure;
   };
 
-  function startWorkers(): Promise<void> {
+  /** Starts the workers; resolves once every one is ready (or has failed). */
+  async function startWorkers(): Promise<void> {
+    const entry = await workerEntry();
+    // The replay may have ended while the entry was being prepared: start nothing then.
+    if (closed) return;
     const readies: Promise<void>[] = [];
     for (let i = 0; i < parallel.workers; i++) {
-      const worker = new Worker(WORKER_URL, { workerData: setup });
+      const worker = new Worker(entry, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
       const lane: Lane = { worker, ready: false, inFlight: 0, finished: false, aggregate: undefined };
       lanes.push(lane);
       readies.push(
@@ -156,7 +207,7 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
                 const job = jobs.get(message.job);
                 if (job === undefined) return fail(new Error(`judge worker answered job ${message.job}, which is not pending`));
                 job.entries = message.quarantine.map((e) => ({
-                  position: job.positions[e.index] as SourcePosition,
+                  position: job.positionOf(e.index),
                   reason: e.reason,
                   detail: e.detail,
                   excerpt: e.excerpt,
@@ -189,7 +240,7 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
         }),
       );
     }
-    return Promise.all(readies).then(() => undefined);
+    await Promise.all(readies);
   }
 
   /** The ready worker with the fewest jobs, if any has room. */
@@ -212,10 +263,8 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
 
   async function dispatch(records: readonly SourceRecord[], from: number, to: number): Promise<void> {
     const count = to - from;
-    const positions = new Array<SourcePosition>(count);
-    for (let i = 0; i < count; i++) positions[i] = (records[from + i] as SourceRecord).position;
     const id = nextJob++;
-    const job: Job = { count, positions, entries: [], done: false };
+    const job: Job = { count, positionOf: positionTable(records, from, to), entries: [], done: false };
     jobs.set(id, job);
     dispatched += count;
     let lane = freeLane();
@@ -248,6 +297,8 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
         for (let from = 0; from < batch.length; from += JOB_RECORDS) {
           if (allReady === undefined && dispatched >= startAfter) {
             allReady = startWorkers();
+            // Not awaited when the main thread judges meanwhile; a failure still ends the replay.
+            allReady.catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
             if (!mainThreadJudges) await allReady;
           }
           check();
@@ -279,6 +330,9 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
     }
     return interruption === undefined ? { aggregate } : { aggregate, interruption };
   } finally {
+    closed = true;
+    // Workers still being created would otherwise appear after this cleanup.
+    await workerEntry().catch(() => undefined);
     for (const lane of lanes) lane.finished = true;
     await Promise.all(lanes.map((lane) => lane.worker.terminate()));
   }
