@@ -85,6 +85,8 @@ describe('DispatchCore', () => {
     expect(top.state).toBe('queued');
     expect(lowNew.state).toBe('shed');
     expect(lowNew.shedReason).toBe('evicted');
+    // the outcome details belong to their own outcome only
+    expect([lowNew.retryAfter, lowNew.reservedDispatch, top.shedReason, top.retryAfter]).toEqual([0, false, undefined, 0]);
     expect(lowOld.state).toBe('queued');
     expect(mid.state).toBe('queued');
     // an arrival no higher than everything queued is itself rejected
@@ -107,6 +109,19 @@ describe('DispatchCore', () => {
     expect(waiting.endedAt).toBe(60);
     expect(events.filter(([k]) => k === 'dispatched')).toHaveLength(1);
     expect(core.expireOverdue(1000)).toBe(0);
+  });
+
+  it('pump expires an idle variant\'s overdue request by the earliest deadline of all variants', () => {
+    const { core } = setup({ variants: [...oneVariant(), { id: 'n', concurrency: 1, queueBound: 9, qosPreemption: false }] });
+    core.submit({ id: 'a', variant: 0, tier: 0, account: 'x' }, 0);
+    core.submit({ id: 'b', variant: 1, tier: 0, account: 'x' }, 0);
+    core.pump(0);
+    const early = core.submit({ id: 'early', variant: 0, tier: 0, account: 'x', deadline: 10 }, 0);
+    const late = core.submit({ id: 'late', variant: 1, tier: 0, account: 'x', deadline: 20 }, 0);
+    core.pump(0);
+    expect(core.expireOverdue(5)).toBe(0); // recomputes the earliest deadline: 10, on variant 0
+    core.pump(15); // no variant has new work; the earliest deadline alone brings the sweep
+    expect([early.state, late.state]).toEqual(['expired', 'queued']);
   });
 
   it('expireOverdue sweeps every variant', () => {
@@ -133,9 +148,10 @@ describe('DispatchCore', () => {
     core.pump(1);
     expect(own.state).toBe('queued'); // no QoS preemption on this model: wait for one completion
     core.complete(b1, 2);
-    core.pump(2);
+    expect(core.pump(2)).toBe(1);
     expect(own.state).toBe('running');
     expect(own.reservedDispatch).toBe(true);
+    expect([own.retryAfter, own.shedReason, b1.reservedDispatch]).toEqual([0, undefined, false]);
     expect(b3.state).toBe('queued'); // the owner's request jumped the higher-tier borrower
     expect(core.reservedInUse(0, 'owner')).toEqual({ units: 1, inflight: 1, queued: 0 });
   });
@@ -239,6 +255,7 @@ describe('DispatchCore edges', () => {
     // 1 token per ms: 0.5 ms later half a token, so 1 ms to wait (rounded up)
     const early = core.submit({ id: 'early', variant: 0, tier: 0, account: 'a' }, 10_000.5);
     expect(early.retryAfter).toBe(1);
+    expect([early.reservedDispatch, early.shedReason]).toEqual([false, undefined]);
   });
 
   it('reports its limits, queues and pending work', () => {
@@ -271,6 +288,8 @@ describe('DispatchCore edges', () => {
     const small = new DispatchCore<number>({ tierWeights: [1], variants: oneVariant({ concurrency: 10, queueBound: 50 }) });
     for (let i = 0; i < 10; i++) small.submit({ id: i, variant: 0, tier: 0, account: 'a', deadline: 100 }, 0);
     small.pump(0);
+    expect(small.deadlineEntries(0)).toBe(10);
+    small.pumpVariant(0, 1);
     expect(small.deadlineEntries(0)).toBe(10);
     expect(small.expireOverdue(100)).toBe(0);
     expect(small.deadlineEntries(0)).toBe(0);
@@ -399,6 +418,40 @@ describe('DispatchCore decisions in detail', () => {
 });
 
 describe('DispatchCore reclaiming in detail', () => {
+  it('preempts an owner running beyond its own units when another owner is owed', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1], variants: oneVariant({ concurrency: 2, qosPreemption: true, reserved: { a: 1, b: 1 } }) });
+    const [a1, a2] = ['a1', 'a2'].map((id) => core.submit({ id, variant: 0, tier: 0, account: 'a', preemptable: true }, 0)) as [Ticket<string>, Ticket<string>];
+    expect(core.pump(0)).toBe(2); // a runs on its own unit and on b's idle one
+    const b = core.submit({ id: 'b', variant: 0, tier: 0, account: 'b' }, 1);
+    expect(core.pump(1)).toBe(1);
+    expect([a1.state, a2.state, b.state]).toEqual(['running', 'preempted', 'running']);
+  });
+
+  it('treats zero reserved units as no reservation', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1], variants: oneVariant({ reserved: { a: 0, b: 1 } }) });
+    expect(core.reservedInUse(0, 'a')).toBeUndefined();
+    expect(core.reservedInUse(0, 'b')).toEqual({ units: 1, inflight: 0, queued: 0 });
+  });
+
+  it('never preempts a request that already ended, whatever order the running list lost its members in', () => {
+    const core = new DispatchCore<string>({ tierWeights: [1, 1, 1], variants: oneVariant({ concurrency: 3, qosPreemption: true, reserved: { owner: 1 } }) });
+    const borrow = (id: string, tier: number, now: number) => {
+      const t = core.submit({ id, variant: 0, tier, account: 'x', preemptable: true }, now);
+      core.pump(now);
+      return t;
+    };
+    const [b1, b2, b3] = [borrow('b1', 2, 0), borrow('b2', 0, 0), borrow('b3', 0, 0)];
+    // middle, then head, then tail
+    core.complete(b2, 1);
+    core.complete(b1, 1);
+    core.complete(b3, 1);
+    const [b4, b5, b6] = [borrow('b4', 0, 2), borrow('b5', 0, 2), borrow('b6', 0, 2)];
+    core.submit({ id: 'own', variant: 0, tier: 0, account: 'owner' }, 3);
+    core.pump(3);
+    expect([b1.state, b2.state, b3.state]).toEqual(['completed', 'completed', 'completed']);
+    expect([b4.state, b5.state, b6.state]).toEqual(['running', 'running', 'preempted']);
+  });
+
   it('never preempts an owner running within its own units, even for another owner', () => {
     const core = new DispatchCore<string>({ tierWeights: [1, 1], variants: oneVariant({ concurrency: 2, qosPreemption: true, reserved: { a: 1, b: 1 } }) });
     const a = core.submit({ id: 'a', variant: 0, tier: 1, account: 'a', preemptable: true }, 0);
@@ -421,6 +474,26 @@ describe('DispatchCore reclaiming in detail', () => {
     const o2 = core.submit({ id: 'o2', variant: 0, tier: 0, account: 'owner' }, 5);
     core.pump(5);
     expect([b1.state, b3.state, o1.state, o2.state]).toEqual(['running', 'preempted', 'running', 'running']);
+  });
+
+  it('rebuilds the deadline index only past 64 entries and past twice the queue', () => {
+    const at64 = new DispatchCore<number>({ tierWeights: [1], variants: oneVariant({ concurrency: 64, queueBound: 500 }) });
+    for (let i = 0; i < 64; i++) at64.submit({ id: i, variant: 0, tier: 0, account: 'a', deadline: 1_000 }, 0);
+    at64.pump(0); // all 64 run: every entry is stale
+    at64.pumpVariant(0, 1);
+    expect(at64.deadlineEntries(0)).toBe(64);
+    at64.submit({ id: 64, variant: 0, tier: 0, account: 'a', deadline: 1_000 }, 1);
+    at64.pumpVariant(0, 1); // 65 entries for 1 queued: rebuilt
+    expect(at64.deadlineEntries(0)).toBe(1);
+
+    const twice = new DispatchCore<number>({ tierWeights: [1], variants: oneVariant({ concurrency: 50, queueBound: 500 }) });
+    const tickets = Array.from({ length: 100 }, (_, i) => twice.submit({ id: i, variant: 0, tier: 0, account: 'a', deadline: 1_000 }, 0));
+    twice.pump(0); // 50 run, 50 wait: 100 entries, exactly twice the queue
+    twice.pumpVariant(0, 1);
+    expect(twice.deadlineEntries(0)).toBe(100);
+    twice.cancel(tickets[99] as Ticket<number>, 1); // 49 wait: now more than twice
+    twice.pumpVariant(0, 1);
+    expect(twice.deadlineEntries(0)).toBe(49);
   });
 
   it('keeps queued deadlines when the deadline index is rebuilt', () => {
