@@ -116,7 +116,7 @@ class Flow<Id> {
   constructor(readonly key: string) {}
 }
 
-/** A tier's active flows under fair queuing. Its queued count and pass live in the variant's typed arrays. */
+/** A tier's active flows under fair queuing. Its pass lives in the variant's tierPass. */
 class FairTier<Id> {
   /** Active flows take turns; `cursor` is the one served next. Null when the tier is empty. */
   cursor: Flow<Id> | null = null;
