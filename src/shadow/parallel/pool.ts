@@ -288,6 +288,9 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
     }
     job.entries = entries;
     job.done = true;
+    // Judging here blocked the event loop; let the workers' answers in before the next job, or a
+    // large source batch (a Kafka fetch) would all be judged here while the workers sit idle.
+    if (lanes.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   let interruption: SourceInterruptedError | undefined;
