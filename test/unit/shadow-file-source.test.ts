@@ -115,6 +115,14 @@ describe('file source', () => {
     expect(p.done).toBe(p.total);
   });
 
+  it('ends a batch at batchBytes of values too, so large records never pile up by the thousand', async () => {
+    const path = file(Array.from({ length: 10 }, (_, i) => `{"i":${i},"pad":"${'x'.repeat(90)}"}`).join('\n'));
+    const sizes: number[] = [];
+    for await (const batch of fileSource(path, { batchSize: 1000, batchBytes: 250 }).batches()) sizes.push(batch.length);
+    // Each line is about 100 bytes: a batch ends with the record that reaches 250.
+    expect(sizes).toEqual([3, 3, 3, 1]);
+  });
+
   it('a missing file is a FileReadError at once', () => {
     expect(() => fileSource(join(dir, 'nope.ndjson'))).toThrow(FileReadError);
   });

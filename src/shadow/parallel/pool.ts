@@ -83,6 +83,20 @@ export interface ParallelReplayResult {
  * costs little next to judging it, small enough to keep every worker busy.
  */
 export const JOB_RECORDS = 2048;
+/** A job also ends at this many bytes of values: records may be up to 1 MiB each. */
+const JOB_BYTES = 16 * 1024 * 1024;
+
+/** Where the job starting at `from` ends: at most JOB_RECORDS records and, past its first record, JOB_BYTES bytes. */
+function jobEnd(records: readonly SourceRecord[], from: number): number {
+  const last = Math.min(records.length, from + JOB_RECORDS);
+  let bytes = (records[from] as SourceRecord).value?.byteLength ?? 0;
+  let to = from + 1;
+  for (; to < last; to++) {
+    bytes += (records[to] as SourceRecord).value?.byteLength ?? 0;
+    if (bytes > JOB_BYTES) break;
+  }
+  return to;
+}
 
 /**
  * A worker's young generation, capped: almost everything a worker allocates (parsed records)
@@ -297,7 +311,8 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
   try {
     try {
       for await (const batch of source.batches()) {
-        for (let from = 0; from < batch.length; from += JOB_RECORDS) {
+        for (let from = 0, to = 0; from < batch.length; from = to) {
+          to = jobEnd(batch, from);
           if (allReady === undefined && dispatched >= startAfter) {
             allReady = startWorkers();
             // Not awaited when the main thread judges meanwhile; a failure still ends the replay.
@@ -305,7 +320,7 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
             if (!mainThreadJudges) await allReady;
           }
           check();
-          await dispatch(batch, from, Math.min(batch.length, from + JOB_RECORDS));
+          await dispatch(batch, from, to);
           await flush();
         }
       }

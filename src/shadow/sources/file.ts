@@ -29,6 +29,8 @@ export interface FileSourceOptions {
   readonly resumeFrom?: Checkpoint;
   /** Records per batch handed to the replay. */
   readonly batchSize?: number;
+  /** A batch also ends once its values reach this many bytes (default 16 MiB): records may be up to 1 MiB each. */
+  readonly batchBytes?: number;
   /** Maximum record size; lines above it are quarantined as oversized. */
   readonly maxRecordBytes?: number;
 }
@@ -53,6 +55,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
     throw new FileReadError(path, err);
   }
   const batchSize = options.batchSize ?? 256;
+  const batchBytes = options.batchBytes ?? 16 * 1024 * 1024;
   const maxBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
   const resume = options.resumeFrom;
   if (resume !== undefined && resume.kind !== 'line') throw new Error(`cannot resume a file source from a ${resume.kind} checkpoint`);
@@ -68,11 +71,13 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
     let oversizedBytes = -1;
     let oversizedExcerpt: Buffer | null = null;
     let batch: SourceRecord[] = [];
+    let batchValueBytes = 0;
 
     const emit = (value: Uint8Array | null, sourceError?: string): void => {
       if (line >= firstLine) {
         const position = { kind: 'line', file: path, line } as const;
         batch.push(sourceError === undefined ? { position, value } : { position, value, sourceError });
+        batchValueBytes += value?.byteLength ?? 0;
       }
     };
     /** Ends the current line with bytes `from`..`to` of `chunk` (no view is made unless the line is handed out). */
@@ -129,9 +134,10 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
           if (nl < 0) break;
           finishLine(chunk, start, nl);
           start = nl + 1;
-          if (batch.length >= batchSize) {
+          if (batch.length >= batchSize || batchValueBytes >= batchBytes) {
             yield batch;
             batch = [];
+            batchValueBytes = 0;
           }
         }
         if (start < chunk.length) keepPartial(chunk.subarray(start));
