@@ -11,10 +11,10 @@
  *
  * Small inputs stay in the main thread: workers start only once `startAfterRecords` records
  * have been read. The main thread judges every job no worker has room for, so it helps while
- * workers start and whenever they are all busy. When the source is
- * interrupted, every job already handed out is judged and merged before the result returns, so
- * the partial aggregate holds exactly the records before the source's checkpoint. Workers are
- * terminated on every way out. An I/O edge (threads); the judging itself stays in the core.
+ * workers start and whenever they are all busy. When the source is interrupted, every job
+ * already handed out is judged and merged before the result returns, so the partial aggregate
+ * holds exactly the records before the source's checkpoint. Workers are terminated on every way
+ * out. An I/O edge (threads); the judging itself stays in the core.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
