@@ -196,7 +196,7 @@ describe('judging in worker threads', () => {
   });
 
   // Counted as the process's OS threads (Linux /proc): a worker is one, and Node lists no handle for it.
-  it.skipIf(!existsSync('/proc/self/status'))('leaves no worker thread behind: after a complete run, an interrupted one, or a source that fails', async () => {
+  it.skipIf(!existsSync('/proc/self/status'))('leaves no worker thread behind, after a source that fails as after a complete run', async () => {
     const threads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
     // A replay without workers first, so threads the process starts once (file I/O) are already counted.
     await runReplay(options(fileSource(salted), join(root, 'warm-up')));
