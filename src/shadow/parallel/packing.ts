@@ -39,7 +39,9 @@ export function packedSize(records: readonly SourceRecord[], from = 0, to = reco
 export function packBatch(records: readonly SourceRecord[], from = 0, to = records.length, buffer?: ArrayBuffer): PackedBatch {
   const count = to - from;
   const size = packedSize(records, from, to);
-  const target = buffer !== undefined && buffer.byteLength >= size ? buffer : new ArrayBuffer(size);
+  // A quarter to spare, so a returned buffer fits the next job nearly always: every buffer
+  // dropped for a larger one is external memory the main thread holds until a full collection.
+  const target = buffer !== undefined && buffer.byteLength >= size ? buffer : new ArrayBuffer(size + (size >> 2));
   const header = (count + 1) * OFFSET_BYTES;
   const offsets = new Uint32Array(target, 0, count + 1);
   const bytes = new Uint8Array(target);

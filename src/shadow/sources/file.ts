@@ -166,7 +166,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
 }
 
 /** Decoded bytes held at most before the file read pauses. */
-const QUEUE_BYTES = 4 * 1024 * 1024;
+const QUEUE_BYTES = 2 * 1024 * 1024;
 
 /**
  * The file's bytes, decompressed for a .gz, as chunks; `onRead` counts the file's own bytes.
