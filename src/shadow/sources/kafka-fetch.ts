@@ -273,27 +273,32 @@ const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 function decodeBatchRecords(body: Buffer, count: number, baseOffset: number, topic: string, partition: number, from: number, end: number | undefined, into: SourceRecord[]): void {
   let at = 0;
   for (let i = 0; i < count; i++) {
-    const [length, afterLength] = readVarint(body, at);
-    const recordEnd = afterLength + length;
-    let p = afterLength + 1; // attributes
+    const length = readVarint(body, at);
+    const recordEnd = varintEnd + length;
+    let p = varintEnd + 1; // attributes
     p = skipVarint(body, p); // timestamp delta
-    const [offsetDelta, afterDelta] = readVarint(body, p);
-    const [keyLength, afterKeyLength] = readVarint(body, afterDelta);
-    p = afterKeyLength + Math.max(0, keyLength);
-    const [valueLength, afterValueLength] = readVarint(body, p);
+    const offsetDelta = readVarint(body, p);
+    const keyLength = readVarint(body, varintEnd);
+    p = varintEnd + Math.max(0, keyLength);
+    const valueLength = readVarint(body, p);
+    const valueStart = varintEnd;
     const offset = baseOffset + offsetDelta;
     if (offset >= from && (end === undefined || offset < end)) {
       into.push({
         position: { kind: 'kafka', topic, partition, offset: String(offset) },
-        value: valueLength < 0 ? null : body.subarray(afterValueLength, afterValueLength + valueLength),
+        // A plain view costs a fraction of a Buffer's subarray, and the replay needs only bytes.
+        value: valueLength < 0 ? null : new Uint8Array(body.buffer, body.byteOffset + valueStart, valueLength),
       });
     }
     at = recordEnd;
   }
 }
 
-/** Zig-zag varint (up to 32 bits of payload) at `at`: [value, next position]. */
-function readVarint(buf: Buffer, at: number): [number, number] {
+/** Where the varint {@link readVarint} read last ends: a second result without a tuple allocated per call. */
+let varintEnd = 0;
+
+/** Zig-zag varint (up to 32 bits of payload) at `at`; sets {@link varintEnd}. */
+function readVarint(buf: Buffer, at: number): number {
   let raw = 0;
   let shift = 0;
   let byte: number;
@@ -302,8 +307,9 @@ function readVarint(buf: Buffer, at: number): [number, number] {
     raw += (byte & 0x7f) * 2 ** shift;
     shift += 7;
   } while (byte & 0x80);
+  varintEnd = at;
   // Zig-zag: 0,1,2,3 -> 0,-1,1,-2 (arithmetic, so values above 2^31 stay exact).
-  return [raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2, at];
+  return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
 }
 
 function skipVarint(buf: Buffer, at: number): number {
