@@ -10,7 +10,7 @@
  * the broker already agreed to serve. Supports uncompressed and gzip batches, control batches
  * and aborted transactions (read_committed, like kafkajs's and librdkafka's default).
  */
-import { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { SourceRecord } from '../source.js';
 
@@ -63,10 +63,12 @@ export interface FetchedPartition {
 export class FetchConnection {
   private readonly socket: Socket;
   private readonly connected: Promise<void>;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** Bytes of the response being received (size prefix included), -1 until its size is known. */
-  private needed = -1;
+  /** The size prefix of the next response, filled by the socket. */
+  private readonly sizePrefix = Buffer.alloc(4);
+  private sizePrefixFilled = 0;
+  /** The response being received, once its size is known; the socket reads straight into it. */
+  private frame: Buffer | undefined;
+  private frameFilled = 0;
   private correlationId = 0;
   private waiting: { resolve: (frame: Buffer) => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | undefined;
   private failure: Error | undefined;
@@ -77,17 +79,30 @@ export class FetchConnection {
     private readonly clientId: string,
     private readonly requestTimeoutMs: number,
   ) {
-    this.socket = new Socket();
+    // The socket reads into memory this connection names (`onread`), not into chunks of its
+    // own: each response gets one buffer of its exact size and the kernel fills it directly,
+    // where chunks would be allocated per read and then copied once more into a joined buffer.
+    // Every response has a buffer of its own that is never reused, so the views into it that
+    // the decoder hands out stay valid however long the replay holds them.
+    this.socket = connect({
+      port,
+      host,
+      onread: {
+        buffer: () => this.readTarget(),
+        callback: (bytesRead: number) => {
+          this.onRead(bytesRead);
+          return true;
+        },
+      },
+    });
     this.socket.setNoDelay(true);
     this.connected = new Promise((resolve, reject) => {
       this.socket.once('connect', resolve);
       this.socket.once('error', reject);
     });
     this.connected.catch(() => undefined);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('close', () => this.fail(new Error(`connection to ${host}:${port} closed`)));
-    this.socket.connect(port, host);
   }
 
   async fetch(topic: string, partitions: readonly FetchPartition[], maxWaitMs: number, maxBytes: number): Promise<FetchedPartition[]> {
@@ -111,25 +126,30 @@ export class FetchConnection {
     });
   }
 
-  private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    if (this.needed < 0) {
-      if (this.buffered < 4) return;
-      const first = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [first];
-      this.needed = 4 + first.readInt32BE(0);
+  /** Where the socket's next read goes: the rest of the size prefix, or the rest of the response. */
+  private readTarget(): Uint8Array {
+    return this.frame === undefined ? this.sizePrefix.subarray(this.sizePrefixFilled) : this.frame.subarray(this.frameFilled);
+  }
+
+  private onRead(bytesRead: number): void {
+    if (this.frame === undefined) {
+      this.sizePrefixFilled += bytesRead;
+      if (this.sizePrefixFilled < 4) return;
+      this.sizePrefixFilled = 0;
+      const size = this.sizePrefix.readInt32BE(0);
+      if (size < 4) {
+        this.fail(new Error(`malformed response from ${this.host}:${this.port} (size ${size})`));
+        return;
+      }
+      // Not zero-filled: the socket writes every byte before the response is handed out.
+      this.frame = Buffer.allocUnsafeSlow(size);
+      this.frameFilled = 0;
+      return;
     }
-    // Joined once, when the whole response is here: joining on every chunk would copy a
-    // 32 MiB response hundreds of times.
-    if (this.buffered < this.needed) return;
-    const head = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
-    const size = this.needed - 4;
-    this.needed = -1;
-    const frame = head.subarray(4, 4 + size);
-    const rest = head.subarray(4 + size);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.buffered = rest.length;
+    this.frameFilled += bytesRead;
+    if (this.frameFilled < this.frame.length) return;
+    const frame = this.frame;
+    this.frame = undefined;
     const waiting = this.waiting;
     this.waiting = undefined;
     if (waiting) {
@@ -297,8 +317,30 @@ function decodeBatchRecords(body: Buffer, count: number, baseOffset: number, top
 /** Where the varint {@link readVarint} read last ends: a second result without a tuple allocated per call. */
 let varintEnd = 0;
 
-/** Zig-zag varint (up to 32 bits of payload) at `at`; sets {@link varintEnd}. */
+/**
+ * Zig-zag varint at `at`; sets {@link varintEnd}. Nearly every varint of a record (lengths,
+ * deltas) is one or two bytes, so those take a path of plain integer operations; longer ones
+ * go through {@link readLongVarint}, which stays exact past 2^31.
+ */
 function readVarint(buf: Buffer, at: number): number {
+  const first = buf[at] as number;
+  if (first < 0x80) {
+    varintEnd = at + 1;
+    return (first >>> 1) ^ -(first & 1);
+  }
+  const second = buf[at + 1] as number;
+  if (second < 0x80) {
+    varintEnd = at + 2;
+    const raw = (first & 0x7f) | (second << 7);
+    return (raw >>> 1) ^ -(raw & 1);
+  }
+  // Past the end of the buffer `first` or `second` is undefined: the comparisons above are
+  // false and the general loop below decides, as it always did.
+  return readLongVarint(buf, at);
+}
+
+/** Any zig-zag varint (up to 32 bits of payload); sets {@link varintEnd}. */
+function readLongVarint(buf: Buffer, at: number): number {
   let raw = 0;
   let shift = 0;
   let byte: number;
@@ -310,6 +352,18 @@ function readVarint(buf: Buffer, at: number): number {
   varintEnd = at;
   // Zig-zag: 0,1,2,3 -> 0,-1,1,-2 (arithmetic, so values above 2^31 stay exact).
   return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+}
+
+/** The zig-zag varint at `at` and where it ends, for tests that hold the fast path to the general one. */
+export function decodeVarint(buf: Buffer, at: number): { readonly value: number; readonly end: number } {
+  const value = readVarint(buf, at);
+  return { value, end: varintEnd };
+}
+
+/** The same through the general loop only. */
+export function decodeVarintGeneral(buf: Buffer, at: number): { readonly value: number; readonly end: number } {
+  const value = readLongVarint(buf, at);
+  return { value, end: varintEnd };
 }
 
 function skipVarint(buf: Buffer, at: number): number {
