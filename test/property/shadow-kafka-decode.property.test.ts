@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeRecords, type FetchedPartition } from '../../src/shadow/sources/kafka-fetch.js';
+import { decodeRecords, FetchedRecordReader, type FetchedPartition } from '../../src/shadow/sources/kafka-fetch.js';
 
 interface Encoded {
   readonly buffer: Buffer;
@@ -106,6 +106,35 @@ describe('Kafka record-batch decoder', () => {
         expect(decoded.records.length).toBe(expected.length - lastBatchSize);
         expect(decoded.nextOffset).toBe(expected.length - lastBatchSize);
       }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('read a slice at a time, gives the same records in the same order, each slice whole record batches', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(batchSpec, { minLength: 1, maxLength: 5 }),
+        fc.nat(60),
+        fc.option(fc.nat(60), { nil: undefined }),
+        fc.integer({ min: 1, max: 20 }),
+        async (batches, from, endDelta, slice) => {
+          const { bytes } = await encode(batches, 0);
+          const end = endDelta === undefined ? undefined : from + endDelta;
+          const whole = decodeRecords('t', fetched(bytes), from, end);
+          const reader = new FetchedRecordReader('t', fetched(bytes), from, end);
+          expect(reader.nextOffset).toBe(whole.nextOffset);
+          const slices: (typeof whole.records)[] = [];
+          for (let records = reader.read(slice); records.length > 0; records = reader.read(slice)) slices.push(records);
+          expect(reader.read(slice)).toEqual([]);
+          expect(slices.flat().map((r) => r.position)).toEqual(whole.records.map((r) => r.position));
+          expect(slices.flat().map((r) => (r.value === null ? null : Buffer.from(r.value).toString('hex')))).toEqual(
+            whole.records.map((r) => (r.value === null ? null : Buffer.from(r.value).toString('hex'))),
+          );
+          // A slice stops at the first batch boundary after `slice` records, so it never exceeds
+          // `slice` by more than one batch (at most 12 records here).
+          for (const records of slices) expect(records.length).toBeLessThan(slice + 12);
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -245,47 +245,109 @@ export interface DecodedRecords {
  * aborted transactions.
  */
 export function decodeRecords(topic: string, fetched: FetchedPartition, from: number, end: number | undefined): DecodedRecords {
-  const records: SourceRecord[] = [];
-  const buf = fetched.records;
+  const reader = new FetchedRecordReader(topic, fetched, from, end);
+  return { records: reader.read(Number.POSITIVE_INFINITY), nextOffset: reader.nextOffset };
+}
+
+/**
+ * Decodes the records of one fetched partition a slice at a time. Why slices: a response holds
+ * up to tens of thousands of records, and decoded all at once their objects outlive the young
+ * generation while the replay works through them, so the garbage collector copies and then
+ * marks every one of them; a slice is done with before the next one is made.
+ */
+export class FetchedRecordReader {
+  /** The offset to fetch next (past every complete batch in the response), known before any record is decoded. */
+  readonly nextOffset: number;
+  private at = 0;
+  /** Offset past the batches decoded so far: decoding stops where the window ends, like {@link nextOffset}. */
+  private decodedNext: number;
+  private done: boolean;
+  private readonly abortStarts: { readonly producerId: bigint; readonly firstOffset: number }[];
+  private readonly abortedProducers = new Set<bigint>();
+
+  constructor(
+    private readonly topic: string,
+    private readonly fetched: FetchedPartition,
+    private readonly from: number,
+    private readonly end: number | undefined,
+  ) {
+    this.decodedNext = from;
+    this.done = fetched.records === null;
+    this.nextOffset = fetched.records === null ? from : scanNextOffset(fetched.records, fetched.partition, from, end);
+    this.abortStarts = [...fetched.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  /** Whole record batches until at least `atLeast` records are out or the response ends; empty once it has. */
+  read(atLeast: number): SourceRecord[] {
+    const records: SourceRecord[] = [];
+    const buf = this.fetched.records;
+    if (buf === null) return records;
+    const { partition } = this.fetched;
+    const { abortStarts, abortedProducers, from, end } = this;
+    while (!this.done && records.length < atLeast) {
+      const at = this.at;
+      if (at + 12 > buf.length) {
+        this.done = true;
+        break;
+      }
+      const baseOffset = Number(buf.readBigInt64BE(at));
+      const batchLength = buf.readInt32BE(at + 8);
+      const batchEnd = at + 12 + batchLength;
+      if (batchEnd > buf.length) {
+        this.done = true; // a partial batch at the end of the response
+        break;
+      }
+      const magic = buf.readInt8(at + 16);
+      if (magic !== 2) throw unsupportedFormat(partition, baseOffset, magic);
+      const attributes = buf.readInt16BE(at + 21);
+      const lastOffsetDelta = buf.readInt32BE(at + 23);
+      const producerId = buf.readBigInt64BE(at + 43);
+      const count = buf.readInt32BE(at + 57);
+      const isTransactional = (attributes & 0x10) !== 0;
+      const isControl = (attributes & 0x20) !== 0;
+      const batchNext = baseOffset + lastOffsetDelta + 1;
+      while (abortStarts.length > 0 && (abortStarts[0] as { firstOffset: number }).firstOffset <= baseOffset + lastOffsetDelta) {
+        abortedProducers.add((abortStarts.shift() as { producerId: bigint }).producerId);
+      }
+      if (isControl) {
+        // An abort or commit marker ends its producer's transaction.
+        if (isTransactional) abortedProducers.delete(producerId);
+      } else if (!(isTransactional && abortedProducers.has(producerId)) && batchNext > from) {
+        const codec = attributes & 0x07;
+        let body: Buffer;
+        if (codec === 0) body = buf.subarray(at + BATCH_HEADER_BYTES, batchEnd);
+        else if (codec === 1) body = gunzipSync(buf.subarray(at + BATCH_HEADER_BYTES, batchEnd));
+        else throw new Error(`partition ${partition} offset ${baseOffset}: ${CODECS[codec] ?? `codec ${codec}`} compression is not supported (none and gzip are)`);
+        decodeBatchRecords(body, count, baseOffset, this.topic, partition, from, end, records);
+      }
+      this.decodedNext = Math.max(this.decodedNext, batchNext);
+      this.at = batchEnd;
+      if (end !== undefined && this.decodedNext >= end) this.done = true;
+    }
+    return records;
+  }
+}
+
+/** The offset past the last complete batch of `buf` (stopping at `end`), from the batch headers alone. */
+function scanNextOffset(buf: Buffer, partition: number, from: number, end: number | undefined): number {
   let nextOffset = from;
-  if (buf === null) return { records, nextOffset };
-  const partition = fetched.partition;
-  const abortStarts = [...fetched.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
-  const abortedProducers = new Set<bigint>();
   let at = 0;
   while (at + 12 <= buf.length) {
+    const batchEnd = at + 12 + buf.readInt32BE(at + 8);
+    if (batchEnd > buf.length) break;
     const baseOffset = Number(buf.readBigInt64BE(at));
-    const batchLength = buf.readInt32BE(at + 8);
-    const batchEnd = at + 12 + batchLength;
-    if (batchEnd > buf.length) break; // a partial batch at the end of the response
+    // Checked here too, so an unreadable response fails before the next fetch is sent.
     const magic = buf.readInt8(at + 16);
-    if (magic !== 2) throw new Error(`partition ${partition} offset ${baseOffset}: record batch format ${magic} is not supported (Kafka 0.11+ writes format 2)`);
-    const attributes = buf.readInt16BE(at + 21);
-    const lastOffsetDelta = buf.readInt32BE(at + 23);
-    const producerId = buf.readBigInt64BE(at + 43);
-    const count = buf.readInt32BE(at + 57);
-    const isTransactional = (attributes & 0x10) !== 0;
-    const isControl = (attributes & 0x20) !== 0;
-    const batchNext = baseOffset + lastOffsetDelta + 1;
-    while (abortStarts.length > 0 && (abortStarts[0] as { firstOffset: number }).firstOffset <= baseOffset + lastOffsetDelta) {
-      abortedProducers.add((abortStarts.shift() as { producerId: bigint }).producerId);
-    }
-    if (isControl) {
-      // An abort or commit marker ends its producer's transaction.
-      if (isTransactional) abortedProducers.delete(producerId);
-    } else if (!(isTransactional && abortedProducers.has(producerId)) && batchNext > from) {
-      const codec = attributes & 0x07;
-      let body: Buffer;
-      if (codec === 0) body = buf.subarray(at + BATCH_HEADER_BYTES, batchEnd);
-      else if (codec === 1) body = gunzipSync(buf.subarray(at + BATCH_HEADER_BYTES, batchEnd));
-      else throw new Error(`partition ${partition} offset ${baseOffset}: ${CODECS[codec] ?? `codec ${codec}`} compression is not supported (none and gzip are)`);
-      decodeBatchRecords(body, count, baseOffset, topic, partition, from, end, records);
-    }
-    nextOffset = Math.max(nextOffset, batchNext);
+    if (magic !== 2) throw unsupportedFormat(partition, baseOffset, magic);
+    nextOffset = Math.max(nextOffset, baseOffset + buf.readInt32BE(at + 23) + 1);
     at = batchEnd;
     if (end !== undefined && nextOffset >= end) break;
   }
-  return { records, nextOffset };
+  return nextOffset;
+}
+
+function unsupportedFormat(partition: number, baseOffset: number, magic: number): Error {
+  return new Error(`partition ${partition} offset ${baseOffset}: record batch format ${magic} is not supported (Kafka 0.11+ writes format 2)`);
 }
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];

@@ -28,7 +28,14 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import { type Checkpoint, type RecordSource, SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { ProgressReporting, SourceProgress } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
-import { decodeRecords, FetchConnection, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
+import { FetchConnection, FetchedRecordReader, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
+
+/**
+ * Records per batch handed out by the direct fetch path (whole record batches, so a little
+ * more): small enough that a slice's objects die young, large enough that the replay's
+ * per-batch work stays negligible.
+ */
+const DECODE_SLICE_RECORDS = 1024;
 
 export interface KafkaWindow {
   /** Where each partition starts: its first retained record, or its first record at or after this time. */
@@ -253,24 +260,27 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
             { cause: err.cause },
           );
         }
-        const ready: SourceRecord[][] = [];
+        const ready: FetchedRecordReader[] = [];
         for (const f of fetched) {
           const from = next.get(f.partition) ?? 0;
-          const decoded = decodeRecords(topic, f, from, plan.get(f.partition)?.end);
-          if (decoded.nextOffset > from) next.set(f.partition, decoded.nextOffset);
+          const reader = new FetchedRecordReader(topic, f, from, plan.get(f.partition)?.end);
+          if (reader.nextOffset > from) next.set(f.partition, reader.nextOffset);
           else if (f.records !== null && f.records.length > 0) {
             // Only part of one batch fit: the batch is larger than the fetch size. Ask for more.
             maxBytes.set(f.partition, Math.min(256 * 1024 * 1024, 2 * (maxBytes.get(f.partition) ?? 0)));
           }
-          if (decoded.records.length > 0) ready.push(decoded.records);
+          ready.push(reader);
         }
         const more = !options.signal?.aborted && open().length > 0;
         pending = more ? fetchRound() : undefined;
         // Handled when awaited; never an unhandled rejection if the replay stops first.
         pending?.catch(() => undefined);
-        for (const records of ready) {
-          markDelivered(records);
-          yield records;
+        // Decoded a slice at a time while the next fetch is under way (see FetchedRecordReader).
+        for (const reader of ready) {
+          for (let records = reader.read(DECODE_SLICE_RECORDS); records.length > 0; records = reader.read(DECODE_SLICE_RECORDS)) {
+            markDelivered(records);
+            yield records;
+          }
         }
       }
     } finally {
