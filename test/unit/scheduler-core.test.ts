@@ -111,11 +111,17 @@ describe('DispatchCore', () => {
     expect(core.expireOverdue(1000)).toBe(0);
   });
 
-  it('pump expires an idle variant\'s overdue request by the earliest deadline of all variants', () => {
+  /** Two variants of one slot each, both slots taken, so whatever is submitted next waits. */
+  const twoBusyVariants = () => {
     const { core } = setup({ variants: [...oneVariant(), { id: 'n', concurrency: 1, queueBound: 9, qosPreemption: false }] });
     core.submit({ id: 'a', variant: 0, tier: 0, account: 'x' }, 0);
     core.submit({ id: 'b', variant: 1, tier: 0, account: 'x' }, 0);
     core.pump(0);
+    return core;
+  };
+
+  it('pump expires an idle variant\'s overdue request by the earliest deadline of all variants', () => {
+    const core = twoBusyVariants();
     const early = core.submit({ id: 'early', variant: 0, tier: 0, account: 'x', deadline: 10 }, 0);
     const late = core.submit({ id: 'late', variant: 1, tier: 0, account: 'x', deadline: 20 }, 0);
     core.pump(0);
@@ -125,10 +131,7 @@ describe('DispatchCore', () => {
   });
 
   it('expireOverdue sweeps every variant', () => {
-    const { core } = setup({ variants: [...oneVariant(), { id: 'n', concurrency: 1, queueBound: 9, qosPreemption: false }] });
-    core.submit({ id: 'a', variant: 0, tier: 0, account: 'x' }, 0);
-    core.submit({ id: 'b', variant: 1, tier: 0, account: 'x' }, 0);
-    core.pump(0);
+    const core = twoBusyVariants();
     const w1 = core.submit({ id: 'w1', variant: 0, tier: 0, account: 'x', deadline: 10 }, 0);
     const w2 = core.submit({ id: 'w2', variant: 1, tier: 2, account: 'x', deadline: 20 }, 0);
     expect(core.expireOverdue(15)).toBe(1);
