@@ -37,12 +37,16 @@ export const registerSched: Register = (program, io, setExit) => {
   const sched = program.command('sched').description('The dispatch loop: simulate how a mapping schedules recorded traffic.');
   sched
     .command('simulate')
+    .summary('Replay a request log through the scheduler core in virtual time; per-tier wait, throughput, drops.')
+    // One paragraph, no hard line breaks: commander wraps it to the terminal's width.
     .description(
-      'Replay a request log through the scheduler core in virtual time and report, per tier, queue wait\n' +
-        'p50/p95/p99, throughput and shed/throttled/expired/preempted counts. Arrivals come from the log\n' +
-        "timestamps; service times from each record's serviceTimeMs or a seeded exponential distribution,\n" +
-        'so the same seed gives the same report. Give --rules more than once to compare mappings.\n' +
-        'Requests the rules fail closed on and lines that are not records are counted, never dropped.',
+      [
+        'Replay a request log through the scheduler core in virtual time and report, per tier, queue wait p50/p95/p99,',
+        'throughput and shed/throttled/expired/preempted counts. Arrivals come from the log timestamps; service times',
+        "from each record's serviceTimeMs or a seeded exponential distribution, so the same seed gives the same report.",
+        'Give --rules more than once to compare mappings. Requests the rules fail closed on and lines that are not',
+        'records are counted, never dropped.',
+      ].join(' '),
     )
     .requiredOption('--log <file>', 'request log, NDJSON (one request record per line)')
     .requiredOption('--rules <file>', 'rule set mapping requests to tiers (repeat to compare)', (v: string, acc: string[]) => [...acc, v], [] as string[])
