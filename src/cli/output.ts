@@ -68,11 +68,21 @@ export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
 
-/** Renders rows as an aligned plain-text table (numbers right-aligned). */
+/** A cell that reads as a figure: a number, a formatted number ("1.8", "12,400", "50.50%") or "-" for none. */
+const FIGURE = /^(-|-?[\d,]+(\.\d+)?%?)$/;
+
+/**
+ * Renders rows as an aligned plain-text table. Columns of figures are right-aligned, including
+ * figures already formatted as strings and "-" placeholders, as long as one cell is a real figure.
+ */
 export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [headers, ...rows].map((r) => r.map(String));
   const widths = headers.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
-  const numeric = headers.map((_, c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number'));
+  const numeric = headers.map(
+    (_, c) =>
+      rows.some((r) => r[c] !== '-' && r[c] !== undefined) &&
+      rows.every((r) => typeof r[c] === 'number' || FIGURE.test(String(r[c]))),
+  );
   const line = (r: readonly string[]) =>
     r.map((v, c) => (numeric[c] ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
   const [head, ...body] = cells;
