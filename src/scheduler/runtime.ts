@@ -25,12 +25,26 @@ export class SchedulingRejected extends Error {
   }
 }
 
+/** Per-call options of {@link SchedulerRuntime.run}. */
+export interface RunOptions {
+  /**
+   * The caller's way to withdraw the request (a client that hung up, a request timeout):
+   * aborting cancels it, queued or running, as {@link SchedulerRuntime.cancel} does. Already
+   * aborted: the request is never submitted and `run` rejects with `cancelled`.
+   */
+  readonly signal?: AbortSignal;
+}
+
 interface Pending {
   readonly task: (signal: AbortSignal) => Promise<unknown>;
   readonly abort: AbortController;
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
+  /** Stops listening to the caller's signal once the request has ended. */
+  readonly release: () => void;
 }
+
+const noop = (): void => undefined;
 
 export class SchedulerRuntime<Id = string> {
   readonly core: DispatchCore<Id>;
@@ -57,14 +71,25 @@ export class SchedulerRuntime<Id = string> {
    * cancelled. A task that fails still frees its slot. The task's signal aborts when the
    * request is preempted or cancelled while running, so the work can stop.
    */
-  run<T>(request: SubmitRequest<Id>, task: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  run<T>(request: SubmitRequest<Id>, task: (signal: AbortSignal) => Promise<T>, options: RunOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const ticket = this.submitTicket(request);
-      if (ticket.state === 'queued') {
-        this.pending.set(ticket, { task, abort: new AbortController(), resolve: resolve as (value: unknown) => void, reject });
-      } else {
-        reject(new SchedulingRejected(ticket.state as Exclude<TerminalState, 'completed'>, ticket.retryAfter));
+      const callerSignal = options.signal;
+      if (callerSignal?.aborted) {
+        reject(new SchedulingRejected('cancelled', 0));
+        return;
       }
+      const ticket = this.submitTicket(request);
+      if (ticket.state !== 'queued') {
+        reject(new SchedulingRejected(ticket.state as Exclude<TerminalState, 'completed'>, ticket.retryAfter));
+        return;
+      }
+      let release = noop;
+      if (callerSignal !== undefined) {
+        const onAbort = () => this.cancel(ticket);
+        callerSignal.addEventListener('abort', onAbort, { once: true });
+        release = () => callerSignal.removeEventListener('abort', onAbort);
+      }
+      this.pending.set(ticket, { task, abort: new AbortController(), resolve: resolve as (value: unknown) => void, reject, release });
     });
   }
 
@@ -107,6 +132,7 @@ export class SchedulerRuntime<Id = string> {
       queueMicrotask(() => this.start(ticket, entry));
     } else if (kind !== 'queued' && kind !== 'completed') {
       this.pending.delete(ticket);
+      entry.release();
       entry.abort.abort(new SchedulingRejected(kind, ticket.retryAfter));
       entry.reject(new SchedulingRejected(kind, ticket.retryAfter));
     }
@@ -121,14 +147,15 @@ export class SchedulerRuntime<Id = string> {
       promise = Promise.reject(err);
     }
     promise.then(
-      (value) => this.finish(ticket, () => entry.resolve(value)),
-      (err: unknown) => this.finish(ticket, () => entry.reject(err)),
+      (value) => this.finish(ticket, entry, () => entry.resolve(value)),
+      (err: unknown) => this.finish(ticket, entry, () => entry.reject(err)),
     );
   }
 
-  private finish(ticket: Ticket<Id>, settle: () => void): void {
+  private finish(ticket: Ticket<Id>, entry: Pending, settle: () => void): void {
     // Preempted or cancelled meanwhile: its promise was already rejected.
     if (!this.pending.delete(ticket)) return;
+    entry.release();
     this.core.complete(ticket, this.clock());
     this.schedulePump();
     settle();

@@ -95,4 +95,43 @@ describe('SchedulerRuntime', () => {
     runtime.close();
     await expect(runtime.run({ id: 'late', variant: 0, tier: 0, account: 'a' }, async () => undefined)).rejects.toThrow('closed');
   });
+  it("withdraws a request when the caller's signal aborts: queued, running, or before it was submitted", async () => {
+    const runtime = new SchedulerRuntime<string>(config());
+    const started: string[] = [];
+    let taskAbort: unknown;
+    const hangUp = new AbortController();
+    const running = runtime.run(
+      { id: 'r', variant: 0, tier: 0, account: 'a' },
+      (signal) => {
+        started.push('r');
+        signal.addEventListener('abort', () => (taskAbort = signal.reason));
+        return new Promise<void>(() => undefined); // ends only by being withdrawn
+      },
+      { signal: hangUp.signal },
+    );
+    const timeout = new AbortController();
+    const waiting = runtime.run({ id: 'w', variant: 0, tier: 0, account: 'a' }, async () => void started.push('w'), { signal: timeout.signal });
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['r']);
+
+    timeout.abort();
+    await expect(waiting).rejects.toMatchObject({ state: 'cancelled' });
+    hangUp.abort();
+    await expect(running).rejects.toMatchObject({ state: 'cancelled' });
+    expect(taskAbort).toMatchObject({ state: 'cancelled' });
+    expect(runtime.core.inflight(0)).toBe(0);
+
+    // the freed slot serves the next request; a signal that outlives its request changes nothing
+    const kept = new AbortController();
+    await expect(runtime.run({ id: 'n', variant: 0, tier: 0, account: 'a' }, async () => 'done', { signal: kept.signal })).resolves.toBe('done');
+    kept.abort();
+
+    const gone = new AbortController();
+    gone.abort();
+    await expect(runtime.run({ id: 'late', variant: 0, tier: 0, account: 'a' }, async () => void started.push('late'), { signal: gone.signal })).rejects.toMatchObject({ state: 'cancelled' });
+    expect(started).toEqual(['r']); // neither the withdrawn 'w' nor the never-submitted 'late' ran
+    expect(runtime.core.counters).toMatchObject({ queued: 3, dispatched: 2, completed: 1, cancelled: 2 });
+    expect(runtime.unfinished).toEqual([]);
+    runtime.close();
+  });
 });
