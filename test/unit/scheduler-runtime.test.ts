@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { SchedulerRuntime, SchedulingRejected, type SchedulerConfig } from '../../src/scheduler/index.js';
 
@@ -10,6 +11,25 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/**
+ * Waits until an expiry timer of 1 ms has ticked at least once: Node runs due timers in order of
+ * their due time, and this timeout, set later for longer, is due after the interval's next tick.
+ */
+const afterExpiryTicks = (): Promise<void> => new Promise((r) => setTimeout(r, 3));
+
+/** A clock the test moves by hand; `reads` shows whether the runtime (or its timer) looked at it. */
+function manualClock(): { now: number; reads: number; read: () => number } {
+  const clock = {
+    now: 0,
+    reads: 0,
+    read: () => {
+      clock.reads++;
+      return clock.now;
+    },
+  };
+  return clock;
 }
 
 describe('SchedulerRuntime', () => {
@@ -124,6 +144,9 @@ describe('SchedulerRuntime', () => {
     // the freed slot serves the next request; a signal that outlives its request changes nothing
     const kept = new AbortController();
     await expect(runtime.run({ id: 'n', variant: 0, tier: 0, account: 'a' }, async () => 'done', { signal: kept.signal })).resolves.toBe('done');
+    // a long-lived signal shared by many requests must not collect a listener per request
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(hangUp.signal, 'abort')).toHaveLength(0);
     kept.abort();
 
     const gone = new AbortController();
@@ -133,5 +156,159 @@ describe('SchedulerRuntime', () => {
     expect(runtime.core.counters).toMatchObject({ queued: 3, dispatched: 2, completed: 1, cancelled: 2 });
     expect(runtime.unfinished).toEqual([]);
     runtime.close();
+  });
+
+  it('says why it rejected: the retry-after of a throttled request, the state of any other', async () => {
+    const runtime = new SchedulerRuntime<string>({ ...config(), accountRates: { slow: { rate: 1, burst: 1 } } }, { clock: () => 100 });
+    await expect(runtime.run({ id: '1', variant: 0, tier: 0, account: 'slow' }, async () => 'first')).resolves.toBe('first');
+    // one token a second, none left: the next one is due in exactly 1000 ms on the fixed clock
+    await expect(runtime.run({ id: '2', variant: 0, tier: 0, account: 'slow' }, async () => undefined)).rejects.toMatchObject({
+      name: 'SchedulingRejected',
+      state: 'throttled',
+      retryAfterMs: 1000,
+      message: 'throttled: retry after 1000 ms',
+    });
+    await expect(runtime.run({ id: '3', variant: 0, tier: 0, account: 'a', deadline: 50 }, async () => undefined)).rejects.toMatchObject({
+      name: 'SchedulingRejected',
+      state: 'expired',
+      retryAfterMs: 0,
+      message: 'request expired',
+    });
+    runtime.close();
+  });
+
+  it('reads deadlines on performance.now() unless given a clock', async () => {
+    const runtime = new SchedulerRuntime<string>(config());
+    await expect(runtime.run({ id: 'past', variant: 0, tier: 0, account: 'a', deadline: performance.now() - 1 }, async () => 'ran')).rejects.toMatchObject({
+      state: 'expired',
+    });
+    await expect(runtime.run({ id: 'future', variant: 0, tier: 0, account: 'a', deadline: performance.now() + 60_000 }, async () => 'ran')).resolves.toBe('ran');
+    runtime.close();
+  });
+
+  it('expires waiting requests by its timer while nothing else happens, and stops the timer once no request is left', async () => {
+    const clock = manualClock();
+    const runtime = new SchedulerRuntime<string>(config(), { clock: clock.read, expiryIntervalMs: 1 });
+    const gate = deferred();
+    const running = runtime.run({ id: 'r', variant: 0, tier: 0, account: 'a' }, () => gate.promise);
+    // handled from the start: they reject inside a timer tick, before the test awaits them
+    const soon = expect(runtime.run({ id: 'soon', variant: 0, tier: 0, account: 'a', deadline: 5 }, async () => undefined)).rejects.toMatchObject({ state: 'expired' });
+    const later = expect(runtime.run({ id: 'later', variant: 0, tier: 0, account: 'a', deadline: 100 }, async () => undefined)).rejects.toMatchObject({ state: 'expired' });
+    await new Promise((r) => setImmediate(r)); // the pump: 'r' runs, the others wait behind it
+    const state = () => runtime.unfinished.map((t) => `${t.id}:${t.state}`);
+    expect(state()).toEqual(['r:running', 'soon:queued', 'later:queued']);
+
+    // no submission, completion or cancellation follows: only the timer can notice the deadlines
+    clock.now = 10;
+    await afterExpiryTicks();
+    expect(state()).toEqual(['r:running', 'later:queued']);
+    await soon;
+    // the timer keeps watching while requests are left
+    clock.now = 200;
+    await afterExpiryTicks();
+    expect(state()).toEqual(['r:running']);
+    await later;
+
+    gate.resolve();
+    await running;
+    await afterExpiryTicks(); // a tick that finds nothing left stops the timer
+    const readsWhenIdle = clock.reads;
+    await afterExpiryTicks();
+    expect(clock.reads).toBe(readsWhenIdle);
+    runtime.close();
+  });
+
+  it('runs no timer for requests without a deadline nor for one turned away', async () => {
+    const clock = manualClock();
+    const runtime = new SchedulerRuntime<string>({ ...config(), accountRates: { slow: { rate: 1, burst: 1 } } }, { clock: clock.read, expiryIntervalMs: 1 });
+    const gate = deferred();
+    const running = runtime.run({ id: 'r', variant: 0, tier: 0, account: 'slow' }, () => gate.promise);
+    await new Promise((r) => setImmediate(r));
+    await expect(runtime.run({ id: 't', variant: 0, tier: 0, account: 'slow', deadline: 50 }, async () => undefined)).rejects.toMatchObject({
+      state: 'throttled',
+    });
+    const readsAfterSubmissions = clock.reads;
+    await afterExpiryTicks();
+    expect(clock.reads).toBe(readsAfterSubmissions); // no timer tick and no pump looked at the clock
+    gate.resolve();
+    await running;
+    runtime.close();
+  });
+
+  it('hands the slot of a cancelled running request to the next waiting one', async () => {
+    const runtime = new SchedulerRuntime<string>(config());
+    const started: string[] = [];
+    const running = runtime.run({ id: 'r', variant: 0, tier: 0, account: 'a' }, () => new Promise<void>(() => undefined)); // never finishes on its own
+    const next = runtime.run({ id: 'n', variant: 0, tier: 0, account: 'a' }, async () => {
+      started.push('n');
+      return 'next ran';
+    });
+    await new Promise((r) => setImmediate(r));
+    const ticket = runtime.unfinished.find((t) => t.id === 'r')!;
+    expect(runtime.cancel(ticket)).toBe(true);
+    await expect(running).rejects.toMatchObject({ state: 'cancelled', message: 'request cancelled' });
+    await new Promise((r) => setImmediate(r)); // the pump the cancellation scheduled
+    expect(started).toEqual(['n']);
+    await expect(next).resolves.toBe('next ran');
+    expect(runtime.cancel(ticket)).toBe(false); // already ended
+    runtime.close();
+  });
+
+  it('never starts a request cancelled between its dispatch and the start of its task', async () => {
+    const runtime = new SchedulerRuntime<string>(config({ concurrency: 2 }));
+    const started: string[] = [];
+    // Both are dispatched by one pump; the first task to start withdraws its twin (a hedged request).
+    const first = runtime.run({ id: 'first', variant: 0, tier: 0, account: 'a' }, async () => {
+      started.push('first');
+      runtime.cancel(runtime.unfinished.find((t) => t.id === 'twin')!);
+      return 'first ran';
+    });
+    const twin = runtime.run({ id: 'twin', variant: 0, tier: 0, account: 'a' }, async () => void started.push('twin'));
+    await expect(first).resolves.toBe('first ran');
+    await expect(twin).rejects.toMatchObject({ state: 'cancelled' });
+    expect(started).toEqual(['first']);
+    expect(runtime.core.counters).toMatchObject({ dispatched: 2, completed: 1, cancelled: 1 });
+    runtime.close();
+  });
+
+  it('treats a task that throws synchronously like one that rejects: its run rejects and its slot is freed', async () => {
+    const runtime = new SchedulerRuntime<string>(config());
+    const failing = runtime.run({ id: 'f', variant: 0, tier: 0, account: 'a' }, () => {
+      throw new Error('bad input');
+    });
+    const next = runtime.run({ id: 'n', variant: 0, tier: 0, account: 'a' }, async () => 'next ran');
+    const outcome = failing.catch((err: unknown) => err);
+    await new Promise((r) => setImmediate(r)); // the pump, then the failing task in a microtask
+    expect(runtime.unfinished.map((t) => t.id)).toEqual(['n']);
+    expect(await outcome).toMatchObject({ message: 'bad input' });
+    await expect(next).resolves.toBe('next ran');
+    runtime.close();
+  });
+
+  it('close stops the timers: queued requests stay queued though a slot frees or their deadline passes, until cancelled', async () => {
+    const clock = manualClock();
+    const runtime = new SchedulerRuntime<string>(config(), { clock: clock.read, expiryIntervalMs: 1 });
+    const started: string[] = [];
+    const gate = deferred();
+    const running = runtime.run({ id: 'r', variant: 0, tier: 0, account: 'a' }, async () => {
+      await gate.promise;
+      return 'r done';
+    });
+    await new Promise((r) => setImmediate(r));
+    // submitted in one tick, each asking for a pump, the first for the expiry timer too; closed before either fires
+    const withDeadline = runtime.run({ id: 'd', variant: 0, tier: 0, account: 'a', deadline: 5 }, async () => void started.push('d'));
+    const other = runtime.run({ id: 'o', variant: 0, tier: 0, account: 'a' }, async () => void started.push('o'));
+    runtime.close();
+    clock.now = 10;
+    await afterExpiryTicks();
+    gate.resolve();
+    await expect(running).resolves.toBe('r done'); // its completion schedules no pump either
+    await afterExpiryTicks();
+    expect(runtime.unfinished.map((t) => `${t.id}:${t.state}`)).toEqual(['d:queued', 'o:queued']);
+    expect(started).toEqual([]);
+
+    for (const ticket of runtime.unfinished) expect(runtime.cancel(ticket)).toBe(true);
+    await expect(withDeadline).rejects.toMatchObject({ state: 'cancelled' });
+    await expect(other).rejects.toMatchObject({ state: 'cancelled' });
   });
 });
