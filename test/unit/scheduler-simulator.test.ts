@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile, PACKAGE_ROOT } from '../../src/config/index.js';
 import { parseCapacity, parseLog, percentiles, schedulerConfigFor, simulate, type Capacity, type SimRequest, type TierAssignment } from '../../src/scheduler/index.js';
+import { exponentialMs } from '../../src/scheduler/simulate/random.js';
 import { configIssues } from '../support/config-issues.js';
 
 const fixtures = join(PACKAGE_ROOT, 'test', 'fixtures', 'scheduler');
@@ -14,6 +15,13 @@ const tiers = [
 function request(id: number, arrivalMs: number, extra: Partial<SimRequest<{ tier: number }>> = {}): SimRequest<{ tier: number }> {
   return { requestId: `r${id}`, arrivalMs, accountId: 'acct', modelId: 'm', serviceTimeMs: 100, attributes: { tier: id % 2 }, ...extra };
 }
+
+/** A tier report with every count zero and no waits, for spreading the figures a test expects over. */
+function idle(tier: string, weight: number) {
+  return { tier, weight, arrived: 0, dispatched: 0, completed: 0, shed: 0, throttled: 0, expired: 0, preempted: 0, waitMs: null, throughputPerSec: 0 };
+}
+const only = [{ name: 'ONLY', weight: 1 }];
+const allTierZero = (): TierAssignment => ({ tier: 0, preemptable: false });
 
 const byTier = (r: SimRequest<{ tier: number }>): TierAssignment => ({ tier: r.attributes.tier, preemptable: false });
 const oneSlot: Capacity = { variants: { m: { concurrency: 1, queueBound: 100 } } };
@@ -142,6 +150,77 @@ describe('simulator', () => {
     const ended = a.tiers.reduce((n, t) => n + t.completed + t.shed + t.throttled + t.expired + t.preempted, 0);
     expect(ended).toBe(a.scheduled);
     expect(a.scheduled + a.failClosed.total + a.unknownVariant.total).toBe(requests.length);
+  });
+
+  it('sorts the log by arrival, stably, and measures time from the first arrival', () => {
+    // given out of order: c last in time but first in the log; a and b share a timestamp, a first
+    const requests = [
+      request(3, 5020, { requestId: 'c', serviceTimeMs: 10 }),
+      request(1, 5000, { requestId: 'a', serviceTimeMs: 100 }),
+      request(2, 5000, { requestId: 'b', serviceTimeMs: 300 }),
+    ];
+    const report = simulate({ requests, assign: allTierZero, capacity: oneSlot, tiers: only, seed: 1, meanServiceMs: 50 });
+    // a runs 0-100, b 100-400 (wait 100), c 400-410 (wait 380); b first would give waits 0, 300, 380
+    expect(report).toEqual({
+      requests: 3,
+      scheduled: 3,
+      failClosed: { total: 0, byReason: {} },
+      unknownVariant: { total: 0, byModel: {} },
+      durationMs: 410,
+      // toEqual also proves no other tally (queued) leaks into the report
+      tiers: [{ ...idle('ONLY', 1), arrived: 3, dispatched: 3, completed: 3, waitMs: { p50: 100, p95: 380, p99: 380, max: 380 }, throughputPerSec: 3000 / 410 }],
+    });
+  });
+
+  it('reports an empty log as zero everywhere, not as NaN throughput', () => {
+    const report = simulate({ requests: [], assign: byTier, capacity: oneSlot, tiers, seed: 1, meanServiceMs: 50 });
+    expect(report).toEqual({
+      requests: 0,
+      scheduled: 0,
+      failClosed: { total: 0, byReason: {} },
+      unknownVariant: { total: 0, byModel: {} },
+      durationMs: 0,
+      tiers: [idle('HIGH', 3), idle('LOW', 1)],
+    });
+  });
+
+  it('sets deadlines relative to arrival, the request\'s own before the default', () => {
+    const requests = [
+      request(1, 0, { requestId: 'a', serviceTimeMs: 100 }), // runs 0-100
+      request(2, 50, { requestId: 'b', serviceTimeMs: 10, deadlineMs: 60 }), // due 110: runs 100-110
+      request(3, 60, { requestId: 'c', serviceTimeMs: 10, deadlineMs: 40 }), // due 100: expires as the slot frees
+      request(4, 70, { requestId: 'd', serviceTimeMs: 10 }), // default 45, due 115: runs 110-120
+    ];
+    const report = simulate({ requests, assign: allTierZero, capacity: oneSlot, tiers: only, seed: 1, meanServiceMs: 50, defaultDeadlineMs: 45 });
+    expect(report.durationMs).toBe(120);
+    expect(report.tiers).toEqual([
+      { ...idle('ONLY', 1), arrived: 4, dispatched: 3, completed: 3, expired: 1, waitMs: { p50: 40, p95: 50, p99: 50, max: 50 }, throughputPerSec: 3000 / 120 },
+    ]);
+  });
+
+  it('completes requests in time order however their completions interleave', () => {
+    // Two models, one per tier, everything arriving at 0 and served first come first served:
+    // each queued request takes the model's earliest free slot. The completion times are pushed
+    // far out of order (400, 300, 200, 100 first), which only an earliest-first queue replays in
+    // order. Model a (4 slots) starts its requests at 0, 0, 0, 0, 100, 200, 250, 300, 310, 350,
+    // 400, 430 and is done at 900; model b (2 slots) at 0, 0, 120, 180, 220, 260, done at 490.
+    const a = [400, 300, 200, 100, 250, 50, 350, 10, 150, 80, 500, 30];
+    const b = [220, 120, 60, 310, 40, 90];
+    const requests = [...a.map((serviceTimeMs, i) => request(i, 0, { modelId: 'a', serviceTimeMs })), ...b.map((serviceTimeMs, i) => request(i, 0, { modelId: 'b', serviceTimeMs }))];
+    const capacity: Capacity = { variants: { a: { concurrency: 4, queueBound: 20 }, b: { concurrency: 2, queueBound: 20 } } };
+    const report = simulate({ requests, assign: (r) => ({ tier: r.modelId === 'a' ? 0 : 1, preemptable: false }), capacity, tiers, seed: 1, meanServiceMs: 50 });
+    expect(report.durationMs).toBe(900);
+    expect(report.tiers.map((t) => [t.completed, t.waitMs])).toEqual([
+      [12, { p50: 200, p95: 430, p99: 430, max: 430 }],
+      [6, { p50: 120, p95: 260, p99: 260, max: 260 }],
+    ]);
+  });
+
+  it('draws exponential service times by inverse transform, at least 1 ms', () => {
+    // -mean * ln(1 - u): u = 0.5 gives mean * ln 2
+    expect(exponentialMs(() => 0.5, 100)).toBe(69);
+    expect(exponentialMs(() => 0.9, 10)).toBe(23);
+    expect(exponentialMs(() => 0, 100)).toBe(1);
   });
 
   it('computes nearest-rank percentiles', () => {
