@@ -204,16 +204,28 @@ describe('simulator', () => {
     // far out of order (400, 300, 200, 100 first), which only an earliest-first queue replays in
     // order. Model a (4 slots) starts its requests at 0, 0, 0, 0, 100, 200, 250, 300, 310, 350,
     // 400, 430 and is done at 900; model b (2 slots) at 0, 0, 120, 180, 220, 260, done at 490.
-    const a = [400, 300, 200, 100, 250, 50, 350, 10, 150, 80, 500, 30];
-    const b = [220, 120, 60, 310, 40, 90];
-    const requests = [...a.map((serviceTimeMs, i) => request(i, 0, { modelId: 'a', serviceTimeMs })), ...b.map((serviceTimeMs, i) => request(i, 0, { modelId: 'b', serviceTimeMs }))];
-    const capacity: Capacity = { variants: { a: { concurrency: 4, queueBound: 20 }, b: { concurrency: 2, queueBound: 20 } } };
-    const report = simulate({ requests, assign: (r) => ({ tier: r.modelId === 'a' ? 0 : 1, preemptable: false }), capacity, tiers, seed: 1, meanServiceMs: 50 });
-    expect(report.durationMs).toBe(900);
-    expect(report.tiers.map((t) => [t.completed, t.waitMs])).toEqual([
-      [12, { p50: 200, p95: 430, p99: 430, max: 430 }],
-      [6, { p50: 120, p95: 260, p99: 260, max: 260 }],
-    ]);
+    const run = (a: number[], b: number[]) => {
+      const requests = [...a.map((serviceTimeMs, i) => request(i, 0, { modelId: 'a', serviceTimeMs })), ...b.map((serviceTimeMs, i) => request(i, 0, { modelId: 'b', serviceTimeMs }))];
+      const capacity: Capacity = { variants: { a: { concurrency: 4, queueBound: 20 }, b: { concurrency: 2, queueBound: 20 } } };
+      const report = simulate({ requests, assign: (r) => ({ tier: r.modelId === 'a' ? 0 : 1, preemptable: false }), capacity, tiers, seed: 1, meanServiceMs: 50 });
+      return { durationMs: report.durationMs, tiers: report.tiers.map((t) => [t.completed, t.waitMs]) };
+    };
+    expect(run([400, 300, 200, 100, 250, 50, 350, 10, 150, 80, 500, 30], [220, 120, 60, 310, 40, 90])).toEqual({
+      durationMs: 900,
+      tiers: [
+        [12, { p50: 200, p95: 430, p99: 430, max: 430 }],
+        [6, { p50: 120, p95: 260, p99: 260, max: 260 }],
+      ],
+    });
+    // a starts at 0, 0, 0, 0, 110, 160, 320, 350 (done at 690); b at 0, 0, 120, 460, 510, 840 (done
+    // at 850). Here a completion left below a later one in the queue would free b's slot late.
+    expect(run([350, 390, 110, 320, 50, 300, 370, 230], [460, 120, 390, 380, 340, 10])).toEqual({
+      durationMs: 850,
+      tiers: [
+        [8, { p50: 0, p95: 350, p99: 350, max: 350 }],
+        [6, { p50: 120, p95: 840, p99: 840, max: 840 }],
+      ],
+    });
   });
 
   it('draws exponential service times by inverse transform, at least 1 ms', () => {
