@@ -86,7 +86,7 @@ export class SchedulerRuntime<Id = string> {
       let release = noop;
       if (callerSignal !== undefined) {
         const onAbort = () => this.cancel(ticket);
-        callerSignal.addEventListener('abort', onAbort, { once: true });
+        callerSignal.addEventListener('abort', onAbort);
         release = () => callerSignal.removeEventListener('abort', onAbort);
       }
       this.pending.set(ticket, { task, abort: new AbortController(), resolve: resolve as (value: unknown) => void, reject, release });
@@ -131,8 +131,7 @@ export class SchedulerRuntime<Id = string> {
       // unwind through pump().
       queueMicrotask(() => this.start(ticket, entry));
     } else if (kind !== 'queued' && kind !== 'completed') {
-      this.pending.delete(ticket);
-      entry.release();
+      this.forget(ticket, entry);
       entry.abort.abort(new SchedulingRejected(kind, ticket.retryAfter));
       entry.reject(new SchedulingRejected(kind, ticket.retryAfter));
     }
@@ -154,11 +153,17 @@ export class SchedulerRuntime<Id = string> {
 
   private finish(ticket: Ticket<Id>, entry: Pending, settle: () => void): void {
     // Preempted or cancelled meanwhile: its promise was already rejected.
-    if (!this.pending.delete(ticket)) return;
-    entry.release();
+    if (!this.forget(ticket, entry)) return;
     this.core.complete(ticket, this.clock());
     this.schedulePump();
     settle();
+  }
+
+  /** Drops a request that has ended from `pending` and stops listening to its caller's signal; false if it was already gone. */
+  private forget(ticket: Ticket<Id>, entry: Pending): boolean {
+    if (!this.pending.delete(ticket)) return false;
+    entry.release();
+    return true;
   }
 
   private schedulePump(): void {
