@@ -577,15 +577,23 @@ describe('private endpoints', () => {
       const app = await control.send(new GetApplicationCommand({ ApplicationId: f.appId }));
       expect(app.$metadata.attempts).toBe(2);
 
-      // Past the SDK's attempts, the typed exception surfaces.
-      await injectFault({ target: 'StartConfigurationSession', kind: 'throttle' }, local.url);
-      await expect(session(data, f)).rejects.toBeInstanceOf(ThrottlingException);
-      await clearFaults(local.url);
-      await injectFault({ target: 'GetApplication', kind: 'throttle' }, local.url);
-      const throttled = await control.send(new GetApplicationCommand({ ApplicationId: f.appId })).catch((e: unknown) => e);
-      expect(throttled).toBeInstanceOf(AppConfigServiceException);
-      expect((throttled as Error).name).toBe('ThrottlingException');
-      await clearFaults(local.url);
+      // Past the SDK's attempts, the typed exception surfaces (two attempts keep the backoff short).
+      const twice = appConfigClients(local.url, { maxAttempts: 2 });
+      try {
+        await injectFault({ target: 'StartConfigurationSession', kind: 'throttle' }, local.url);
+        const refused = await session(twice.data, f).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(ThrottlingException);
+        expect((refused as ThrottlingException).$metadata.attempts).toBe(2);
+        await clearFaults(local.url);
+        await injectFault({ target: 'GetApplication', kind: 'throttle' }, local.url);
+        const throttled = await twice.control.send(new GetApplicationCommand({ ApplicationId: f.appId })).catch((e: unknown) => e);
+        // AppConfig's control-plane model declares no ThrottlingException: the SDK names the generic one.
+        expect(throttled).toBeInstanceOf(AppConfigServiceException);
+        expect((throttled as Error).name).toBe('ThrottlingException');
+        await clearFaults(local.url);
+      } finally {
+        twice.destroy();
+      }
       const once = appConfigClients(local.url, { maxAttempts: 1 });
       try {
         await injectFault({ target: '*', kind: 'error', count: 1 }, local.url);
