@@ -21,14 +21,22 @@ export {
   type SnapshotMeta,
 } from './documents/index.js';
 export {
+  AgentSource,
+  AppConfigDataSource,
   BAKED_VERSION,
   bakedSnapshot,
   createConfigProvider,
   DEFAULT_START_TIMEOUT_MS,
   FILE_PROFILE_NAMES,
+  DEFAULT_AGENT_URL,
+  DEFAULT_BACKOFF,
   staticProvider,
+  type AgentSourceOptions,
+  type AppConfigDataSourceOptions,
+  type Backoff,
   type ConfigProviderOptions,
   type FileSourceOptions,
+  type ProfileIdentifiers,
   type ProviderLogger,
 } from './provider/index.js';
 // --- end of documents and runtime provider ----------------------------------------------------
