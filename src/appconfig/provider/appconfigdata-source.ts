@@ -87,12 +87,20 @@ export class AppConfigDataSource implements DocumentSource {
         const latest = await this.client.send(new GetLatestConfigurationCommand({ ConfigurationToken: token }), { abortSignal: signal });
         token = latest.NextPollConfigurationToken;
         failures = 0;
-        const body = latest.Configuration;
+        waitMs = (latest.NextPollIntervalInSeconds ?? DEFAULT_POLL_SECONDS) * 1_000 * scale;
+        // An empty body ("unchanged") may arrive as undefined, null or zero bytes.
+        const body = latest.Configuration ?? undefined;
         if (body !== undefined && body.length > 0) {
           const text = this.decoder.decode(body);
           sink.documents([{ profile, text, file: this.documentName(id), label: latest.VersionLabel ?? contentLabel(text) }]);
+          if (!isJson(text)) {
+            // The provider refuses it. A torn transfer would otherwise stand until the next
+            // deployment (the session holds this version: later polls say "unchanged"), so the
+            // session starts afresh, after a backoff, and fetches the whole document again.
+            token = undefined;
+            waitMs = backoffDelay(backoff, failures++);
+          }
         }
-        waitMs = (latest.NextPollIntervalInSeconds ?? DEFAULT_POLL_SECONDS) * 1_000 * scale;
       } catch (err) {
         if (signal.aborted) return;
         token = undefined;
@@ -107,6 +115,15 @@ export class AppConfigDataSource implements DocumentSource {
     this.abort.abort();
     await Promise.allSettled(this.loops);
     if (this.ownsClient) this.client.destroy();
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
