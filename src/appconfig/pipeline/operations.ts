@@ -30,7 +30,7 @@ import { applyInit, planInit, readSetup, type DesiredSetup, type InitPlan } from
 import {
   assemble,
   judgeCandidate,
-  mappingUnderTest,
+  shadowPair,
   PROFILE_NAMES,
   PROFILE_SCHEMA_FILES,
   versionLabelOf,
@@ -191,11 +191,12 @@ export async function validate(request: ValidateRequest): Promise<ValidateResult
   if (!baseline.valid) throw new ConfigError(baseline.issues);
   const legacyVersion = versionLabelOf(baselineDocs.legacy.doc) ?? '';
   const gate = request.shadow.gate === undefined ? undefined : parseGate(readJsonFile(request.shadow.gate), request.shadow.gate);
+  const pair = shadowPair(request.profile, baseline.snapshot, judgement.snapshot, legacyVersion);
   const result = await runReplay({
     source: fileSource(request.shadow.log),
     domain: request.domain,
-    baseline: mappingUnderTest(request.profile, baseline.snapshot, legacyVersion),
-    candidate: mappingUnderTest(request.profile, judgement.snapshot, legacyVersion),
+    baseline: pair.baseline,
+    candidate: pair.candidate,
     outDir: request.shadow.outDir,
     ...(gate === undefined ? {} : { gate }),
     sampleSize: 50,

@@ -120,14 +120,22 @@ export function assemble(documents: ConfigurationDocuments, domain: Domain, vers
   }
 }
 
+/** The mapping the flags of a configuration put in force: the legacy rule set or the tier one. */
+export function mappingInForce(snapshot: ConfigSnapshot, legacyVersion: string): CompiledRuleSet {
+  return snapshot.flags.rulesVersion === legacyVersion ? snapshot.legacy : snapshot.tiered;
+}
+
 /**
- * The mapping a profile's change is judged by in a shadow replay: the tier mapping (rules and
- * overrides change it), or for flags the mapping the flags put in force (rulesVersion may name
- * the legacy rule set).
+ * What a shadow replay compares: the mapping in force where the configuration is deployed (it
+ * produced the observed outcomes in the log), against the mapping the candidate brings — the
+ * tier mapping for a rules or overrides document (what the migration will switch to), the
+ * mapping its flags put in force for a flags document.
  */
-export function mappingUnderTest(profile: ProfileName, snapshot: ConfigSnapshot, legacyVersion: string): CompiledRuleSet {
-  if (profile === 'flags' && snapshot.flags.rulesVersion === legacyVersion) return snapshot.legacy;
-  return snapshot.tiered;
+export function shadowPair(profile: ProfileName, deployed: ConfigSnapshot, candidate: ConfigSnapshot, legacyVersion: string): { baseline: CompiledRuleSet; candidate: CompiledRuleSet } {
+  return {
+    baseline: mappingInForce(deployed, legacyVersion),
+    candidate: profile === 'flags' ? mappingInForce(candidate, legacyVersion) : candidate.tiered,
+  };
 }
 
 /** The `version` label of a rule-set document, if it has one. */
