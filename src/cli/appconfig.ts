@@ -42,6 +42,7 @@ import {
   type ValidateResult,
 } from '../appconfig/pipeline/index.js';
 import { createProgress } from '../shadow/index.js';
+import { localCommand } from './appconfig-local.js';
 import { formatIssue } from '../validation/index.js';
 import { ExitCode, printJson, processIo, table, UsageError, type Io } from './output.js';
 
@@ -606,5 +607,6 @@ Example session (AWS, or a local endpoint with --endpoint-url):
   registerStatus(group, io, setExit);
   registerHistory(group, io, setExit);
   registerDiff(group, io, setExit);
+  group.addCommand(localCommand(io, setExit).copyInheritedSettings(group));
   return group;
 }
