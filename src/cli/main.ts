@@ -32,6 +32,9 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('prio')
     .description('Migrate a live request scheduler from one priority system to another, proving each step safe first.')
     .version('0.1.0')
+    // prio's own options (--version) only before a command, so a command may take --version
+    // for something else (`prio appconfig deploy --version 3`, a configuration version).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();

@@ -31,6 +31,10 @@ export interface Connection {
 }
 
 export function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): Connection {
+  // The SDK warns on every process below Node 22 about its own future support policy; prio
+  // supports Node 20.19, and a many-line notice in the middle of a CI log reads like a failure.
+  // Setting the variable yourself (to anything) keeps your choice.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = endpointFrom(options.endpointUrl, env);
   const client = new AppConfigClient({
     ...(options.region === undefined ? {} : { region: options.region }),

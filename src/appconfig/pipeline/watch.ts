@@ -16,7 +16,10 @@ export interface WatchEvent {
   readonly description: string;
 }
 
-/** One change worth a line: the deployment's state and percentage, and the event that caused it if any. */
+/**
+ * One change worth a line: a new event from the deployment's log, or (event null) a new state or
+ * percentage. State and percentage are the deployment's when the change was observed.
+ */
 export interface WatchLine {
   readonly deployment: number;
   readonly profile: string;
@@ -43,8 +46,9 @@ function eventsOf(d: Deployment): WatchEvent[] {
     triggeredBy: e.TriggeredBy ?? 'APPCONFIG',
     description: e.Description ?? '',
   }));
-  // AppConfig lists the newest event first; a log reads oldest first.
-  return events.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
+  // AppConfig lists the newest event first; a log reads oldest first. Reversed before the
+  // (stable) sort, so events of the same instant keep their order too.
+  return events.reverse().sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
 }
 
 /** What changed between the last answer seen and this one. */
@@ -59,16 +63,19 @@ export function observe(memory: WatchMemory, d: Deployment, names: ProfileNames 
     seen.add(key);
     lines.push({ ...base, event });
   }
-  if (lines.length === 0 && (rec.state !== memory.state || base.percentage !== memory.percentage)) lines.push({ ...base, event: null });
+  // Events first: they say why the state below is what it is.
+  if (rec.state !== memory.state || base.percentage !== memory.percentage) lines.push({ ...base, event: null });
   return { memory: { state: rec.state, percentage: base.percentage, seen }, lines, record: rec };
 }
 
-/** `#3 rules v2 DEPLOYING 40%  2026-12-04T05:00:01.000Z PERCENTAGE_UPDATED (APPCONFIG) ...` */
+/**
+ * `#3 rules v2 DEPLOYING 40%` for a change of state, `#3 2026-12-04T05:00:01.000Z
+ * PERCENTAGE_UPDATED (APPCONFIG): Configuration deployed to 40% of clients` for an event.
+ */
 export function formatWatchLine(line: WatchLine): string {
-  const head = `#${line.deployment} ${line.profile} v${line.version} ${line.state} ${line.percentage}%`;
-  if (line.event === null) return head;
+  if (line.event === null) return `#${line.deployment} ${line.profile} v${line.version} ${line.state} ${line.percentage}%`;
   const e = line.event;
-  return `${head}  ${e.at ?? '-'} ${e.type} (${e.triggeredBy})${e.description === '' ? '' : `: ${e.description}`}`;
+  return `#${line.deployment} ${e.at ?? '-'} ${e.type} (${e.triggeredBy})${e.description === '' ? '' : `: ${e.description}`}`;
 }
 
 /** The exit code of a terminal state (0 COMPLETE, 3 rolled back); undefined while it runs. */
