@@ -21,6 +21,8 @@ export class PipelineError extends Error {
 
 interface AwsLikeError {
   readonly name?: string;
+  /** A BadRequestException's list of what a validator found (AppConfig's InvalidConfiguration). */
+  readonly Details?: { readonly InvalidConfiguration?: readonly { readonly Location?: string; readonly Reason?: string }[] };
   readonly message?: string;
   readonly code?: string;
   readonly $metadata?: { readonly httpStatusCode?: number; readonly attempts?: number };
@@ -71,7 +73,10 @@ export function describeAwsError(err: unknown, endpoint: string): PipelineError 
   if (/region is missing/i.test(message)) return new PipelineError('usage', 'no AWS region: pass --region or set AWS_REGION', { cause: err });
   if (name === 'ResourceNotFoundException') return new PipelineError('not-found', `AppConfig: not found: ${message}`, { cause: err });
   if (name === 'ConflictException') return new PipelineError('refused', `AppConfig refused (conflict): ${message}`, { cause: err });
-  if (name === 'BadRequestException') return new PipelineError('refused', `AppConfig refused the request: ${message}`, { cause: err });
+  if (name === 'BadRequestException') {
+    const found = (e.Details?.InvalidConfiguration ?? []).map((d) => `${d.Location ?? '?'}: ${d.Reason ?? 'invalid'}`);
+    return new PipelineError('refused', `AppConfig refused the request: ${message}${found.length === 0 ? '' : ` (${found.join('; ')})`}`, { cause: err });
+  }
   if (name === 'ServiceQuotaExceededException' || name === 'PayloadTooLargeException') return new PipelineError('refused', `AppConfig refused: ${name}: ${message}`, { cause: err });
   if (e.$metadata !== undefined) {
     const status = e.$metadata.httpStatusCode;
