@@ -11,7 +11,7 @@ import { registerSched } from './sched.js';
 import { registerShadow } from './shadow.js';
 import { registerMigrate } from './migrate.js';
 import { registerStore } from './store.js';
-import { registerAppconfigLocal } from './appconfig-local.js';
+import { appconfigCommand } from './appconfig.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -25,13 +25,16 @@ const groups: Register[] = [
   registerShadow,
   registerMigrate,
   registerStore,
-  registerAppconfigLocal,
+  (program, io, setExit) => program.addCommand(appconfigCommand(io, setExit)),
 ];
 
 function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('prio')
     .description('Migrate a live request scheduler from one priority system to another, proving each step safe first.')
     .version('0.1.0')
+    // prio's own options (--version) only before a command, so a command may take --version
+    // for something else (`prio appconfig deploy --version 3`, a configuration version).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
