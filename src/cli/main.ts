@@ -11,6 +11,7 @@ import { registerSched } from './sched.js';
 import { registerShadow } from './shadow.js';
 import { registerMigrate } from './migrate.js';
 import { registerStore } from './store.js';
+import { registerServe } from './serve.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -24,6 +25,7 @@ const groups: Register[] = [
   registerShadow,
   registerMigrate,
   registerStore,
+  registerServe,
 ];
 
 function buildProgram(io: Io, setExit: (code: number) => void): Command {
