@@ -12,6 +12,8 @@ import { registerShadow } from './shadow.js';
 import { registerMigrate } from './migrate.js';
 import { registerStore } from './store.js';
 import { appconfigCommand } from './appconfig.js';
+import { registerServe } from './serve.js';
+import { registerLoad } from './load.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -26,6 +28,8 @@ const groups: Register[] = [
   registerMigrate,
   registerStore,
   (program, io, setExit) => program.addCommand(appconfigCommand(io, setExit)),
+  registerServe,
+  registerLoad,
 ];
 
 function buildProgram(io: Io, setExit: (code: number) => void): Command {

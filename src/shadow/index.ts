@@ -74,5 +74,5 @@ export {
 } from './parallel/pool.js';
 export { judgeParts, keyMaterialOf, readJudgeSpec, type JudgeParts, type JudgeSpec, type JudgeSpecFiles, type TokenKeyMaterial } from './parallel/spec.js';
 export { kafkaSource, KafkaSourceError, type KafkaSource, type KafkaSourceOptions, type KafkaWindow, type PartitionWindow } from './sources/kafka.js';
-export { describeKafkaError, parseBrokers, type KafkaConnection, type KafkaLog } from './sources/kafka-client.js';
-export { produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';
+export { describeKafkaError, kafkaClient, parseBrokers, type KafkaConnection, type KafkaLog } from './sources/kafka-client.js';
+export { ensureTopic, produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';

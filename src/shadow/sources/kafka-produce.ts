@@ -137,7 +137,8 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
   return { topic, created: topicInfo.created, partitions: topicInfo.partitions, produced, bytes, perPartition, skipped };
 }
 
-async function ensureTopic(admin: Admin, topic: string, partitions: number, maxMessageBytes: number) {
+/** Creates `topic` unless it exists (kept forever: records keep their request time); says what the topic has. */
+export async function ensureTopic(admin: Admin, topic: string, partitions: number, maxMessageBytes: number) {
   const exists = (await admin.listTopics()).includes(topic);
   if (!exists) {
     await admin.createTopics({

@@ -1,0 +1,434 @@
+/**
+ * `prio serve`: the scheduler runtime, the rules and the session tokens behind HTTP.
+ *
+ * - Gateway mode (an upstream is given): requests under `/v1/` are ranked, queued by the
+ *   dispatch loop, forwarded when it grants a slot, and the slot is freed when the upstream's
+ *   response has ended (streamed chunk by chunk). A client that goes away withdraws its request.
+ * - Decision mode (`POST /v1/decide`): the ranking alone, for schedulers with queues of their own.
+ *
+ * Every request takes the configuration snapshot in force when it arrives and keeps it to the
+ * end, so a swap never re-ranks a request in flight. `close` drains: it stops accepting, lets
+ * what is queued and running finish within a grace period, answers whatever is left 503, and
+ * flushes the request log.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { pino, type Logger } from 'pino';
+import { Pool } from 'undici';
+import type { ConfigProvider, ConfigSnapshot } from '../appconfig/snapshot.js';
+import type { Domain } from '../catalog/index.js';
+import type { RequestAttributes } from '../rules/index.js';
+import { schedulerConfigFor, SchedulerRuntime, SchedulingRejected, type Capacity, type Ticket } from '../scheduler/index.js';
+import type { RequestRecord } from '../shadow/index.js';
+import type { Keyring } from '../tokens/index.js';
+import { codecCache, rank, type Ranked, type ServiceRequest } from './decide.js';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { noRequestLog, type RequestLog } from './request-log.js';
+import { fromDecisionBody, fromHeaders, isWireProblem, modelOfBody, RESPONSE_HEADER, usableSessionId } from './wire.js';
+
+/** The variant name requests for a model without limits of its own share (the capacity file's `defaultVariant`). */
+export const DEFAULT_VARIANT = '*';
+
+export interface ServiceOptions {
+  readonly provider: ConfigProvider;
+  readonly domain: Domain;
+  readonly capacity: Capacity;
+  readonly keyring: Keyring;
+  /** Base URL of the model server; absent: decision mode only (`/v1/` other than decide is 404). */
+  readonly upstream?: string;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** How long a request may wait in the queue before it expires (503). Default 30 s. */
+  readonly queueTimeoutMs?: number;
+  /** Lifetime of a new session's token. Default 1 h. */
+  readonly sessionTtlMs?: number;
+  /** Region recorded for requests that name none. Default `local`. */
+  readonly region?: string;
+  readonly requestLog?: RequestLog;
+  readonly logger?: Logger;
+  /** Largest request body accepted (413 beyond). Default 8 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Connections to the upstream. Default 256. */
+  readonly upstreamConnections?: number;
+  /** Whether /metrics includes process metrics (CPU, memory, event loop lag). Default true. */
+  readonly processMetrics?: boolean;
+}
+
+export interface DrainReport {
+  /** Requests that were queued or running when the drain began and finished normally. */
+  readonly finished: number;
+  /** Requests still queued or running when the grace period ended, answered 503. */
+  readonly cancelled: number;
+}
+
+export interface Service {
+  readonly url: string;
+  readonly metrics: ServiceMetrics;
+  readonly runtime: SchedulerRuntime<string>;
+  /** Requests being handled right now (ranked, queued, running or streaming). */
+  readonly inFlight: number;
+  /** Stops accepting, drains within `graceMs`, flushes the request log, closes everything. */
+  close(graceMs?: number): Promise<DrainReport>;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length']);
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function forwardHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined || HOP_BY_HOP.has(name)) continue;
+    out[name] = v;
+  }
+  return out;
+}
+
+function rankingHeaders(r: Ranked, snapshot: ConfigSnapshot, requestId: string): Record<string, string> {
+  const h: Record<string, string> = {
+    [RESPONSE_HEADER.tier]: r.tier.name,
+    [RESPONSE_HEADER.qos]: String(r.qos),
+    [RESPONSE_HEADER.legacyLevel]: String(r.legacyLevel),
+    [RESPONSE_HEADER.source]: r.source,
+    [RESPONSE_HEADER.configVersion]: snapshot.version,
+    [RESPONSE_HEADER.requestId]: requestId,
+  };
+  if (r.sessionToken !== undefined) h[RESPONSE_HEADER.sessionToken] = r.sessionToken;
+  return h;
+}
+
+function record(requestId: string, arrivalMs: number, request: RequestAttributes & ServiceRequest, r: Ranked | undefined, outcome: string, status: number): RequestRecord & { outcome: string; status: number } {
+  return {
+    requestId,
+    timestamp: new Date(arrivalMs).toISOString(),
+    accountId: request.accountId,
+    modelId: request.modelId,
+    region: request.region,
+    classification: request.classification,
+    ...(request.serviceTier != null ? { serviceTier: request.serviceTier } : {}),
+    ...(request.requestType != null ? { requestType: request.requestType } : {}),
+    ...(r?.sessionToken !== undefined ? { sessionToken: r.sessionToken } : {}),
+    ...(r !== undefined ? { observed: { priority: r.loggedPriority, qos: r.qos } } : {}),
+    outcome,
+    status,
+  };
+}
+
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const { provider, domain, capacity, keyring } = options;
+  const logger = options.logger ?? pino({ level: 'info' });
+  const queueTimeoutMs = options.queueTimeoutMs ?? 30_000;
+  const sessionTtlMs = options.sessionTtlMs ?? 3_600_000;
+  const region = options.region ?? 'local';
+  const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
+  const requestLog = options.requestLog ?? noRequestLog;
+  const tiers = domain.scale.tiers;
+  const metrics = createServiceMetrics(
+    tiers.map((t) => t.name),
+    { processMetrics: options.processMetrics ?? true },
+  );
+  const codecs = codecCache(keyring);
+
+  const variantNames = [...Object.keys(capacity.variants), ...(capacity.defaultVariant === undefined ? [] : [DEFAULT_VARIANT])];
+  const schedulerConfig = schedulerConfigFor(
+    capacity,
+    tiers.map((t) => t.weight),
+    variantNames,
+  );
+  const variantIndex = new Map(schedulerConfig.variants.map((v, i) => [v.id, i]));
+  const defaultVariant = variantIndex.get(DEFAULT_VARIANT);
+
+  const queued = new Set<Ticket<string>>();
+  const runtime = new SchedulerRuntime<string>(schedulerConfig, {
+    onEvent: (kind, ticket, now) => {
+      if (kind === 'queued') {
+        queued.add(ticket);
+        metrics.queueDepth(ticket.tier, 1);
+      } else if (queued.delete(ticket)) {
+        metrics.queueDepth(ticket.tier, -1);
+      }
+      metrics.schedulerEvent(kind, ticket.tier, kind === 'dispatched' ? (now - ticket.arrivedAt) / 1000 : 0);
+    },
+  });
+
+  const pool = options.upstream === undefined ? undefined : new Pool(new URL(options.upstream).origin, { connections: options.upstreamConnections ?? 256, keepAliveTimeout: 30_000 });
+  const upstreamPath = options.upstream === undefined ? '' : new URL(options.upstream).pathname.replace(/\/$/, '');
+
+  let draining = false;
+  /** Set when the grace period has run out: a cancelled request is then answered 503, not taken for a client that left. */
+  let drainDeadlinePassed = false;
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+
+  const unsubscribe = provider.subscribe((snapshot) => {
+    metrics.configLoaded(snapshot);
+    logger.info({ version: snapshot.version, source: snapshot.source, flags: snapshot.flags }, 'configuration swapped in');
+  });
+  const initial = provider.current();
+  if (initial !== undefined) metrics.configLoaded(initial);
+
+  function respond(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+    metrics.response(status);
+    sendJson(res, status, body, headers);
+  }
+
+  /** Ranks a parsed request; answers 400 itself when the rules fail closed. */
+  function rankOrRefuse(snapshot: ConfigSnapshot, wire: { request: ServiceRequest; sessionToken: string | undefined; sessionId: string | undefined }, nowMs: number, res: ServerResponse): Ranked | undefined {
+    const ranking = rank(
+      snapshot,
+      codecs(snapshot),
+      { request: wire.request, sessionToken: wire.sessionToken, newSessionId: usableSessionId(wire.sessionId) ? (wire.sessionId as string) : randomUUID(), nowMs },
+      { sessionTtlMs },
+    );
+    if (!ranking.ok) {
+      const { error } = ranking;
+      metrics.failClosed(error.attribute ?? error.code, error.value === undefined ? '' : String(error.value));
+      respond(res, 400, { error: 'fail-closed', code: error.code, attribute: error.attribute ?? null, value: error.value ?? null, message: error.message });
+      return undefined;
+    }
+    if (ranking.tokenRejected !== undefined) metrics.tokenRejected(ranking.tokenRejected);
+    if (ranking.observed !== undefined) metrics.observed(!ranking.observed.ok ? 'error' : ranking.observed.tier === ranking.tier ? 'same' : 'changed');
+    return ranking;
+  }
+
+  async function decideRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivalMs = Date.now();
+    const snapshot = provider.current();
+    if (snapshot === undefined) return respond(res, 503, { error: 'no configuration loaded' });
+    const wire = fromDecisionBody(await readBody(req, maxBody), region);
+    if (isWireProblem(wire)) return respond(res, 400, { error: 'bad-request', message: wire.message });
+    const requestId = wire.requestId ?? randomUUID();
+    const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
+    if (r === undefined) {
+      requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      return;
+    }
+    respond(res, 200, {
+      requestId,
+      tier: r.tier.name,
+      rank: r.tier.rank,
+      qos: r.qos,
+      preemptable: r.preemptable,
+      legacyLevel: r.legacyLevel,
+      sessionToken: r.sessionToken ?? null,
+      sessionId: r.sessionId,
+      rankedBy: r.source,
+      mapping: r.mapping,
+      ruleId: r.ruleId,
+      configVersion: snapshot.version,
+      tokenRejected: r.tokenRejected ?? null,
+      observed: r.observed === undefined ? null : r.observed.ok ? { mapping: r.observed.mapping, tier: r.observed.tier.name, qos: r.observed.qos } : { mapping: r.observed.mapping, error: r.observed.code },
+    });
+    requestLog.write(record(requestId, arrivalMs, wire.request, r, 'decided', 200));
+  }
+
+  async function gatewayRequest(req: IncomingMessage, res: ServerResponse, upstream: Pool): Promise<void> {
+    const arrivalMs = Date.now();
+    const snapshot = provider.current();
+    if (snapshot === undefined) return respond(res, 503, { error: 'no configuration loaded' });
+    const body = await readBody(req, maxBody);
+    const wire = fromHeaders(req.headers, modelOfBody(body, req.headers['content-type']), region);
+    if (isWireProblem(wire)) return respond(res, 400, { error: 'bad-request', message: wire.message });
+    const requestId = wire.requestId ?? randomUUID();
+    const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
+    if (r === undefined) {
+      requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      return;
+    }
+    const variant = variantIndex.get(wire.request.modelId) ?? defaultVariant;
+    if (variant === undefined) {
+      respond(res, 400, { error: 'unknown-model', message: `no capacity for model ${JSON.stringify(wire.request.modelId)} and no defaultVariant in the capacity file` });
+      requestLog.write(record(requestId, arrivalMs, wire.request, r, 'unknown-model', 400));
+      return;
+    }
+    const headers = rankingHeaders(r, snapshot, requestId);
+    const clientGone = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) clientGone.abort();
+    };
+    res.on('close', onClose);
+    let outcome = 'completed';
+    let status = 200;
+    try {
+      await runtime.run(
+        { id: requestId, variant, tier: r.tier.rank, account: wire.request.accountId, preemptable: r.preemptable, deadline: performance.now() + queueTimeoutMs },
+        async (signal) => {
+          const up = await upstream.request({ path: upstreamPath + (req.url ?? '/'), method: req.method as 'POST', headers: forwardHeaders(req.headers), body: body.length > 0 ? body : null, signal });
+          status = up.statusCode;
+          const outHeaders: Record<string, string | string[]> = {};
+          for (const name in up.headers) {
+            const v = up.headers[name];
+            if (v !== undefined && !HOP_BY_HOP.has(name)) outHeaders[name] = v;
+          }
+          if (up.headers['content-length'] !== undefined) outHeaders['content-length'] = up.headers['content-length'];
+          res.writeHead(up.statusCode, { ...outHeaders, ...headers });
+          metrics.response(up.statusCode);
+          await pipeline(up.body, res);
+        },
+        { signal: clientGone.signal },
+      );
+    } catch (err) {
+      if (err instanceof SchedulingRejected) {
+        outcome = err.state;
+        if (err.state === 'shed' || err.state === 'throttled') {
+          status = 429;
+          respond(res, 429, { error: err.state, message: err.message, tier: r.tier.name }, { ...headers, 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) });
+        } else if (err.state === 'expired') {
+          status = 503;
+          respond(res, 503, { error: 'expired', message: `waited ${queueTimeoutMs} ms in the queue without a slot`, tier: r.tier.name }, headers);
+        } else if (err.state === 'preempted' || (err.state === 'cancelled' && drainDeadlinePassed)) {
+          status = 503;
+          if (res.headersSent) res.destroy();
+          else respond(res, 503, { error: err.state === 'preempted' ? 'preempted' : 'draining', message: err.message }, { ...headers, connection: 'close' });
+        } else {
+          status = 499; // the client went away: nobody to answer
+        }
+      } else if (clientGone.signal.aborted) {
+        outcome = 'cancelled';
+        status = 499;
+      } else {
+        outcome = 'upstream-error';
+        status = 502;
+        if (res.headersSent) res.destroy();
+        else respond(res, 502, { error: 'upstream-error', message: err instanceof Error ? err.message : String(err) }, headers);
+        logger.warn({ requestId, err: err instanceof Error ? err.message : String(err) }, 'upstream request failed');
+      }
+    } finally {
+      res.off('close', onClose);
+    }
+    requestLog.write(record(requestId, arrivalMs, wire.request, r, outcome, status));
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
+    if (req.method === 'GET' && path === '/healthz') return respond(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/readyz') {
+      const snapshot = provider.current();
+      if (snapshot === undefined) return respond(res, 503, { ready: false, reason: 'no configuration loaded' });
+      if (draining) return respond(res, 503, { ready: false, reason: 'draining' });
+      return respond(res, 200, { ready: true, version: snapshot.version, source: snapshot.source });
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (!path.startsWith('/v1/')) return respond(res, 404, { error: 'not-found', message: `no route ${path}` });
+    if (draining) return respond(res, 503, { error: 'draining', message: 'the service is stopping' }, { connection: 'close' });
+    inFlight++;
+    try {
+      if (path === '/v1/decide') {
+        if (req.method !== 'POST') return respond(res, 405, { error: 'method-not-allowed', message: 'POST /v1/decide' }, { allow: 'POST' });
+        await decideRequest(req, res);
+      } else if (pool !== undefined) {
+        await gatewayRequest(req, res, pool);
+      } else {
+        respond(res, 404, { error: 'not-found', message: 'decision mode only: no upstream configured (POST /v1/decide)' });
+      }
+    } catch (err) {
+      if (err instanceof BodyTooLarge) respond(res, 413, { error: 'too-large', message: `body over ${maxBody} bytes` }, { connection: 'close' });
+      else throw err;
+    } finally {
+      inFlight--;
+      if (inFlight === 0) onIdle?.();
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
+      if (!res.headersSent) respond(res, 500, { error: 'internal', message: 'internal error' });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, upstream: options.upstream ?? null, variants: variantNames, requestLog: requestLog.target }, 'prio serve listening');
+
+  let closing: Promise<DrainReport> | undefined;
+  async function close(graceMs = 30_000): Promise<DrainReport> {
+    draining = true;
+    metrics.draining(true);
+    const atStart = inFlight;
+    logger.info({ inFlight: atStart, graceMs }, 'draining');
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          onIdle = resolve;
+        }),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    let cancelled = 0;
+    if (inFlight > 0) {
+      drainDeadlinePassed = true;
+      for (const ticket of runtime.unfinished) if (runtime.cancel(ticket)) cancelled++;
+      await new Promise<void>((resolve) => {
+        if (inFlight === 0) resolve();
+        else onIdle = resolve;
+        setTimeout(resolve, 1000).unref();
+      });
+    }
+    await requestLog.close();
+    runtime.close();
+    unsubscribe();
+    server.closeAllConnections();
+    await stopped;
+    await pool?.close();
+    logger.info({ finished: atStart - cancelled, cancelled }, 'stopped');
+    return { finished: atStart - cancelled, cancelled };
+  }
+
+  return {
+    url,
+    metrics,
+    runtime,
+    get inFlight() {
+      return inFlight;
+    },
+    close: (graceMs) => (closing ??= close(graceMs)),
+  };
+}

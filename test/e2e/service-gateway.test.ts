@@ -1,0 +1,161 @@
+/**
+ * `prio serve` over real HTTP on 127.0.0.1: gateway and decision modes end to end, overload as
+ * a client sees it, a client that hangs up, a streamed answer, health and metrics.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimUpstream, type Service, type SimUpstream } from '../../src/service/index.js';
+import { LEGACY_FLAGS, PHASE2_FLAGS, TestProvider, post, snapshot, startTestService } from '../support/serve.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()?.();
+});
+
+async function sim(meanMs: number, distribution: 'fixed' | 'exponential' = 'fixed', streamChunks?: number): Promise<SimUpstream> {
+  const s = await startSimUpstream({ meanMs, distribution, ...(streamChunks === undefined ? {} : { streamChunks }) });
+  cleanup.push(() => s.close());
+  return s;
+}
+
+async function serve(options: Parameters<typeof startTestService>[0]): Promise<Service> {
+  const { service } = await startTestService(options);
+  cleanup.push(() => service.close(1000));
+  return service;
+}
+
+const ptv1 = { 'x-prio-account': 'acct-1', 'x-prio-classification': 'PTV1', 'x-prio-service-tier': 'RESERVED' };
+const batch = { 'x-prio-account': 'acct-2', 'x-prio-classification': 'BATCH', 'x-prio-request-type': 'BATCH' };
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('prio serve gateway', () => {
+  it('forwards a ranked request to the upstream and hands back the answer, the tier and a session token', async () => {
+    const upstream = await sim(1);
+    const service = await serve({ upstream: upstream.url, flags: PHASE2_FLAGS });
+    const first = await post(`${service.url}/v1/chat/completions`, { model: 'model-a', messages: [] }, ptv1);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ object: 'chat.completion', model: 'model-a' });
+    expect(first.headers.get('x-prio-tier')).toBe('P90');
+    expect(first.headers.get('x-prio-ranked-by')).toBe('rules');
+    const token = first.headers.get('x-prio-session-token') as string;
+    expect(token.startsWith('v2.')).toBe(true);
+
+    const second = await post(`${service.url}/v1/chat/completions`, { model: 'model-a' }, { ...ptv1, 'x-prio-session-token': token });
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-prio-ranked-by')).toBe('token');
+    expect(second.headers.get('x-prio-session-token')).toBe(token);
+    expect(upstream.served).toBe(2);
+  });
+
+  it('answers 400 naming an unknown classification (fail closed) and a missing header, and counts them', async () => {
+    const upstream = await sim(1);
+    const service = await serve({ upstream: upstream.url });
+    const gold = await post(`${service.url}/v1/chat/completions`, { model: 'm' }, { ...ptv1, 'x-prio-classification': 'GOLD' });
+    expect(gold.status).toBe(400);
+    expect(gold.body).toMatchObject({ error: 'fail-closed', attribute: 'classification', value: 'GOLD' });
+    expect(String(gold.body.message)).toContain('GOLD');
+    const missing = await post(`${service.url}/v1/chat/completions`, { model: 'm' }, { 'x-prio-classification': 'PTV1' });
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toBe('missing header x-prio-account');
+    expect(upstream.served).toBe(0);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('prio_fail_closed_total{attribute="classification",value="GOLD"} 1');
+  });
+
+  it('sheds the lowest tier first when a variant is overloaded: queued batch requests get 429 with Retry-After, provisioned ones run', async () => {
+    const upstream = await sim(150);
+    const service = await serve({ upstream: upstream.url, capacity: { variants: { m: { concurrency: 1, queueBound: 3 } } } });
+    const url = `${service.url}/v1/chat/completions`;
+    const blocker = post(url, { model: 'm' }, batch);
+    await until(() => service.runtime.core.inflight(0) === 1, 'the blocker to run');
+    const low = [0, 1, 2].map(() => post(url, { model: 'm' }, batch));
+    await until(() => service.runtime.core.queued(0) === 3, 'three batch requests queued');
+    const high = [0, 1, 2].map(() => post(url, { model: 'm' }, ptv1));
+    const lowResults = await Promise.all(low);
+    const highResults = await Promise.all(high);
+    expect(lowResults.map((r) => r.status)).toEqual([429, 429, 429]);
+    for (const r of lowResults) {
+      expect(r.body).toMatchObject({ error: 'shed', tier: 'P10' });
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    expect(highResults.map((r) => [r.status, r.headers.get('x-prio-tier')])).toEqual([
+      [200, 'P100'],
+      [200, 'P100'],
+      [200, 'P100'],
+    ]);
+    expect((await blocker).status).toBe(200);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('prio_scheduler_requests_total{tier="P10",event="shed"} 3');
+    expect(metrics).toContain('prio_queue_depth{tier="P10"} 0');
+  });
+
+  it('a client that disconnects frees its running slot and withdraws its queued request', async () => {
+    const upstream = await sim(60_000);
+    const service = await serve({ upstream: upstream.url, capacity: { variants: { m: { concurrency: 1, queueBound: 10 } } } });
+    const url = `${service.url}/v1/chat/completions`;
+    const running = new AbortController();
+    const queued = new AbortController();
+    const a = fetch(url, { method: 'POST', body: JSON.stringify({ model: 'm' }), headers: { ...batch, 'content-type': 'application/json' }, signal: running.signal }).catch((e: Error) => e.name);
+    await until(() => service.runtime.core.inflight(0) === 1, 'the first request to run');
+    const b = fetch(url, { method: 'POST', body: JSON.stringify({ model: 'm' }), headers: { ...batch, 'content-type': 'application/json' }, signal: queued.signal }).catch((e: Error) => e.name);
+    await until(() => service.runtime.core.queued(0) === 1, 'the second request to queue');
+    queued.abort();
+    await until(() => service.runtime.core.queued(0) === 0, 'the queued request to be withdrawn');
+    running.abort();
+    await until(() => service.runtime.core.inflight(0) === 0, 'the slot to be freed');
+    expect(await a).toBe('AbortError');
+    expect(await b).toBe('AbortError');
+    await until(() => upstream.abandoned === 1, 'the upstream to see the hang-up');
+    await until(() => service.inFlight === 0, 'both handlers to finish');
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('prio_scheduler_requests_total{tier="P10",event="cancelled"} 2');
+  });
+
+  it('passes a streamed (server-sent events) answer through intact', async () => {
+    const upstream = await sim(100, 'fixed', 5);
+    const service = await serve({ upstream: upstream.url });
+    const res = await fetch(`${service.url}/v1/chat/completions`, { method: 'POST', headers: { ...ptv1, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true }) });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(res.headers.get('x-prio-tier')).toBe('P100');
+    const events = (await res.text()).split('\n\n').filter((e) => e !== '');
+    expect(events).toHaveLength(6);
+    events.slice(0, 5).forEach((e, i) => expect(JSON.parse(e.slice('data: '.length)).choices[0].delta.content).toBe(`chunk ${i + 1} of 5`));
+    expect(events[5]).toBe('data: [DONE]');
+  });
+});
+
+describe('prio serve decision mode and health', () => {
+  it('POST /v1/decide returns tier, QoS, preemptable, legacy level and the token per the flags in force', async () => {
+    const service = await serve({ flags: LEGACY_FLAGS });
+    const r = await post(`${service.url}/v1/decide`, { accountId: 'acct-1', classification: 'BATCH', requestType: 'BATCH', modelId: 'm' });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ tier: 'P10', rank: 5, qos: 10, preemptable: true, legacyLevel: 3, rankedBy: 'rules', mapping: 'legacy', tokenRejected: null, observed: null });
+    expect(String(r.body.sessionToken).startsWith('v1.')).toBe(true);
+    const bad = await post(`${service.url}/v1/decide`, { accountId: 'acct-1', classification: 'GOLD', modelId: 'm' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ attribute: 'classification', value: 'GOLD' });
+    const forged = await post(`${service.url}/v1/decide`, { accountId: 'acct-1', classification: 'BATCH', modelId: 'm', sessionToken: 'v1.x.y.z' });
+    expect(forged.body).toMatchObject({ rankedBy: 'rules', tokenRejected: 'UNKNOWN_KID' });
+    const gateway = await post(`${service.url}/v1/chat/completions`, { model: 'm' }, ptv1);
+    expect(gateway.status).toBe(404);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('prio_session_token_rejections_total{reason="UNKNOWN_KID"} 1');
+    expect(metrics).toMatch(/prio_config_info\{version="test:\d+",source="baked",priority_scheme="legacy"/);
+  });
+
+  it('/readyz is 503 until a configuration is loaded, then 200; /healthz is 200 throughout', async () => {
+    const provider = new TestProvider();
+    const { service } = await startTestService({ provider });
+    cleanup.push(() => service.close(1000));
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
+    expect((await post(`${service.url}/v1/decide`, { accountId: 'a', classification: 'PTV1', modelId: 'm' })).status).toBe(503);
+    provider.set(snapshot(PHASE2_FLAGS));
+    const ready = await fetch(`${service.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { version: string }).version).toMatch(/^test:/);
+  });
+});
