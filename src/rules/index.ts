@@ -33,8 +33,8 @@ export function compileRuleSet(doc: unknown, file: string, domain: Domain, optio
   return compileModel(model, domain, options?.mode ?? model.declaredMode);
 }
 
-export type { Finding, FindingKind, LintOptions } from './lint.js';
-export { describeOutcome, lintRuleSet } from './lint.js';
+export type { Finding, FindingKind, LintOptions, LintReport, LintStats } from './lint.js';
+export { describeOutcome, lintRuleSet, lintRuleSetReport } from './lint.js';
 export type { DiffRow, Direction, NormalizedOutcome, RuleSetRef, StaticDiff } from './diff.js';
 export { diffRuleSets, normalize } from './diff.js';
 export { catalogCells, globWitness, UNLISTED } from './space.js';
