@@ -11,13 +11,14 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/kafka.js';
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
 import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
 import { sharedBroker } from '../support/kafka/shared.js';
 import { runCli } from '../support/cli.js';
+import { compileJavaProducer, type JavaProducer, type ProduceLinesOptions } from '../support/kafka/java-producer.js';
 import { keyringFor, DEFAULT_BASELINE, DEFAULT_CANDIDATE } from '../../src/cli/shadow.js';
 import { createProgress, judgeParts, readCheckpoint, readJudgeSpec, runReplay, type RecordSource } from '../../src/shadow/index.js';
 
@@ -397,6 +398,87 @@ describe('shadow replay through Kafka', () => {
     const both = await runCli('shadow', 'replay', '--file', 'f.ndjson', '--kafka-brokers', brokers.join(','), '--topic', 'x', '--from-beginning', '--out', out('x'));
     expect(both.code).toBe(2);
   });
+});
+
+/**
+ * Topics as production producers write them, by the Java producer of the Kafka distribution:
+ * transactions aborted by two producers at once, snappy/lz4/zstd/gzip, large batches, a log
+ * that no longer starts at offset 0, a compacted topic. Each replay, direct and in a consumer
+ * group, must give the report the file replay of the committed lines gives.
+ */
+describe('topics written by the Java producer', () => {
+  const out = (what: string) => join(dir, `out-java-${what}`);
+  let java: JavaProducer;
+  beforeAll(async () => {
+    java = await compileJavaProducer();
+  }, 60_000);
+
+  async function createTopic(topic: string, partitions: number, config: { name: string; value: string }[] = []): Promise<void> {
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: '-1' }, ...config] }] });
+    await admin.disconnect();
+  }
+
+  async function generated(name: string, count: number, seed: number): Promise<string> {
+    const file = join(dir, name);
+    expect((await runCli('shadow', 'generate', '--count', String(count), '--seed', String(seed), '--out', file)).code).toBe(0);
+    return file;
+  }
+
+  /** Replays `file`, then `topic` directly and as a one-member group; all three reports must be equal and hold `lines` records. */
+  async function expectSameReports(what: string, file: string, topic: string, lines: number): Promise<void> {
+    const kafka = ['--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--quiet'];
+    const viaFile = await runCli('shadow', 'replay', '--file', file, '--out', out(`${what}-file`), '--quiet');
+    const direct = await runCli('shadow', 'replay', ...kafka, '--out', out(`${what}-direct`));
+    const grouped = await runCli('shadow', 'replay', ...kafka, '--group', `g-${randomUUID()}`, '--out', out(`${what}-group`));
+    expect([viaFile.code, direct.code, grouped.code], `${direct.err}${grouped.err}`).toEqual([0, 0, 0]);
+    const read = (o: string) => (JSON.parse(readFileSync(join(o, 'report.json'), 'utf8')) as { totals: { read: number } }).totals.read;
+    expect({ file: read(out(`${what}-file`)), direct: read(out(`${what}-direct`)), group: read(out(`${what}-group`)) }).toEqual({ file: lines, direct: lines, group: lines });
+    expect(reportWithoutRun(out(`${what}-direct`))).toBe(reportWithoutRun(out(`${what}-file`)));
+    expect(reportWithoutRun(out(`${what}-group`))).toBe(reportWithoutRun(out(`${what}-file`)));
+  }
+
+  const transactional = (file: string, topic: string, codec: ProduceLinesOptions['codec']): ProduceLinesOptions => ({
+    brokers: brokers.join(','),
+    topic,
+    file,
+    codec,
+    chunk: 500,
+    abortEvery: 5,
+    noiseTransactions: 200,
+    noiseSize: 300,
+  });
+
+  it(
+    'gives only the committed records, direct and in a group, while two producers abort transactions concurrently and one stays open',
+    { timeout: 90_000 },
+    async () => {
+      const count = 20_000;
+      const file = await generated('java-txn.ndjson', count, 17);
+      const topic = topicName('java-txn');
+      await createTopic(topic, 3);
+      await java.produce(transactional(file, topic, 'none'));
+      // A transaction left open during the replays: beyond the last stable offset, so outside the window.
+      const open = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer({ transactionalId: `prio-open-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+      await open.connect();
+      const pending = await open.transaction();
+      await pending.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ value: record(i) })) });
+      try {
+        await expectSameReports('txn', file, topic, count);
+        // Two members of one group plus merge: the same report again.
+        const group = `run-${randomUUID()}`;
+        const member = (n: number) =>
+          runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--group', group, '--out', out(`txn-member-${n}`), '--quiet');
+        expect((await Promise.all([member(1), member(2)])).map((r) => r.code)).toEqual([0, 0]);
+        expect((await runCli('shadow', 'merge', out('txn-member-1'), out('txn-member-2'), '--out', out('txn-merged'))).code).toBe(0);
+        expect(reportWithoutRun(out('txn-merged'))).toBe(reportWithoutRun(out('txn-file')));
+      } finally {
+        await pending.abort();
+        await open.disconnect();
+      }
+    },
+  );
 });
 
 // Last: takes the shared broker down and brings it back.
