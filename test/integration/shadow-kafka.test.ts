@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/kafka.js';
+import { FetchConnection } from '../../src/shadow/sources/kafka-fetch.js';
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
 import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
 import { sharedBroker } from '../support/kafka/shared.js';
@@ -479,6 +480,76 @@ describe('topics written by the Java producer', () => {
       }
     },
   );
+
+  /** Codec ids of partition 0's data batches from `offset` on, the largest batch's record count and the first batch's base offset. */
+  async function batchesOf(topic: string, offset = 0): Promise<{ codecs: number[]; largest: number; firstBase: number }> {
+    const [host, port] = (brokers[0] ?? '').split(':');
+    const connection = new FetchConnection(host ?? '127.0.0.1', Number(port), 'prio-test', 10_000);
+    try {
+      const [fetched] = await connection.fetch(topic, [{ partition: 0, offset, maxBytes: 4 * 1024 * 1024 }], 100, 4 * 1024 * 1024);
+      const buf = fetched?.records ?? Buffer.alloc(0);
+      const codecs = new Set<number>();
+      let largest = 0;
+      for (let at = 0; at + 61 <= buf.length; at += 12 + buf.readInt32BE(at + 8)) {
+        if ((buf.readInt16BE(at + 21) & 0x20) !== 0) continue; // a transaction marker
+        codecs.add(buf.readInt16BE(at + 21) & 0x07);
+        largest = Math.max(largest, buf.readInt32BE(at + 57));
+      }
+      return { codecs: [...codecs], largest, firstBase: buf.length >= 8 ? Number(buf.readBigInt64BE(0)) : -1 };
+    } finally {
+      connection.close();
+    }
+  }
+
+  it.each([
+    ['gzip', 1],
+    ['snappy', 2],
+    ['lz4', 3],
+    ['zstd', 4],
+  ] as const)('reads %s batches the Java producer writes (large batches, aborted transactions), direct and in a group', { timeout: 60_000 }, async (codec, id) => {
+    const count = 4000;
+    const file = await generated(`java-${codec}.ndjson`, count, 20 + id);
+    const topic = topicName(`java-${codec}`);
+    await createTopic(topic, 3);
+    await java.produce({ ...transactional(file, topic, codec), chunk: 1000, abortEvery: 3 });
+    const { codecs, largest } = await batchesOf(topic);
+    expect(codecs).toEqual([id]);
+    expect(largest).toBeGreaterThan(100);
+    await expectSameReports(codec, file, topic, count);
+  });
+
+  it('starts at the log start offset once records were deleted (DeleteRecords), in the middle of a compressed batch', { timeout: 60_000 }, async () => {
+    const count = 3000;
+    const deleted = 1234;
+    const file = await generated('java-deleted.ndjson', count, 31);
+    const topic = topicName('java-deleted');
+    await createTopic(topic, 1);
+    // No transactions, one partition: record i is at offset i.
+    await java.produce({ ...transactional(file, topic, 'zstd'), chunk: 0, abortEvery: 0, noiseTransactions: 0 });
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: [topic] }); // deleteTopicRecords needs it loaded
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(deleted) }] });
+    const [watermarks] = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    expect(watermarks?.low).toBe(String(deleted));
+    // The broker still serves the whole zstd batch the new log start falls into.
+    const head = await batchesOf(topic, deleted);
+    expect(head.codecs).toEqual([4]);
+    expect(head.firstBase).toBeLessThan(deleted);
+    const rest = join(dir, 'java-deleted-rest.ndjson');
+    writeFileSync(rest, `${readFileSync(file, 'utf8').trim().split('\n').slice(deleted).join('\n')}\n`);
+    await expectSameReports('deleted', rest, topic, count - deleted);
+  });
+
+  it('reads a compacted topic (keyed records, lz4, aborted transactions), direct and in a group', { timeout: 60_000 }, async () => {
+    const count = 4000;
+    const file = await generated('java-compacted.ndjson', count, 37);
+    const topic = topicName('java-compacted');
+    await createTopic(topic, 3, [{ name: 'cleanup.policy', value: 'compact' }]);
+    await java.produce({ ...transactional(file, topic, 'lz4'), chunk: 1000, abortEvery: 2 });
+    await expectSameReports('compacted', file, topic, count);
+  });
 });
 
 // Last: takes the shared broker down and brings it back.
