@@ -26,7 +26,8 @@ const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
 
 /** Codec ids as the low three bits of a record batch's attributes carry them. */
-export const CODEC_NAMES: readonly string[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+export const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type KafkaCodec = (typeof CODEC_NAMES)[number];
 
 /** A batch compressed with a codec Kafka does not define (ids 5–7). */
 export class UnsupportedCodecError extends Error {
@@ -35,7 +36,7 @@ export class UnsupportedCodecError extends Error {
 
 /** The name of codec `id` for messages ("codec 6" for an id Kafka does not define). */
 export function codecName(id: number): string {
-  return CODEC_NAMES[id] ?? `codec ${id}`;
+  return (CODEC_NAMES as readonly string[])[id] ?? `codec ${id}`;
 }
 
 /** Inflates the records section of a batch compressed with codec `id` (1–4). */
