@@ -4,13 +4,15 @@
  * which loads a log into a topic. Thin: parse, call src/shadow, print, exit code.
  */
 import { statSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import {
   createProgress,
   kafkaSource,
   KafkaSourceError,
   parseBrokers,
   produceLog,
+  KAFKA_CODECS,
+  type KafkaCodec,
   type Checkpoint,
   type KafkaWindow,
   type ProgressReporting,
@@ -159,6 +161,7 @@ interface ProduceCliOptions {
   kafkaBrokers: string;
   partitions: number;
   maxMessageBytes: number;
+  compression: KafkaCodec;
   quiet?: boolean;
   json?: boolean;
 }
@@ -180,6 +183,7 @@ export function registerProduce(shadow: Command, io: Io, setExit: (code: number)
     .requiredOption('--kafka-brokers <list>', 'brokers host:port[,host:port...]')
     .option('--partitions <n>', 'partitions of a topic created here (an existing topic keeps its own)', positive('--partitions'), 1)
     .option('--max-message-bytes <n>', "max.message.bytes of a topic created here (room for records over the replay's 1 MiB limit)", positive('--max-message-bytes'), 4 * 1024 * 1024)
+    .addOption(new Option('--compression <codec>', 'compression of the batches sent').choices([...KAFKA_CODECS]).default('none'))
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -210,6 +214,7 @@ Examples:
           topic: options.topic,
           partitions: options.partitions,
           maxMessageBytes: options.maxMessageBytes,
+          compression: options.compression,
           onProgress: (produced, bytes) => progress.update(produced, { done: bytes, total: size, unit: 'bytes' }),
         });
       } catch (err) {

@@ -11,13 +11,15 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/kafka.js';
+import { FetchConnection } from '../../src/shadow/sources/kafka-fetch.js';
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
 import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
 import { sharedBroker } from '../support/kafka/shared.js';
 import { runCli } from '../support/cli.js';
+import { compileJavaProducer, type JavaProducer, type ProduceLinesOptions } from '../support/kafka/java-producer.js';
 import { keyringFor, DEFAULT_BASELINE, DEFAULT_CANDIDATE } from '../../src/cli/shadow.js';
 import { createProgress, judgeParts, readCheckpoint, readJudgeSpec, runReplay, type RecordSource } from '../../src/shadow/index.js';
 
@@ -396,6 +398,157 @@ describe('shadow replay through Kafka', () => {
     expect(noStart.err).toMatch(/--from-beginning, or --from ISO/);
     const both = await runCli('shadow', 'replay', '--file', 'f.ndjson', '--kafka-brokers', brokers.join(','), '--topic', 'x', '--from-beginning', '--out', out('x'));
     expect(both.code).toBe(2);
+  });
+});
+
+/**
+ * Topics as production producers write them, by the Java producer of the Kafka distribution:
+ * transactions aborted by two producers at once, snappy/lz4/zstd/gzip, large batches, a log
+ * that no longer starts at offset 0, a compacted topic. Each replay, direct and in a consumer
+ * group, must give the report the file replay of the committed lines gives.
+ */
+describe('topics written by the Java producer', () => {
+  const out = (what: string) => join(dir, `out-java-${what}`);
+  let java: JavaProducer;
+  beforeAll(async () => {
+    java = await compileJavaProducer();
+  }, 60_000);
+
+  async function createTopic(topic: string, partitions: number, config: { name: string; value: string }[] = []): Promise<void> {
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: '-1' }, ...config] }] });
+    await admin.disconnect();
+  }
+
+  async function generated(name: string, count: number, seed: number): Promise<string> {
+    const file = join(dir, name);
+    expect((await runCli('shadow', 'generate', '--count', String(count), '--seed', String(seed), '--out', file)).code).toBe(0);
+    return file;
+  }
+
+  /** Replays `file`, then `topic` directly and as a one-member group; all three reports must be equal and hold `lines` records. */
+  async function expectSameReports(what: string, file: string, topic: string, lines: number): Promise<void> {
+    const kafka = ['--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--quiet'];
+    const viaFile = await runCli('shadow', 'replay', '--file', file, '--out', out(`${what}-file`), '--quiet');
+    const direct = await runCli('shadow', 'replay', ...kafka, '--out', out(`${what}-direct`));
+    const grouped = await runCli('shadow', 'replay', ...kafka, '--group', `g-${randomUUID()}`, '--out', out(`${what}-group`));
+    expect([viaFile.code, direct.code, grouped.code], `${direct.err}${grouped.err}`).toEqual([0, 0, 0]);
+    const read = (o: string) => (JSON.parse(readFileSync(join(o, 'report.json'), 'utf8')) as { totals: { read: number } }).totals.read;
+    expect({ file: read(out(`${what}-file`)), direct: read(out(`${what}-direct`)), group: read(out(`${what}-group`)) }).toEqual({ file: lines, direct: lines, group: lines });
+    expect(reportWithoutRun(out(`${what}-direct`))).toBe(reportWithoutRun(out(`${what}-file`)));
+    expect(reportWithoutRun(out(`${what}-group`))).toBe(reportWithoutRun(out(`${what}-file`)));
+  }
+
+  const transactional = (file: string, topic: string, codec: ProduceLinesOptions['codec']): ProduceLinesOptions => ({
+    brokers: brokers.join(','),
+    topic,
+    file,
+    codec,
+    chunk: 500,
+    abortEvery: 5,
+    noiseTransactions: 200,
+    noiseSize: 300,
+  });
+
+  it(
+    'gives only the committed records, direct and in a group, while two producers abort transactions concurrently and one stays open',
+    { timeout: 90_000 },
+    async () => {
+      const count = 20_000;
+      const file = await generated('java-txn.ndjson', count, 17);
+      const topic = topicName('java-txn');
+      await createTopic(topic, 3);
+      await java.produce(transactional(file, topic, 'none'));
+      // A transaction left open during the replays: beyond the last stable offset, so outside the window.
+      const open = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer({ transactionalId: `prio-open-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+      await open.connect();
+      const pending = await open.transaction();
+      await pending.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ value: record(i) })) });
+      try {
+        await expectSameReports('txn', file, topic, count);
+        // Two members of one group plus merge: the same report again.
+        const group = `run-${randomUUID()}`;
+        const member = (n: number) =>
+          runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--group', group, '--out', out(`txn-member-${n}`), '--quiet');
+        expect((await Promise.all([member(1), member(2)])).map((r) => r.code)).toEqual([0, 0]);
+        expect((await runCli('shadow', 'merge', out('txn-member-1'), out('txn-member-2'), '--out', out('txn-merged'))).code).toBe(0);
+        expect(reportWithoutRun(out('txn-merged'))).toBe(reportWithoutRun(out('txn-file')));
+      } finally {
+        await pending.abort();
+        await open.disconnect();
+      }
+    },
+  );
+
+  /** Codec ids of partition 0's data batches from `offset` on, the largest batch's record count and the first batch's base offset. */
+  async function batchesOf(topic: string, offset = 0): Promise<{ codecs: number[]; largest: number; firstBase: number }> {
+    const [host, port] = (brokers[0] ?? '').split(':');
+    const connection = new FetchConnection(host ?? '127.0.0.1', Number(port), 'prio-test', 10_000);
+    try {
+      const [fetched] = await connection.fetch(topic, [{ partition: 0, offset, maxBytes: 4 * 1024 * 1024 }], 100, 4 * 1024 * 1024);
+      const buf = fetched?.records ?? Buffer.alloc(0);
+      const codecs = new Set<number>();
+      let largest = 0;
+      for (let at = 0; at + 61 <= buf.length; at += 12 + buf.readInt32BE(at + 8)) {
+        if ((buf.readInt16BE(at + 21) & 0x20) !== 0) continue; // a transaction marker
+        codecs.add(buf.readInt16BE(at + 21) & 0x07);
+        largest = Math.max(largest, buf.readInt32BE(at + 57));
+      }
+      return { codecs: [...codecs], largest, firstBase: buf.length >= 8 ? Number(buf.readBigInt64BE(0)) : -1 };
+    } finally {
+      connection.close();
+    }
+  }
+
+  it.each([
+    ['gzip', 1],
+    ['snappy', 2],
+    ['lz4', 3],
+    ['zstd', 4],
+  ] as const)('reads %s batches the Java producer writes (large batches, aborted transactions), direct and in a group', { timeout: 60_000 }, async (codec, id) => {
+    const count = 4000;
+    const file = await generated(`java-${codec}.ndjson`, count, 20 + id);
+    const topic = topicName(`java-${codec}`);
+    await createTopic(topic, 3);
+    await java.produce({ ...transactional(file, topic, codec), chunk: 1000, abortEvery: 3 });
+    const { codecs, largest } = await batchesOf(topic);
+    expect(codecs).toEqual([id]);
+    expect(largest).toBeGreaterThan(100);
+    await expectSameReports(codec, file, topic, count);
+  });
+
+  it('starts at the log start offset once records were deleted (DeleteRecords), in the middle of a compressed batch', { timeout: 60_000 }, async () => {
+    const count = 3000;
+    const deleted = 1234;
+    const file = await generated('java-deleted.ndjson', count, 31);
+    const topic = topicName('java-deleted');
+    await createTopic(topic, 1);
+    // No transactions, one partition: record i is at offset i.
+    await java.produce({ ...transactional(file, topic, 'zstd'), chunk: 0, abortEvery: 0, noiseTransactions: 0 });
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: [topic] }); // deleteTopicRecords needs it loaded
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(deleted) }] });
+    const [watermarks] = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    expect(watermarks?.low).toBe(String(deleted));
+    // The broker still serves the whole zstd batch the new log start falls into.
+    const head = await batchesOf(topic, deleted);
+    expect(head.codecs).toEqual([4]);
+    expect(head.firstBase).toBeLessThan(deleted);
+    const rest = join(dir, 'java-deleted-rest.ndjson');
+    writeFileSync(rest, `${readFileSync(file, 'utf8').trim().split('\n').slice(deleted).join('\n')}\n`);
+    await expectSameReports('deleted', rest, topic, count - deleted);
+  });
+
+  it('reads a compacted topic (keyed records, lz4, aborted transactions), direct and in a group', { timeout: 60_000 }, async () => {
+    const count = 4000;
+    const file = await generated('java-compacted.ndjson', count, 37);
+    const topic = topicName('java-compacted');
+    await createTopic(topic, 3, [{ name: 'cleanup.policy', value: 'compact' }]);
+    await java.produce({ ...transactional(file, topic, 'lz4'), chunk: 1000, abortEvery: 2 });
+    await expectSameReports('compacted', file, topic, count);
   });
 });
 

@@ -1,12 +1,13 @@
 /**
  * The lean record-batch decoder of the Kafka source agrees with kafkajs's own encoder (the
  * bytes its producer sends) on any records — null, empty, binary and large values, keys,
- * headers, gzip — any window [from, end), and a response cut off mid-batch, as brokers do.
+ * headers, every codec (gzip, snappy, lz4, zstd) — any window [from, end), and a response cut off mid-batch, as brokers do.
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeRecords, FetchedRecordReader, type FetchedPartition } from '../../src/shadow/sources/kafka-fetch.js';
+import { registerKafkajsCodecs } from '../../src/shadow/sources/kafka-codecs.js';
 
 interface Encoded {
   readonly buffer: Buffer;
@@ -30,6 +31,8 @@ const { RecordBatch: encodeBatch } = require('kafkajs/src/protocol/recordBatch/v
   records: Encoded[];
 }) => Promise<Encoded> };
 const Long = require('kafkajs/src/utils/long.js') as { fromNumber(n: number): unknown };
+// kafkajs's encoder compresses through its codec registry, which prio fills for snappy, lz4, zstd.
+registerKafkajsCodecs();
 
 const value = fc.oneof(
   { weight: 1, arbitrary: fc.constant(null) },
@@ -37,12 +40,12 @@ const value = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 20_000, max: 70_000 }).map((n) => Buffer.alloc(n, 0x61)) },
 );
 const batchSpec = fc.record({
-  gzip: fc.boolean(),
+  compression: fc.constantFrom(0, 1, 2, 3, 4),
   values: fc.array(value, { minLength: 1, maxLength: 12 }),
   withKeys: fc.boolean(),
 });
 
-async function encode(batches: { gzip: boolean; values: (Buffer | null)[]; withKeys: boolean }[], firstOffset: number) {
+async function encode(batches: { compression: number; values: (Buffer | null)[]; withKeys: boolean }[], firstOffset: number) {
   const parts: Buffer[] = [];
   const expected: { offset: number; value: Buffer | null }[] = [];
   let offset = firstOffset;
@@ -51,7 +54,7 @@ async function encode(batches: { gzip: boolean; values: (Buffer | null)[]; withK
       encodeRecord({ offsetDelta: i, timestampDelta: i, key: b.withKeys ? Buffer.from(`key-${i}`) : null, value: v, headers: b.withKeys ? { h: Buffer.from('x') } : {} }),
     );
     const encoded = await encodeBatch({
-      compression: b.gzip ? 1 : 0,
+      compression: b.compression,
       firstOffset: Long.fromNumber(offset),
       firstTimestamp: 1_700_000_000_000,
       maxTimestamp: 1_700_000_000_000 + b.values.length,
@@ -79,7 +82,7 @@ describe('Kafka record-batch decoder', () => {
           const { bytes, expected, lastComplete } = await encode(batches, firstOffset);
           const from = firstOffset + fromDelta;
           const end = endDelta === undefined ? undefined : from + endDelta;
-          const decoded = decodeRecords('t', fetched(bytes), from, end);
+          const decoded = await decodeRecords('t', fetched(bytes), from, end);
           const want = expected.filter((r) => r.offset >= from && (end === undefined || r.offset < end));
           expect(decoded.records.map((r) => (r.position.kind === 'kafka' ? r.position : null))).toEqual(
             want.map((r) => ({ kind: 'kafka', topic: 't', partition: 3, offset: String(r.offset) })),
@@ -101,7 +104,7 @@ describe('Kafka record-batch decoder', () => {
       fc.asyncProperty(fc.array(batchSpec, { minLength: 2, maxLength: 4 }), fc.nat(), async (batches, cutSeed) => {
         const { bytes, expected, lastBatchBytes } = await encode(batches, 0);
         const cut = 1 + (cutSeed % (lastBatchBytes - 1));
-        const decoded = decodeRecords('t', fetched(bytes.subarray(0, bytes.length - cut)), 0, undefined);
+        const decoded = await decodeRecords('t', fetched(bytes.subarray(0, bytes.length - cut)), 0, undefined);
         const lastBatchSize = batches[batches.length - 1]?.values.length ?? 0;
         expect(decoded.records.length).toBe(expected.length - lastBatchSize);
         expect(decoded.nextOffset).toBe(expected.length - lastBatchSize);
@@ -120,8 +123,9 @@ describe('Kafka record-batch decoder', () => {
         async (batches, from, endDelta, slice) => {
           const { bytes } = await encode(batches, 0);
           const end = endDelta === undefined ? undefined : from + endDelta;
-          const whole = decodeRecords('t', fetched(bytes), from, end);
+          const whole = await decodeRecords('t', fetched(bytes), from, end);
           const reader = new FetchedRecordReader('t', fetched(bytes), from, end);
+          await reader.ready;
           expect(reader.nextOffset).toBe(whole.nextOffset);
           const slices: (typeof whole.records)[] = [];
           for (let records = reader.read(slice); records.length > 0; records = reader.read(slice)) slices.push(records);

@@ -3,6 +3,7 @@
  * by the Kafka source and the log producer.
  */
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { registerKafkajsCodecs } from './kafka-codecs.js';
 
 /** A kafkajs log line handed to the caller (kafkajs otherwise writes to the console). */
 export type KafkaLog = (entry: { level: 'error' | 'warn' | 'info' | 'debug'; message: string; detail: Omit<LogEntry['log'], 'message'> }) => void;
@@ -44,6 +45,7 @@ const levelNames = new Map<number, 'error' | 'warn' | 'info' | 'debug'>([
 ]);
 
 export function kafkaClient(connection: KafkaConnection): Kafka {
+  registerKafkajsCodecs();
   const { log } = connection;
   const retries = connection.retries ?? 5;
   return new Kafka({

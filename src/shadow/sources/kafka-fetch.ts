@@ -7,12 +7,13 @@
  * through a 64-bit Long class and back to strings), and on a replay that spends most of its
  * time there — a CPU profile shows the garbage collector alone at about 30%. kafkajs still does
  * everything else (metadata, offsets-for-times, consumer groups); this file only reads bytes
- * the broker already agreed to serve. Supports uncompressed and gzip batches, control batches
- * and aborted transactions (read_committed, like kafkajs's and librdkafka's default).
+ * the broker already agreed to serve. Reads every codec Kafka defines (none, gzip, snappy, lz4,
+ * zstd: kafka-codecs.ts), control batches and aborted transactions (read_committed, like
+ * kafkajs's and librdkafka's default).
  */
 import { connect, type Socket } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import type { SourceRecord } from '../source.js';
+import { codecName, decompress } from './kafka-codecs.js';
 
 const FETCH_API_KEY = 1;
 const FETCH_VERSION = 4;
@@ -241,11 +242,12 @@ export interface DecodedRecords {
 
 /**
  * The records of `fetched` within [from, end), as source records whose values are slices of
- * the response (no copy). Skips control batches and, in read_committed fashion, the batches of
- * aborted transactions.
+ * the response, or of its batches once inflated (no further copy). Skips control batches and,
+ * in read_committed fashion, the batches of aborted transactions.
  */
-export function decodeRecords(topic: string, fetched: FetchedPartition, from: number, end: number | undefined): DecodedRecords {
+export async function decodeRecords(topic: string, fetched: FetchedPartition, from: number, end: number | undefined): Promise<DecodedRecords> {
   const reader = new FetchedRecordReader(topic, fetched, from, end);
+  await reader.ready;
   return { records: reader.read(Number.POSITIVE_INFINITY), nextOffset: reader.nextOffset };
 }
 
@@ -254,10 +256,17 @@ export function decodeRecords(topic: string, fetched: FetchedPartition, from: nu
  * up to tens of thousands of records, and decoded all at once their objects outlive the young
  * generation while the replay works through them, so the garbage collector copies and then
  * marks every one of them; a slice is done with before the next one is made.
+ *
+ * Compressed batches are inflated as soon as the reader is made, all at once and off the main
+ * thread (kafka-codecs.ts); await {@link ready} before the first {@link read}.
  */
 export class FetchedRecordReader {
   /** The offset to fetch next (past every complete batch in the response), known before any record is decoded. */
   readonly nextOffset: number;
+  /** Resolves once every compressed batch is inflated; rejects if one cannot be (unknown codec, corrupt data). */
+  readonly ready: Promise<void>;
+  /** Inflated records sections, by the position of their batch in the response. */
+  private readonly inflated = new Map<number, Buffer>();
   private at = 0;
   /** Offset past the batches decoded so far: decoding stops where the window ends, like {@link nextOffset}. */
   private decodedNext: number;
@@ -275,6 +284,37 @@ export class FetchedRecordReader {
     this.done = fetched.records === null;
     this.nextOffset = fetched.records === null ? from : scanNextOffset(fetched.records, fetched.partition, from, end);
     this.abortStarts = [...fetched.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
+    this.ready = fetched.records === null ? Promise.resolve() : this.inflate(fetched.records);
+    // Awaited by the reader's user; this keeps a failure from being reported as unhandled first.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Starts inflating every compressed data batch of the window at once (control batches are never compressed). */
+  private async inflate(buf: Buffer): Promise<void> {
+    const { partition } = this.fetched;
+    const pending: Promise<void>[] = [];
+    for (let at = 0; at + 12 <= buf.length; ) {
+      const batchEnd = at + 12 + buf.readInt32BE(at + 8);
+      if (batchEnd > buf.length || buf.readInt8(at + 16) !== 2) break;
+      const baseOffset = Number(buf.readBigInt64BE(at));
+      const attributes = buf.readInt16BE(at + 21);
+      const batchNext = baseOffset + buf.readInt32BE(at + 23) + 1;
+      if (this.end !== undefined && baseOffset >= this.end) break;
+      const codec = attributes & 0x07;
+      if (codec !== 0 && (attributes & 0x20) === 0 && batchNext > this.from) {
+        const start = at;
+        pending.push(
+          decompress(codec, buf.subarray(at + BATCH_HEADER_BYTES, batchEnd)).then(
+            (body) => void this.inflated.set(start, body),
+            (err: unknown) => {
+              throw new Error(`partition ${partition} offset ${baseOffset}: cannot read a ${codecName(codec)} batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+            },
+          ),
+        );
+      }
+      at = batchEnd;
+    }
+    await Promise.all(pending);
   }
 
   /** Whole record batches until at least `atLeast` records are out or the response ends; empty once it has. */
@@ -313,12 +353,11 @@ export class FetchedRecordReader {
         // An abort or commit marker ends its producer's transaction.
         if (isTransactional) abortedProducers.delete(producerId);
       } else if (!(isTransactional && abortedProducers.has(producerId)) && batchNext > from) {
-        const codec = attributes & 0x07;
-        let body: Buffer;
-        if (codec === 0) body = buf.subarray(at + BATCH_HEADER_BYTES, batchEnd);
-        else if (codec === 1) body = gunzipSync(buf.subarray(at + BATCH_HEADER_BYTES, batchEnd));
-        else throw new Error(`partition ${partition} offset ${baseOffset}: ${CODECS[codec] ?? `codec ${codec}`} compression is not supported (none and gzip are)`);
+        const body = (attributes & 0x07) === 0 ? buf.subarray(at + BATCH_HEADER_BYTES, batchEnd) : this.inflated.get(at);
+        if (body === undefined) throw new Error(`partition ${partition} offset ${baseOffset}: a compressed batch read before the reader was ready`);
         decodeBatchRecords(body, count, baseOffset, this.topic, partition, from, end, records);
+        // The records hold views into the body; the reader needs it no longer.
+        this.inflated.delete(at);
       }
       this.decodedNext = Math.max(this.decodedNext, batchNext);
       this.at = batchEnd;
@@ -349,8 +388,6 @@ function scanNextOffset(buf: Buffer, partition: number, from: number, end: numbe
 function unsupportedFormat(partition: number, baseOffset: number, magic: number): Error {
   return new Error(`partition ${partition} offset ${baseOffset}: record batch format ${magic} is not supported (Kafka 0.11+ writes format 2)`);
 }
-
-const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 function decodeBatchRecords(body: Buffer, count: number, baseOffset: number, topic: string, partition: number, from: number, end: number | undefined, into: SourceRecord[]): void {
   let at = 0;

@@ -14,6 +14,7 @@ import kafkajs, { Partitioners, type Admin, type Message } from 'kafkajs';
 import { FileReadError } from '../../config/index.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { KafkaSourceError } from './kafka.js';
+import { CODEC_NAMES, type KafkaCodec } from './kafka-codecs.js';
 
 export interface ProduceLogOptions extends KafkaConnection {
   readonly file: string;
@@ -22,6 +23,8 @@ export interface ProduceLogOptions extends KafkaConnection {
   readonly partitions?: number;
   /** max.message.bytes of a topic created here: room for records over the replay's 1 MiB limit. Default 4 MiB. */
   readonly maxMessageBytes?: number;
+  /** Compression of the record batches sent (as production producers often set it). Default none. */
+  readonly compression?: KafkaCodec;
   /** Called after each batch with the messages and value bytes sent so far. */
   readonly onProgress?: (produced: number, bytes: number) => void;
 }
@@ -93,7 +96,7 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
 
   const flush = async () => {
     if (pending.length === 0) return;
-    await producer.send({ topic, messages: pending, acks: -1 });
+    await producer.send({ topic, messages: pending, acks: -1, compression: CODEC_NAMES.indexOf(options.compression ?? 'none') });
     produced += pending.length;
     sentBytes += pendingBytes;
     pending = [];

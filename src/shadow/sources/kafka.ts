@@ -10,7 +10,9 @@
  * Two read paths. Alone (no group), the source fetches straight from the partition leaders
  * through kafka-fetch.ts, which decodes several times faster than kafkajs's consumer; kafkajs
  * still answers every metadata question (partitions, leaders, watermarks, offsets-for-times).
- * In a group, kafkajs's consumer does the group membership, as below.
+ * In a group, kafkajs's consumer does the group membership, as below, and the records are read
+ * again through the same decoder (kafka-range.ts: kafkajs 2.2.4 filters aborted transactions
+ * wrongly).
  *
  * Consumer groups (`group`): N processes with the same group id split the partitions. Kafka
  * moves partitions between members whenever one joins or leaves, so a member may lose a
@@ -24,11 +26,12 @@
  * union, and waiting would only add a timeout to tune. See docs/kafka.md.
  */
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { type Checkpoint, type RecordSource, SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { ProgressReporting, SourceProgress } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { FetchConnection, FetchedRecordReader, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
+import { PartitionRangeReader, UnreadableRecordsError } from './kafka-range.js';
 
 /**
  * Records per batch handed out by the direct fetch path (whole record batches, so a little
@@ -157,6 +160,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       for (;;) {
         const next = await channel.next();
         if (next.kind === 'end') return;
+        if (next.kind === 'unreadable') throw next.cause;
         if (next.kind === 'failed') {
           throw new SourceInterruptedError(
             `lost Kafka at ${options.brokers.join(',')} while reading topic ${topic}: ${describeKafkaError(next.cause)}`,
@@ -173,6 +177,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       channel.dispose();
+      consumer.ranges.close();
       await consumer.consumer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
     }
@@ -277,6 +282,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         pending?.catch(() => undefined);
         // Decoded a slice at a time while the next fetch is under way (see FetchedRecordReader).
         for (const reader of ready) {
+          await reader.ready;
           for (let records = reader.read(DECODE_SLICE_RECORDS); records.length > 0; records = reader.read(DECODE_SLICE_RECORDS)) {
             markDelivered(records);
             yield records;
@@ -289,12 +295,23 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     }
   }
 
-  function startConsumer(kafka: Kafka, admin: Admin, channel: BatchChannel): { consumer: Consumer; started: Promise<void> } {
+  function startConsumer(kafka: Kafka, admin: Admin, channel: BatchChannel): { consumer: Consumer; ranges: PartitionRangeReader; started: Promise<void> } {
     const groupId = group ?? `prio-shadow-${randomUUID()}`;
     const retries = options.retries ?? 5;
+    const ranges = new PartitionRangeReader({
+      topic,
+      clientId: options.clientId ?? 'prio-shadow',
+      leaders: () => partitionLeaders(admin, topic),
+      retries,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
+    });
     const consumer = kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
+      // kafkajs's batches only say which offsets this member owns (the records are read again
+      // through kafka-range.ts); read_uncommitted keeps its faulty aborted-transaction filter
+      // from emptying a batch, which would then never reach eachBatch.
+      readUncommitted: true,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       // A bounded replay is done when its partitions reach their ends; a long fetch wait
@@ -342,7 +359,12 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       ready = onAssignment(event.payload.memberAssignment[topic] ?? []);
       ready.catch((err: unknown) => channel.fail(err));
     });
-    consumer.on(consumer.events.CRASH, (event) => channel.fail(event.payload.error));
+    consumer.on(consumer.events.CRASH, (event) => {
+      const error = event.payload.error;
+      // A codec kafkajs does not know is no lost broker: resuming would meet it again.
+      if (error.name === 'KafkaJSNotImplemented') channel.abort(new Error(`cannot read topic ${topic}: ${error.message}`, { cause: error }));
+      else channel.fail(error);
+    });
 
     const eachBatch = async ({ batch, isRunning, isStale, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
       await ready;
@@ -350,19 +372,26 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       if (!isRunning() || isStale() || !assigned.has(partition) || isComplete(partition)) return;
       const from = fetchNext.get(partition) ?? 0;
       const end = endOf(partition);
-      const records = select(batch.messages, topic, partition, from, end);
-      // The batch may end in records kafkajs does not hand out (transaction markers, aborted
-      // records): move past them too, or a partition ending in a marker would never complete.
-      let after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
-      const last = records[records.length - 1];
-      if (last !== undefined && last.position.kind === 'kafka') after = Math.max(after, Number(last.position.offset) + 1);
+      // The batch may end in records kafkajs does not hand out (transaction markers): move past
+      // them too, or a partition ending in a marker would never complete.
+      const after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
       if (after <= from) return;
+      // kafkajs's records are not used: the committed ones in [from, after) are read again.
+      let slices: SourceRecord[][];
+      try {
+        slices = await ranges.read(partition, from, after, heartbeat);
+      } catch (err) {
+        if (!(err instanceof UnreadableRecordsError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
+        channel.abort(new Error(`cannot read topic ${topic}: ${err.message}`, { cause: err }));
+        return;
+      }
+      if (!isRunning() || isStale() || !assigned.has(partition)) return;
       // Commit first: if the group is rebalancing this throws, kafkajs rejoins, and the batch
       // goes to whoever owns the partition next, from this same offset.
-      if (group !== undefined && records.length > 0) await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(after) }] }] });
+      if (group !== undefined && slices.length > 0) await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(after) }] }] });
       fetchNext.set(partition, after);
       if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
-      if (records.length > 0) await channel.push(records);
+      for (const records of slices) await channel.push(records);
       finishIfComplete();
       if (isRunning()) await heartbeat();
     };
@@ -388,24 +417,10 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         throw new KafkaSourceError(`cannot consume topic ${topic} from Kafka at ${options.brokers.join(',')}: ${describeKafkaError(err)}`, { cause: err });
       }
     })();
-    return { consumer, started };
+    return { consumer, ranges, started };
   }
 
   return { label, batches, checkpoint, progress, windows: () => [...plan.values()] };
-}
-
-/** Messages of a fetched batch within [next, end), as source records (values untouched). */
-function select(messages: readonly KafkaMessage[], topic: string, partition: number, next: number, end: number | undefined): SourceRecord[] {
-  let from = 0;
-  let to = messages.length;
-  while (from < to && Number(messages[from]?.offset) < next) from++;
-  if (end !== undefined) while (to > from && Number(messages[to - 1]?.offset) >= end) to--;
-  const records = new Array<SourceRecord>(to - from);
-  for (let i = from; i < to; i++) {
-    const message = messages[i] as KafkaMessage;
-    records[i - from] = { position: { kind: 'kafka', topic, partition, offset: message.offset }, value: message.value };
-  }
-  return records;
 }
 
 /** Start and end offset of every partition, as fixed when the replay starts. */
@@ -485,7 +500,11 @@ async function committedOffsets(admin: Admin, groupId: string, topic: string): P
   return committed;
 }
 
-type ChannelItem = { readonly kind: 'batch'; readonly records: readonly SourceRecord[] } | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly cause: unknown };
+type ChannelItem =
+  | { readonly kind: 'batch'; readonly records: readonly SourceRecord[] }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'failed'; readonly cause: unknown }
+  | { readonly kind: 'unreadable'; readonly cause: Error };
 
 /**
  * Hands batches from kafkajs's push-style callback to the pull-style iterator one at a time:
@@ -496,7 +515,7 @@ class BatchChannel {
   private readonly queue: { records: readonly SourceRecord[]; taken: () => void }[] = [];
   private waiting: ((item: ChannelItem) => void) | undefined;
   private closed = false;
-  private failure: { cause: unknown } | undefined;
+  private failure: { cause: unknown; unreadable: boolean } | undefined;
 
   push(records: readonly SourceRecord[]): Promise<void> {
     if (this.closed || this.failure) return Promise.resolve();
@@ -520,7 +539,14 @@ class BatchChannel {
 
   fail(cause: unknown): void {
     if (this.closed || this.failure) return;
-    this.failure = { cause };
+    this.failure = { cause, unreadable: false };
+    this.wake();
+  }
+
+  /** Ends the replay with an error no resume can cure (records that cannot be read). */
+  abort(cause: Error): void {
+    if (this.closed || this.failure) return;
+    this.failure = { cause, unreadable: true };
     this.wake();
   }
 
@@ -538,7 +564,7 @@ class BatchChannel {
       head.taken();
       return { kind: 'batch', records: head.records };
     }
-    if (this.failure) return { kind: 'failed', cause: this.failure.cause };
+    if (this.failure) return this.failure.unreadable ? { kind: 'unreadable', cause: this.failure.cause as Error } : { kind: 'failed', cause: this.failure.cause };
     if (this.closed) return { kind: 'end' };
     return undefined;
   }
