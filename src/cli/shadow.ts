@@ -25,6 +25,7 @@ import {
   evaluateGate,
   aggregateFromReport,
   buildReport,
+  describeDamage,
   type Checkpoint,
   type GateSpec,
   type GateVerdict,
@@ -117,6 +118,11 @@ export function summarize(report: ShadowReport, verdict: GateVerdict | undefined
   const lines: string[] = [];
   lines.push(`baseline fidelity: ${report.fidelity.status} (${pct(report.fidelity.rate)} of ${report.fidelity.checked} observed)`);
   if (report.fidelity.status !== 'reproduced') lines.push(`  ${report.fidelity.message}`);
+  const damage = describeDamage(report.damage);
+  if (damage !== undefined) {
+    lines.push(`SOURCE DAMAGED: ${damage.replace(/^Source damaged: /, '')}`);
+    for (const e of report.damage.events) lines.push(`  ${e.kind} ${e.where}: ${e.detail}`);
+  }
   lines.push(`read ${report.totals.read}: compared ${report.totals.compared}, quarantined ${report.totals.quarantined}`);
   const reasons = Object.entries(report.quarantine.byReason);
   if (reasons.length > 0) lines.push(`  quarantined by reason (see ${report.quarantine.file}): ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`);

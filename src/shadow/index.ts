@@ -7,7 +7,7 @@
  * from), sinks/ (files, progress), parallel/ (judging in worker threads), runner and merge (one
  * run from source to files).
  */
-export type { Checkpoint, RecordSource, SourcePosition, SourceRecord } from './source.js';
+export type { Checkpoint, RecordSource, SourceDamage, SourcePosition, SourceRecord } from './source.js';
 export { SourceInterruptedError } from './source.js';
 export { checkRecord, daysFromCivil, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './record.js';
 export {
@@ -46,9 +46,11 @@ export {
   aggregateFromReport,
   buildReport,
   DEFAULT_FIDELITY_FLOOR,
+  describeDamage,
   REPORT_FORMAT,
   serializeReport,
   type BuildReportOptions,
+  type DamageSection,
   type FidelitySection,
   type RunInfo,
   type ShadowReport,

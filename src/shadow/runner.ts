@@ -96,6 +96,8 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
     await quarantine.close();
   }
   const total = outcome.aggregate;
+  // Damage is not a record: counted once, after the source has said all it will.
+  total.damage.push(...(source.damage?.() ?? []));
   if (outcome.interruption !== undefined) {
     const rulesets = { baseline: options.baseline.name, candidate: options.candidate.name };
     const checkpointFile = writeCheckpoint(options.outDir, source.label, rulesets, outcome.interruption.message, outcome.interruption.checkpoint, total);

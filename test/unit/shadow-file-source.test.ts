@@ -50,6 +50,27 @@ describe('file source', () => {
     expect(lines(rs)).toEqual(Array.from({ length: rs.length }, (_, i) => i + 1));
   });
 
+  it('a cut or corrupt .gz is reported as damage, with where decoding stopped; a whole one is not (issue 11.1)', async () => {
+    const body = Array.from({ length: 3000 }, (_, i) => `{"requestId":"r${i}","pad":"${String(i * 31).repeat(1 + (i % 7))}"}`).join('\n');
+    const gz = gzipSync(body);
+    const whole = fileSource(file(gz, '.gz'));
+    for await (const _ of whole.batches());
+    expect(whole.damage()).toEqual([]);
+    const cutPath = file(gz.subarray(0, Math.floor(gz.length / 2)), '.gz');
+    const cut = fileSource(cutPath);
+    for await (const _ of cut.batches());
+    expect(cut.damage()).toEqual([expect.objectContaining({ kind: 'truncated-gzip', where: cutPath, recordsLost: null, bytesLost: null })]);
+    expect(cut.damage()[0]?.detail).toMatch(/^decoding stopped at line \d+ after \d+ of \d+ compressed bytes .*the end of the stream is missing$/);
+    // Corrupt in the middle: what follows the damage is known not to have been decoded.
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0xff, Math.floor(gz.length / 3), Math.floor(gz.length / 3) + 64);
+    const corruptSource = fileSource(file(corrupt, '.gz'));
+    for await (const _ of corruptSource.batches());
+    const [event] = corruptSource.damage();
+    expect(event?.bytesLost).toBeGreaterThan(0);
+    expect(event?.bytesLost).toBeLessThan(gz.length);
+  });
+
   it('a truncated .gz hands out the same records however slowly they are taken', async () => {
     const body = Array.from({ length: 20_000 }, (_, i) => `{"requestId":"r${i}","pad":"${String(i * 7919).repeat(1 + (i % 9))}"}`).join('\n');
     const gz = gzipSync(body);

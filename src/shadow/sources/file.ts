@@ -5,12 +5,14 @@
  * see become `sourceError` records instead of exceptions: a line longer than
  * {@link MAX_RECORD_BYTES} (its bytes are skipped, never buffered whole, so memory stays
  * bounded) and a gzip stream that is truncated or corrupt (its tail is one quarantined record).
+ * A cut or corrupt .gz is also reported as damage (`damage()`): the records after the cut were
+ * never read, so no quarantine share can stand for them; the gate fails on damage itself.
  */
 import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { FileReadError } from '../../config/index.js';
 import { MAX_RECORD_BYTES } from '../record.js';
-import type { Checkpoint, RecordSource, SourceRecord } from '../source.js';
+import type { Checkpoint, RecordSource, SourceDamage, SourceRecord } from '../source.js';
 
 /** Progress a source can report for a progress bar (bytes of the file read so far). */
 export interface SourceProgress {
@@ -45,7 +47,7 @@ export function isGzipPath(path: string): boolean {
 }
 
 /** Opens `path` as a record source. Throws {@link FileReadError} at once if the file cannot be read. */
-export function fileSource(path: string, options: FileSourceOptions = {}): RecordSource & ProgressReporting {
+export function fileSource(path: string, options: FileSourceOptions = {}): RecordSource & ProgressReporting & { damage(): readonly SourceDamage[] } {
   let size: number;
   try {
     const stat = statSync(path);
@@ -61,6 +63,9 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
   if (resume !== undefined && resume.kind !== 'line') throw new Error(`cannot resume a file source from a ${resume.kind} checkpoint`);
   const firstLine = resume?.nextLine ?? 1;
   let bytesRead = 0;
+  const damage: SourceDamage[] = [];
+  /** Compressed bytes the decompressor had taken when it failed. */
+  const decoder = { consumed: 0 };
 
   async function* batches(): AsyncGenerator<SourceRecord[]> {
     let line = 1;
@@ -127,7 +132,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
     };
 
     try {
-      for await (const chunk of decodedChunks(path, (n) => (bytesRead += n))) {
+      for await (const chunk of decodedChunks(path, (n) => (bytesRead += n), decoder)) {
         let start = 0;
         for (;;) {
           const nl = chunk.indexOf(NEWLINE, start);
@@ -148,6 +153,16 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
       // one quarantined record at the line where decoding stopped, so the loss is visible.
       const excerpt = pendingBytes > 0 ? Buffer.concat(pending, pendingBytes).subarray(0, OVERSIZED_EXCERPT_BYTES) : oversizedExcerpt;
       emit(excerpt, `truncated or corrupt gzip stream: ${(err as Error).message}`);
+      const undecoded = Math.max(0, size - decoder.consumed);
+      damage.push({
+        kind: 'truncated-gzip',
+        where: path,
+        detail:
+          `decoding stopped at line ${line} after ${decoder.consumed} of ${size} compressed bytes (${(err as Error).message}); ` +
+          (undecoded > 0 ? `${undecoded} compressed bytes were not decoded` : 'the end of the stream is missing'),
+        recordsLost: null,
+        bytesLost: undecoded > 0 ? undecoded : null,
+      });
       pending = [];
       pendingBytes = 0;
       oversizedBytes = -1;
@@ -162,6 +177,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
     label: `file:${path}`,
     batches,
     progress: () => ({ done: bytesRead, total: size, unit: 'bytes' }),
+    damage: () => damage,
   };
 }
 
@@ -178,7 +194,7 @@ const QUEUE_BYTES = 2 * 1024 * 1024;
  * is queued as it is produced and a failure is thrown only after all of it. Back-pressure
  * pauses the file read instead, in small reads for a .gz, which bounds what one read can expand to.
  */
-async function* decodedChunks(path: string, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
+async function* decodedChunks(path: string, onRead: (bytes: number) => void, decoder: { consumed: number }): AsyncGenerator<Buffer> {
   const gzip = isGzipPath(path);
   const raw = createReadStream(path, { highWaterMark: gzip ? 64 * 1024 : 1024 * 1024 });
   const gunzip = gzip ? createGunzip() : undefined;
@@ -200,6 +216,7 @@ async function* decodedChunks(path: string, onRead: (bytes: number) => void): As
     notify();
   };
   const fail = (error: unknown): void => {
+    if (failure === undefined && gunzip !== undefined) decoder.consumed = gunzip.bytesWritten;
     failure ??= { error };
     notify();
   };
