@@ -88,7 +88,7 @@ function parseTime(option: string, text: string): Date {
 export function kafkaSourceFromOptions(
   commandOptions: Readonly<Record<string, unknown>>,
   resumeFrom?: Checkpoint,
-): (RecordSource & ProgressReporting) | undefined {
+): (RecordSource & ProgressReporting & Required<Pick<RecordSource, 'damage'>>) | undefined {
   const options = kafkaOptionsOf(commandOptions);
   const kafkaOnly = (['topic', 'fromBeginning', 'from', 'to', 'follow', 'group'] as const).filter((k) => options[k] !== undefined);
   if (options.kafkaBrokers === undefined) {
@@ -125,6 +125,7 @@ export function kafkaSourceFromOptions(
   return {
     label: source.label,
     progress: () => source.progress(),
+    damage: () => source.damage(),
     async *batches() {
       try {
         yield* source.batches();
