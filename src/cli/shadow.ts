@@ -63,7 +63,7 @@ export interface SourceOptions {
 }
 
 function addSourceOptions(command: Command): Command {
-  return addKafkaSourceOptions(command.option('--file <path>', 'NDJSON request log (.gz is decompressed)'));
+  return addKafkaSourceOptions(command.option('--file <path>', 'NDJSON request log: a file, a named pipe, or - for stdin (gzip is decompressed, by name or by content)'));
 }
 
 /** The source the options name, started at `resumeFrom` when resuming an interrupted run. */
