@@ -63,8 +63,8 @@ export { DEFAULT_START_MS, generateRecords, type GenerateDeps, type GenerateOpti
 export { checkToken, createTokenChecker, tokenMismatch, type TokenChecker, type TokenVerdict } from './token-cache.js';
 export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
-export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
-export { runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
+export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeAtomically, writeReports, type WrittenReports } from './sinks/report-files.js';
+export { interruptible, runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
 export { mergeReports, type MergeResult } from './merge.js';
 export {
   defaultWorkerCount,

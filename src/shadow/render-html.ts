@@ -150,6 +150,10 @@ export function renderHtml(report: ShadowReport, verdict?: GateVerdict): string 
       : `<div class="banner bad">${esc(damageText)}</div><table><tr><th>damage</th><th>where</th><th>what</th></tr>${report.damage.events
           .map((e) => `<tr><td>${esc(e.kind)}</td><td><code>${esc(e.where)}</code></td><td>${esc(e.detail)}</td></tr>`)
           .join('')}</table>`;
+  const partial =
+    report.run?.partial === true
+      ? `<div class="banner warn">PARTIAL REPORT — the replay was ${esc(String(report.run.interrupted))}; resume it from ${esc(String(report.run.checkpoint))}. No gate applies to it.</div>`
+      : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Shadow replay: ${esc(report.rulesets.baseline.name)} → ${esc(report.rulesets.candidate.name)}</title><style>${CSS}</style></head>
@@ -157,6 +161,7 @@ export function renderHtml(report: ShadowReport, verdict?: GateVerdict): string 
 <h1>Shadow replay: ${esc(report.rulesets.baseline.name)} → ${esc(report.rulesets.candidate.name)}</h1>
 <div class="sub">baseline <code>${esc(report.rulesets.baseline.name)}</code> (${esc(report.rulesets.baseline.scheme)}) · candidate <code>${esc(report.rulesets.candidate.name)}</code> (${esc(report.rulesets.candidate.scheme)})</div>
 <div class="banner ${fidelityClass}">Baseline fidelity ${pct(f.rate)} — ${esc(f.message)}</div>
+${partial}
 ${damage}
 ${gate}
 <h2>Totals</h2><div class="cards">${cards}</div>

@@ -25,6 +25,9 @@ export function renderMarkdown(report: ShadowReport, verdict?: GateVerdict): str
     const worst = Object.entries(fidelity.mismatches).sort((a, b) => b[1] - a[1]).slice(0, 5);
     out.push(mdTable(['observed → baseline', 'records'], worst.map(([k, v]) => [`\`${k.replace('>', ' → ')}\``, v])), '');
   }
+  if (report.run?.partial === true) {
+    out.push(`**⚠️ PARTIAL REPORT — the replay was ${String(report.run.interrupted)}; resume it from ${String(report.run.checkpoint)}. No gate applies to it.**`, '');
+  }
   const damage = describeDamage(report.damage);
   if (damage !== undefined) {
     out.push(`**❌ ${damage}**`, '');

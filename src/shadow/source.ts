@@ -50,6 +50,8 @@ export interface RecordSource {
   batches(): AsyncIterable<readonly SourceRecord[]>;
   /** What the source knows it lost so far (read once `batches()` has ended or was interrupted). */
   damage?(): readonly SourceDamage[];
+  /** The resume point after the last batch handed out (how a replay stopped by a signal resumes). */
+  checkpoint?(): Checkpoint;
 }
 
 /**
