@@ -4,7 +4,6 @@
  * sends and reads them (paths, status codes and shapes from its service model).
  */
 import { newId, type LocalContext } from './context.js';
-import type { DeploymentView } from './deployment.js';
 import type { DeploymentRecord, EnvironmentRecord, HostedVersionRecord, MonitorRecord, ProfileRecord, StrategyRecord, ValidatorRecord } from './model.js';
 import {
   ApiError,
@@ -22,6 +21,7 @@ import {
   type Route,
 } from './protocol.js';
 import { compileValidator, validateContent } from './validators.js';
+import { applicationShape, deploymentShape, deploymentSummary, environmentShape, hostedResponse, hostedSummary, profileShape, strategyShape } from './shapes.js';
 
 /** AppConfig's default quotas, so ServiceQuotaExceededException can be seen locally too. */
 export const QUOTAS = {
@@ -35,17 +35,11 @@ export const QUOTAS = {
 
 const json = (status: number, body: object): ApiResponse => ({ status, body });
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-
 function quota(what: string, limit: number): ApiError {
   return new ApiError('ServiceQuotaExceededException', `The number of ${what} exceeds the quota of ${limit}.`);
 }
 
-function applicationShape(a: { id: string; name: string; description?: string }) {
-  return compact({ Id: a.id, Name: a.name, Description: a.description });
-}
-
-function monitorsOf(input: Record<string, unknown>): MonitorRecord[] | undefined {
+export function monitorsOf(input: Record<string, unknown>): MonitorRecord[] | undefined {
   const raw = input.Monitors;
   if (raw === undefined || raw === null) return undefined;
   if (!Array.isArray(raw)) throw badRequest('Monitors must be a list.');
@@ -59,7 +53,7 @@ function monitorsOf(input: Record<string, unknown>): MonitorRecord[] | undefined
   });
 }
 
-function validatorsOf(input: Record<string, unknown>): ValidatorRecord[] {
+export function validatorsOf(input: Record<string, unknown>): ValidatorRecord[] {
   const raw = input.Validators;
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw badRequest('Validators must be a list.');
@@ -73,119 +67,6 @@ function validatorsOf(input: Record<string, unknown>): ValidatorRecord[] {
     if (type !== 'JSON_SCHEMA') throw badRequest(`Validator Type must be JSON_SCHEMA or LAMBDA, got ${String(type)}.`);
     compileValidator(content);
     return { type, content };
-  });
-}
-
-function environmentShape(ctx: LocalContext, e: EnvironmentRecord) {
-  return compact({
-    ApplicationId: e.applicationId,
-    Id: e.id,
-    Name: e.name,
-    Description: e.description,
-    State: ctx.environmentState(e),
-    Monitors: e.monitors.map((m) => compact({ AlarmArn: m.alarmArn, AlarmRoleArn: m.alarmRoleArn })),
-  });
-}
-
-function profileShape(p: ProfileRecord) {
-  return compact({
-    ApplicationId: p.applicationId,
-    Id: p.id,
-    Name: p.name,
-    Description: p.description,
-    LocationUri: p.locationUri,
-    Validators: p.validators.map((v) => ({ Type: v.type, Content: v.content })),
-    Type: p.type,
-  });
-}
-
-function hostedSummary(h: HostedVersionRecord) {
-  return compact({
-    ApplicationId: h.applicationId,
-    ConfigurationProfileId: h.profileId,
-    VersionNumber: h.versionNumber,
-    Description: h.description,
-    ContentType: h.contentType,
-    VersionLabel: h.versionLabel,
-  });
-}
-
-/** A hosted version travels with its metadata in headers and its content as the raw body. */
-function hostedResponse(status: number, h: HostedVersionRecord): ApiResponse {
-  return {
-    status,
-    headers: compact({
-      'Application-Id': h.applicationId,
-      'Configuration-Profile-Id': h.profileId,
-      'Version-Number': String(h.versionNumber),
-      Description: h.description,
-      'Content-Type': h.contentType,
-      VersionLabel: h.versionLabel,
-    }) as Record<string, string>,
-    body: Buffer.from(h.content, 'base64'),
-  };
-}
-
-function strategyShape(s: StrategyRecord) {
-  return compact({
-    Id: s.id,
-    Name: s.name,
-    Description: s.description,
-    DeploymentDurationInMinutes: s.deploymentDurationInMinutes,
-    GrowthType: s.growthType,
-    GrowthFactor: s.growthFactor,
-    FinalBakeTimeInMinutes: s.finalBakeTimeInMinutes,
-    ReplicateTo: s.replicateTo,
-  });
-}
-
-function deploymentShape(d: DeploymentRecord, view: DeploymentView) {
-  return compact({
-    ApplicationId: d.applicationId,
-    EnvironmentId: d.environmentId,
-    DeploymentStrategyId: d.strategyId,
-    ConfigurationProfileId: d.profileId,
-    DeploymentNumber: d.deploymentNumber,
-    ConfigurationName: d.configurationName,
-    ConfigurationLocationUri: d.locationUri,
-    ConfigurationVersion: d.configurationVersion,
-    Description: d.description,
-    DeploymentDurationInMinutes: d.strategy.deploymentDurationInMinutes,
-    GrowthType: d.strategy.growthType,
-    GrowthFactor: d.strategy.growthFactor,
-    FinalBakeTimeInMinutes: d.strategy.finalBakeTimeInMinutes,
-    State: view.state,
-    // AppConfig lists a deployment's events newest first.
-    EventLog: [...view.events].reverse().map((e) => ({
-      EventType: e.eventType,
-      TriggeredBy: e.triggeredBy,
-      Description: e.description,
-      ActionInvocations: [],
-      OccurredAt: iso(e.occurredAt),
-    })),
-    PercentageComplete: view.percentageComplete,
-    StartedAt: iso(d.startedAt),
-    CompletedAt: iso(view.completedAt),
-    AppliedExtensions: [],
-    VersionLabel: d.versionLabel,
-  });
-}
-
-function deploymentSummary(d: DeploymentRecord, view: DeploymentView) {
-  return compact({
-    DeploymentNumber: d.deploymentNumber,
-    ConfigurationProfileId: d.profileId,
-    ConfigurationName: d.configurationName,
-    ConfigurationVersion: d.configurationVersion,
-    DeploymentDurationInMinutes: d.strategy.deploymentDurationInMinutes,
-    GrowthType: d.strategy.growthType,
-    GrowthFactor: d.strategy.growthFactor,
-    FinalBakeTimeInMinutes: d.strategy.finalBakeTimeInMinutes,
-    State: view.state,
-    PercentageComplete: view.percentageComplete,
-    StartedAt: iso(d.startedAt),
-    CompletedAt: iso(view.completedAt),
-    VersionLabel: d.versionLabel,
   });
 }
 
