@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { deploymentAt, servesNewVersion, type DeploymentView } from './deployment.js';
 import {
+  emptyState,
   PREDEFINED_STRATEGIES,
   type AlarmState,
   type ApplicationRecord,
@@ -47,7 +48,7 @@ export class LocalContext {
   }
 
   reset(): void {
-    this.state = { format: 1, applications: [], environments: [], profiles: [], hostedVersions: [], strategies: [], deployments: [], alarms: {} };
+    this.state = emptyState();
     this.save();
   }
 

@@ -21,6 +21,7 @@ import {
   type Route,
 } from './protocol.js';
 import { compileValidator, validateContent } from './validators.js';
+import { tagOnCreate, tagsOf } from './tags.js';
 import { applicationShape, deploymentShape, deploymentSummary, environmentShape, hostedResponse, hostedSummary, profileShape, strategyShape } from './shapes.js';
 
 /** AppConfig's default quotas, so ServiceQuotaExceededException can be seen locally too. */
@@ -96,11 +97,13 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
     // Applications
     r('POST', '/applications', 'CreateApplication', (req) => {
       const input = jsonBody(req);
+      const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 64 }) ?? '';
       const description = stringField(input, 'Description', { max: 1024 });
       if (ctx.state.applications.length >= QUOTAS.applications) throw quota('applications', QUOTAS.applications);
       const app = compact({ id: newId(), name, description });
       ctx.state.applications.push(app);
+      tagOnCreate(ctx, `application/${app.id}`, tags);
       ctx.save();
       return json(201, applicationShape(app));
     }),
@@ -112,6 +115,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const appId = req.params.ApplicationId ?? '';
       ctx.application(appId);
       const input = jsonBody(req);
+      const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 64 }) ?? '';
       const description = stringField(input, 'Description', { max: 1024 });
       const monitors = monitorsOf(input) ?? [];
@@ -120,6 +124,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       }
       const env: EnvironmentRecord = compact({ applicationId: appId, id: newId(), name, description, monitors });
       ctx.state.environments.push(env);
+      tagOnCreate(ctx, `application/${appId}/environment/${env.id}`, tags);
       ctx.save();
       return json(201, environmentShape(ctx, env));
     }),
@@ -150,6 +155,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const appId = req.params.ApplicationId ?? '';
       ctx.application(appId);
       const input = jsonBody(req);
+      const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 128 }) ?? '';
       const locationUri = stringField(input, 'LocationUri', { required: true, max: 2048 }) ?? '';
       if (locationUri !== 'hosted') {
@@ -173,6 +179,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
         validators,
       });
       ctx.state.profiles.push(profile);
+      tagOnCreate(ctx, `application/${appId}/configurationprofile/${profile.id}`, tags);
       ctx.save();
       return json(201, profileShape(profile));
     }),
@@ -252,6 +259,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
     // Deployment strategies
     r('POST', '/deploymentstrategies', 'CreateDeploymentStrategy', (req) => {
       const input = jsonBody(req);
+      const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 64 }) ?? '';
       const growthType = (stringField(input, 'GrowthType') ?? 'LINEAR') as StrategyRecord['growthType'];
       if (growthType !== 'LINEAR' && growthType !== 'EXPONENTIAL') throw badRequest(`GrowthType must be LINEAR or EXPONENTIAL, got ${growthType}.`);
@@ -269,6 +277,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
         replicateTo,
       });
       ctx.state.strategies.push(strategy);
+      tagOnCreate(ctx, `deploymentstrategy/${strategy.id}`, tags);
       ctx.save();
       return json(201, strategyShape(strategy));
     }),

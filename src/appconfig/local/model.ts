@@ -6,8 +6,8 @@ import type { DeploymentStop, RolloutStrategy } from './deployment.js';
 
 export interface ApplicationRecord {
   readonly id: string;
-  readonly name: string;
-  readonly description?: string;
+  name: string;
+  description?: string;
 }
 
 export interface MonitorRecord {
@@ -31,11 +31,11 @@ export interface ValidatorRecord {
 export interface ProfileRecord {
   readonly applicationId: string;
   readonly id: string;
-  readonly name: string;
-  readonly description?: string;
+  name: string;
+  description?: string;
   readonly locationUri: string;
   readonly type: string;
-  readonly validators: ValidatorRecord[];
+  validators: ValidatorRecord[];
 }
 
 export interface HostedVersionRecord {
@@ -84,10 +84,12 @@ export interface LocalState {
   strategies: StrategyRecord[];
   deployments: DeploymentRecord[];
   alarms: Record<string, AlarmState>;
+  /** Tags by resource path within the ARN (`application/abc1234`), region and account aside. */
+  tags: Record<string, Record<string, string>>;
 }
 
 export function emptyState(): LocalState {
-  return { format: 1, applications: [], environments: [], profiles: [], hostedVersions: [], strategies: [], deployments: [], alarms: {} };
+  return { format: 1, applications: [], environments: [], profiles: [], hostedVersions: [], strategies: [], deployments: [], alarms: {}, tags: {} };
 }
 
 /** AppConfig's predefined strategies, as its documentation lists them (ids are their names). */

@@ -11,6 +11,8 @@ import { LocalContext, type Clock } from './context.js';
 import { controlPlaneRoutes } from './control-plane.js';
 import { dataPlaneRoutes } from './data-plane.js';
 import { corrupt, FaultTable } from './faults.js';
+import { lifecycleRoutes } from './lifecycle.js';
+import { tagRoutes } from './tags.js';
 import { ApiError, matchRoute, type ApiResponse, type Route } from './protocol.js';
 import { fileStore, memoryStore } from './store.js';
 
@@ -97,6 +99,8 @@ export async function startLocalAppConfig(options: LocalAppConfigOptions = {}): 
   const admin = createAdmin(ctx, faults);
   const routes: Route[] = [
     ...controlPlaneRoutes(ctx),
+    ...lifecycleRoutes(ctx),
+    ...tagRoutes(ctx),
     ...dataPlaneRoutes(ctx, options.minPollIntervalSeconds === undefined ? {} : { minPollIntervalSeconds: options.minPollIntervalSeconds }),
   ];
   const info = { timeScale, stateLocation: store.location };
