@@ -487,6 +487,7 @@ describe('AppConfigData through @aws-sdk/client-appconfigdata', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     const second = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: first.NextPollConfigurationToken }));
     expect(second.Configuration?.length ?? 0).toBe(0); // unchanged
+    expect(second.VersionLabel).toBeUndefined();
     expect(second.NextPollConfigurationToken).not.toBe(first.NextPollConfigurationToken);
     const spent = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: first.NextPollConfigurationToken })).catch((e: unknown) => e);
     expect(spent).toBeInstanceOf(DataBadRequestException);
@@ -582,6 +583,24 @@ describe('private endpoints', () => {
       }
       const d = await getDeployment(control, f, 2);
       expect(d).toMatchObject({ State: 'ROLLED_BACK', PercentageComplete: 50 });
+    } finally {
+      clients.destroy();
+      await local.close();
+    }
+  });
+
+  it('a token older than 24 hours is refused as expired', async () => {
+    const { local, clients, clock } = await privateEndpoint();
+    try {
+      const { control, data } = clients;
+      const f = await fixture(control, { validate: false });
+      await deploy(control, f, 'AppConfig.AllAtOnce', await publish(control, f, { a: 1 }));
+      const first = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: await session(data, f) }));
+      clock.now = T0 + 23 * 60 * MIN;
+      const kept = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: first.NextPollConfigurationToken }));
+      clock.now += 24 * 60 * MIN + 1;
+      const expired = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: kept.NextPollConfigurationToken })).catch((e: unknown) => e);
+      expect((expired as DataBadRequestException).Details?.InvalidParameters?.ConfigurationToken?.Problem).toBe('Expired');
     } finally {
       clients.destroy();
       await local.close();

@@ -40,6 +40,8 @@ const MAX_SESSIONS = 100_000;
 /** A poll this much earlier than the interval is still accepted (timers are not exact). */
 const POLL_SLACK_MS = 1_000;
 const DEFAULT_POLL_INTERVAL_S = 60;
+/** AppConfigData: "the token is valid for up to 24 hours". */
+const TOKEN_LIFETIME_MS = 24 * 3_600_000;
 
 const GOLDEN = (Math.sqrt(5) - 1) / 2;
 
@@ -116,6 +118,9 @@ export function dataPlaneRoutes(ctx: LocalContext, options: DataPlaneOptions = {
     if (expected !== undefined && token.n !== expected) {
       throw tokenProblem('Expired', 'The configuration token was already used; use the NextPollConfigurationToken of the last response.');
     }
+    if (now - token.t > TOKEN_LIFETIME_MS) {
+      throw tokenProblem('Expired', 'The configuration token expired (tokens are valid for 24 hours); start a new configuration session.');
+    }
     if (token.n > 0 && now - token.t < token.i * 1000 - POLL_SLACK_MS) {
       throw tokenProblem('PollIntervalNotSatisfied', `Poll again after ${token.i} seconds (NextPollIntervalInSeconds).`);
     }
@@ -134,8 +139,9 @@ export function dataPlaneRoutes(ctx: LocalContext, options: DataPlaneOptions = {
       'Next-Poll-Interval-In-Seconds': String(token.i),
       'Content-Type': served.version.contentType,
     };
-    if (served.version.versionLabel !== undefined) headers['Version-Label'] = served.version.versionLabel;
     const unchanged = token.v !== null && sameVersion(token.v, key);
+    // AppConfigData leaves VersionLabel empty, like the body, when the client has the version already.
+    if (served.version.versionLabel !== undefined && !unchanged) headers['Version-Label'] = served.version.versionLabel;
     return { status: 200, headers, body: unchanged ? Buffer.alloc(0) : Buffer.from(served.version.content, 'base64') };
   }
 
