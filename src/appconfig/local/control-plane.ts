@@ -24,15 +24,6 @@ import { compileValidator, validateContent } from './validators.js';
 import { tagOnCreate, tagsOf } from './tags.js';
 import { applicationShape, deploymentShape, deploymentSummary, environmentShape, hostedResponse, hostedSummary, profileShape, strategyShape } from './shapes.js';
 
-/** AppConfig's default quotas, so ServiceQuotaExceededException can be seen locally too. */
-export const QUOTAS = {
-  applications: 100,
-  environmentsPerApplication: 20,
-  profilesPerApplication: 100,
-  customStrategies: 20,
-  /** Hosted configuration size, bytes (AppConfig: 2 MB). */
-  hostedConfigurationBytes: 2 * 1024 * 1024,
-} as const;
 
 const json = (status: number, body: object): ApiResponse => ({ status, body });
 
@@ -100,7 +91,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 64 }) ?? '';
       const description = stringField(input, 'Description', { max: 1024 });
-      if (ctx.state.applications.length >= QUOTAS.applications) throw quota('applications', QUOTAS.applications);
+      if (ctx.state.applications.length >= ctx.quotas.applications) throw quota('applications', ctx.quotas.applications);
       const app = compact({ id: newId(), name, description });
       ctx.state.applications.push(app);
       tagOnCreate(ctx, `application/${app.id}`, tags);
@@ -119,8 +110,8 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const name = stringField(input, 'Name', { required: true, max: 64 }) ?? '';
       const description = stringField(input, 'Description', { max: 1024 });
       const monitors = monitorsOf(input) ?? [];
-      if (ctx.state.environments.filter((e) => e.applicationId === appId).length >= QUOTAS.environmentsPerApplication) {
-        throw quota('environments in this application', QUOTAS.environmentsPerApplication);
+      if (ctx.state.environments.filter((e) => e.applicationId === appId).length >= ctx.quotas.environmentsPerApplication) {
+        throw quota('environments in this application', ctx.quotas.environmentsPerApplication);
       }
       const env: EnvironmentRecord = compact({ applicationId: appId, id: newId(), name, description, monitors });
       ctx.state.environments.push(env);
@@ -166,8 +157,8 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
         throw badRequest(`Type must be AWS.Freeform or AWS.AppConfig.FeatureFlags, got ${type}.`);
       }
       const validators = validatorsOf(input);
-      if (ctx.state.profiles.filter((p) => p.applicationId === appId).length >= QUOTAS.profilesPerApplication) {
-        throw quota('configuration profiles in this application', QUOTAS.profilesPerApplication);
+      if (ctx.state.profiles.filter((p) => p.applicationId === appId).length >= ctx.quotas.profilesPerApplication) {
+        throw quota('configuration profiles in this application', ctx.quotas.profilesPerApplication);
       }
       const profile: ProfileRecord = compact({
         applicationId: appId,
@@ -209,10 +200,10 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const profile = ctx.profile(req.params.ApplicationId ?? '', req.params.ConfigurationProfileId ?? '');
       const contentType = header(req, 'content-type');
       if (contentType === undefined || contentType === '') throw badRequest('ContentType is required.');
-      if (req.body.length > QUOTAS.hostedConfigurationBytes) {
-        throw new ApiError('PayloadTooLargeException', `The configuration is ${req.body.length} bytes; the limit is ${QUOTAS.hostedConfigurationBytes}.`, {
+      if (req.body.length > ctx.quotas.hostedConfigurationBytes) {
+        throw new ApiError('PayloadTooLargeException', `The configuration is ${req.body.length} bytes; the limit is ${ctx.quotas.hostedConfigurationBytes}.`, {
           Measure: 'BYTES',
-          Limit: QUOTAS.hostedConfigurationBytes,
+          Limit: ctx.quotas.hostedConfigurationBytes,
           Size: req.body.length,
         });
       }
@@ -265,7 +256,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       if (growthType !== 'LINEAR' && growthType !== 'EXPONENTIAL') throw badRequest(`GrowthType must be LINEAR or EXPONENTIAL, got ${growthType}.`);
       const replicateTo = (stringField(input, 'ReplicateTo') ?? 'NONE') as StrategyRecord['replicateTo'];
       if (replicateTo !== 'NONE' && replicateTo !== 'SSM_DOCUMENT') throw badRequest(`ReplicateTo must be NONE or SSM_DOCUMENT, got ${replicateTo}.`);
-      if (ctx.state.strategies.length >= QUOTAS.customStrategies) throw quota('deployment strategies', QUOTAS.customStrategies);
+      if (ctx.state.strategies.length >= ctx.quotas.customStrategies) throw quota('deployment strategies', ctx.quotas.customStrategies);
       const strategy: StrategyRecord = compact({
         id: newId(),
         name,

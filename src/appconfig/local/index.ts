@@ -6,8 +6,8 @@ export { startLocalAppConfig, type LocalAppConfig, type LocalAppConfigOptions } 
 export type { LocalAdmin, RolledBack } from './admin.js';
 export type { Fault, FaultKind, FaultSpec } from './faults.js';
 export { FAULT_KINDS } from './faults.js';
-export type { AlarmState } from './model.js';
-export { PREDEFINED_STRATEGIES } from './model.js';
+export type { AlarmState, Quotas } from './model.js';
+export { DEFAULT_QUOTAS, PREDEFINED_STRATEGIES } from './model.js';
 export { StateFileError, STATE_FILE } from './store.js';
 export {
   deploymentAt,

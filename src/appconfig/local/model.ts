@@ -135,3 +135,22 @@ export const PREDEFINED_STRATEGIES: readonly StrategyRecord[] = [
     replicateTo: 'NONE',
   },
 ];
+
+/** Limits that answer ServiceQuotaExceededException (or PayloadTooLargeException) when passed. */
+export interface Quotas {
+  readonly applications: number;
+  readonly environmentsPerApplication: number;
+  readonly profilesPerApplication: number;
+  readonly customStrategies: number;
+  /** Hosted configuration size, bytes. */
+  readonly hostedConfigurationBytes: number;
+}
+
+/** AppConfig's default quotas, so the quota errors can be seen locally too. */
+export const DEFAULT_QUOTAS: Quotas = {
+  applications: 100,
+  environmentsPerApplication: 20,
+  profilesPerApplication: 100,
+  customStrategies: 20,
+  hostedConfigurationBytes: 2 * 1024 * 1024,
+};

@@ -14,6 +14,7 @@ import { corrupt, FaultTable } from './faults.js';
 import { lifecycleRoutes } from './lifecycle.js';
 import { tagRoutes } from './tags.js';
 import { ApiError, matchRoute, type ApiResponse, type Route } from './protocol.js';
+import { DEFAULT_QUOTAS, type Quotas } from './model.js';
 import { fileStore, memoryStore } from './store.js';
 
 export interface LocalAppConfigOptions {
@@ -29,6 +30,8 @@ export interface LocalAppConfigOptions {
   readonly clock?: Clock;
   /** Smallest RequiredMinimumPollIntervalInSeconds accepted (AppConfig: 15); 1 by default. */
   readonly minPollIntervalSeconds?: number;
+  /** Overrides of AppConfig's default quotas (a shared test endpoint raises `applications`). */
+  readonly quotas?: Partial<Quotas>;
   /** Called with one line per request the endpoint failed on unexpectedly (a bug, answered 500). */
   readonly onInternalError?: (line: string) => void;
 }
@@ -94,7 +97,7 @@ export async function startLocalAppConfig(options: LocalAppConfigOptions = {}): 
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new RangeError(`timeScale must be a positive number, got ${timeScale}`);
   const store = options.stateDir === undefined ? memoryStore() : fileStore(options.stateDir);
-  const ctx = new LocalContext(store, options.clock ?? Date.now, timeScale);
+  const ctx = new LocalContext(store, options.clock ?? Date.now, timeScale, { ...DEFAULT_QUOTAS, ...options.quotas });
   const faults = new FaultTable();
   const admin = createAdmin(ctx, faults);
   const routes: Route[] = [
