@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LocalContext } from './context.js';
+import { sessionBucket } from './deployment.js';
 import { ApiError, badRequest, jsonBody, numberField, route, stringField, type ApiRequest, type ApiResponse, type Route } from './protocol.js';
 
 interface TokenState {
@@ -42,8 +43,6 @@ const POLL_SLACK_MS = 1_000;
 const DEFAULT_POLL_INTERVAL_S = 60;
 /** AppConfigData: "the token is valid for up to 24 hours". */
 const TOKEN_LIFETIME_MS = 24 * 3_600_000;
-
-const GOLDEN = (Math.sqrt(5) - 1) / 2;
 
 function encodeToken(t: TokenState): string {
   return TOKEN_PREFIX + Buffer.from(JSON.stringify(t), 'utf8').toString('base64url');
@@ -101,9 +100,7 @@ export function dataPlaneRoutes(ctx: LocalContext, options: DataPlaneOptions = {
     const app = resolve('Application', appIdentifier, ctx.state.applications);
     const env = resolve('Environment', envIdentifier, ctx.state.environments.filter((e) => e.applicationId === app.id));
     const profile = resolve('ConfigurationProfile', profileIdentifier, ctx.state.profiles.filter((p) => p.applicationId === app.id));
-    // Golden-ratio buckets: stable per session and evenly spread, so any N sessions split by a
-    // percentage within about one session of the exact share.
-    const bucket = ((sessionCount++ * GOLDEN) % 1) * 100;
+    const bucket = sessionBucket(sessionCount++);
     const token: TokenState = { s: randomUUID(), a: app.id, e: env.id, p: profile.id, b: bucket, n: 0, v: null, i: interval, t: ctx.now() };
     remember(token.s, 0);
     return { status: 201, body: { InitialConfigurationToken: encodeToken(token) } };
