@@ -3,10 +3,8 @@
  * environments' monitors, fault injection, reset. Plain JSON in and out; see docs/appconfig-local.md.
  */
 import type { LocalContext } from './context.js';
-import type { DeploymentRecord } from './model.js';
-import type { FaultTable} from './faults.js';
-import { parseFaultSpec, type Fault, type FaultSpec } from './faults.js';
-import type { AlarmState } from './model.js';
+import { parseFaultSpec, type Fault, type FaultSpec, type FaultTable } from './faults.js';
+import type { AlarmState, DeploymentRecord } from './model.js';
 
 export const ADMIN_PREFIX = '/_local/';
 

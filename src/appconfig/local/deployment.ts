@@ -117,8 +117,10 @@ export function deploymentAt(timeline: DeploymentTimeline, now: number): Deploym
   const events: DeploymentEvent[] = [
     { eventType: 'DEPLOYMENT_STARTED', triggeredBy: 'USER', description: 'Deployment started', occurredAt: startedAt },
   ];
-  // A stop counts from its instant on; a stop before completion rolls back, after completion only a revert counts.
-  const rollbackAt = stop !== undefined && stop.at < completesAt && stop.at <= now ? stop.at : undefined;
+  // A stop counts from its instant on; a stop before completion rolls back (one at the very
+  // instant an instant deployment completes too: an alarm firing as it starts), after completion
+  // only a revert counts.
+  const rollbackAt = stop !== undefined && stop.revert !== true && stop.at <= completesAt && stop.at <= now ? stop.at : undefined;
   const horizon = rollbackAt ?? now;
 
   let percentage = 0;
