@@ -11,6 +11,7 @@ export {
   describeDeployment,
   inProgress,
   isRunning,
+  listDeployments,
   liveVersions,
   planRollback,
   TERMINAL_STATES,
@@ -29,6 +30,7 @@ export {
   type Judgement,
   type ProfileName,
 } from './profiles.js';
+export { resolveApplication, resolveEnvironment, resolveProfile, resolveStrategy, type EnvironmentInfo, type Named } from './resolve.js';
 export { inlineSchema } from './schema.js';
 export { ALL_AT_ONCE, parseStrategies, strategyDifferences, strategyNameFor, type StrategySpec } from './strategies.js';
 export { commitIn, digestIn, findIdenticalVersion, latestVersion, sha256Hex, versionDescription, type PublishResult, type VersionSummary } from './versions.js';
