@@ -16,7 +16,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { pino, type Logger } from 'pino';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import type { ConfigProvider, ConfigSnapshot } from '../appconfig/snapshot.js';
 import type { Domain } from '../catalog/index.js';
 import type { RequestAttributes } from '../rules/index.js';
@@ -196,6 +196,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const initial = provider.current();
   if (initial !== undefined) metrics.configLoaded(initial);
 
+  /** Builds a record only when a log is configured (building one costs a Date and an object per request). */
+  const log = requestLog === noRequestLog ? (): void => undefined : (make: () => RequestRecord): void => requestLog.write(make());
+
   function respond(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
     metrics.response(status);
     sendJson(res, status, body, headers);
@@ -229,7 +232,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
     if (r === undefined) {
-      requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      log(() => record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
       return;
     }
     respond(res, 200, {
@@ -248,7 +251,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       tokenRejected: r.tokenRejected ?? null,
       observed: r.observed === undefined ? null : r.observed.ok ? { mapping: r.observed.mapping, tier: r.observed.tier.name, qos: r.observed.qos } : { mapping: r.observed.mapping, error: r.observed.code },
     });
-    requestLog.write(record(requestId, arrivalMs, wire.request, r, 'decided', 200));
+    log(() => record(requestId, arrivalMs, wire.request, r, 'decided', 200));
   }
 
   async function gatewayRequest(req: IncomingMessage, res: ServerResponse, upstream: Pool): Promise<void> {
@@ -261,13 +264,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
     if (r === undefined) {
-      requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      log(() => record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
       return;
     }
     const variant = variantIndex.get(wire.request.modelId) ?? defaultVariant;
     if (variant === undefined) {
       respond(res, 400, { error: 'unknown-model', message: `no capacity for model ${JSON.stringify(wire.request.modelId)} and no defaultVariant in the capacity file` });
-      requestLog.write(record(requestId, arrivalMs, wire.request, r, 'unknown-model', 400));
+      log(() => record(requestId, arrivalMs, wire.request, r, 'unknown-model', 400));
       return;
     }
     const headers = rankingHeaders(r, snapshot, requestId);
@@ -325,7 +328,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     } finally {
       res.off('close', onClose);
     }
-    requestLog.write(record(requestId, arrivalMs, wire.request, r, outcome, status));
+    log(() => record(requestId, arrivalMs, wire.request, r, outcome, status));
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -380,6 +383,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  if (pool !== undefined) {
+    // The upstream client's HTTP parser is compiled on first use; doing that now, against our
+    // own /healthz, keeps it out of the first forwarded requests' latency.
+    const self = new Client(url);
+    await self
+      .request({ path: '/healthz', method: 'GET' })
+      .then((r) => r.body.dump())
+      .finally(() => self.close());
+  }
   logger.info({ url, upstream: options.upstream ?? null, variants: variantNames, requestLog: requestLog.target }, 'prio serve listening');
 
   let closing: Promise<DrainReport> | undefined;
