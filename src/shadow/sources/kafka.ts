@@ -312,7 +312,8 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       // through kafka-range.ts); read_uncommitted keeps its faulty aborted-transaction filter
       // from emptying a batch, which would then never reach eachBatch.
       readUncommitted: true,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      // Its batches only announce ownership; the broker still sends at least one whole batch.
+      maxBytesPerPartition: Math.min(64 * 1024, options.maxBytesPerPartition ?? 8 * 1024 * 1024),
       maxBytes: 32 * 1024 * 1024,
       // A bounded replay is done when its partitions reach their ends; a long fetch wait
       // would only delay noticing the last records of a quiet partition.
@@ -374,12 +375,14 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       const end = endOf(partition);
       // The batch may end in records kafkajs does not hand out (transaction markers): move past
       // them too, or a partition ending in a marker would never complete.
-      const after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
+      let after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
       if (after <= from) return;
-      // kafkajs's records are not used: the committed ones in [from, after) are read again.
+      const kafkajsNext = after;
+      // kafkajs's records are not used: the committed ones from `from` on are read again, at
+      // least as far as kafkajs's batch went, and as far as a fetch of the decoder's brings.
       let slices: SourceRecord[][];
       try {
-        slices = await ranges.read(partition, from, after, heartbeat);
+        ({ slices, next: after } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
       } catch (err) {
         if (!(err instanceof UnreadableRecordsError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
         channel.abort(new Error(`cannot read topic ${topic}: ${err.message}`, { cause: err }));
@@ -391,6 +394,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       if (group !== undefined && slices.length > 0) await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(after) }] }] });
       fetchNext.set(partition, after);
       if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
+      else if (after > kafkajsNext) consumer.seek({ topic, partition, offset: String(after) });
       for (const records of slices) await channel.push(records);
       finishIfComplete();
       if (isRunning()) await heartbeat();
