@@ -66,7 +66,10 @@ export interface KafkaSourceOptions extends KafkaConnection {
   readonly maxBytesPerPartition?: number;
 }
 
-/** The replay could not start: no broker answered, the topic does not exist, a bad checkpoint. */
+/**
+ * The replay could not start (no broker answered, the topic does not exist, a bad checkpoint),
+ * or met records it cannot read (an unknown codec, corrupt data), which no resume would cure.
+ */
 export class KafkaSourceError extends Error {
   override readonly name = 'KafkaSourceError';
 }
@@ -122,6 +125,10 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     const last = records[records.length - 1];
     if (last !== undefined && last.position.kind === 'kafka') delivered.set(last.position.partition, Number(last.position.offset) + 1);
     deliveredRecords += records.length;
+  }
+
+  function unreadable(err: unknown): KafkaSourceError {
+    return new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 
   function progress(): SourceProgress {
@@ -282,7 +289,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         pending?.catch(() => undefined);
         // Decoded a slice at a time while the next fetch is under way (see FetchedRecordReader).
         for (const reader of ready) {
-          await reader.ready;
+          await reader.ready.catch((err: unknown) => Promise.reject(unreadable(err)));
           for (let records = reader.read(DECODE_SLICE_RECORDS); records.length > 0; records = reader.read(DECODE_SLICE_RECORDS)) {
             markDelivered(records);
             yield records;
@@ -363,7 +370,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     consumer.on(consumer.events.CRASH, (event) => {
       const error = event.payload.error;
       // A codec kafkajs does not know is no lost broker: resuming would meet it again.
-      if (error.name === 'KafkaJSNotImplemented') channel.abort(new Error(`cannot read topic ${topic}: ${error.message}`, { cause: error }));
+      if (error.name === 'KafkaJSNotImplemented') channel.abort(unreadable(error));
       else channel.fail(error);
     });
 
@@ -385,7 +392,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         ({ slices, next: after } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
       } catch (err) {
         if (!(err instanceof UnreadableRecordsError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
-        channel.abort(new Error(`cannot read topic ${topic}: ${err.message}`, { cause: err }));
+        channel.abort(unreadable(err));
         return;
       }
       if (!isRunning() || isStale() || !assigned.has(partition)) return;
