@@ -66,7 +66,10 @@ export interface KafkaSourceOptions extends KafkaConnection {
   readonly maxBytesPerPartition?: number;
 }
 
-/** The replay could not start: no broker answered, the topic does not exist, a bad checkpoint. */
+/**
+ * The replay could not start (no broker answered, the topic does not exist, a bad checkpoint),
+ * or met records it cannot read (an unknown codec, corrupt data), which no resume would cure.
+ */
 export class KafkaSourceError extends Error {
   override readonly name = 'KafkaSourceError';
 }
@@ -139,6 +142,10 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     const last = records[records.length - 1];
     if (last !== undefined && last.position.kind === 'kafka') delivered.set(last.position.partition, Number(last.position.offset) + 1);
     deliveredRecords += records.length;
+  }
+
+  function unreadable(err: unknown): KafkaSourceError {
+    return new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 
   function progress(): SourceProgress {
@@ -340,7 +347,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         pending?.catch(() => undefined);
         // Decoded a slice at a time while the next fetch is under way (see FetchedRecordReader).
         for (const reader of ready) {
-          await reader.ready;
+          await reader.ready.catch((err: unknown) => Promise.reject(unreadable(err)));
           for (let records = reader.read(DECODE_SLICE_RECORDS); records.length > 0; records = reader.read(DECODE_SLICE_RECORDS)) {
             markDelivered(records);
             yield records;
@@ -370,7 +377,8 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       // through kafka-range.ts); read_uncommitted keeps its faulty aborted-transaction filter
       // from emptying a batch, which would then never reach eachBatch.
       readUncommitted: true,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      // Its batches only announce ownership; the broker still sends at least one whole batch.
+      maxBytesPerPartition: Math.min(64 * 1024, options.maxBytesPerPartition ?? 8 * 1024 * 1024),
       maxBytes: 32 * 1024 * 1024,
       // A bounded replay is done when its partitions reach their ends; a long fetch wait
       // would only delay noticing the last records of a quiet partition.
@@ -420,7 +428,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     consumer.on(consumer.events.CRASH, (event) => {
       const error = event.payload.error;
       // A codec kafkajs does not know is no lost broker: resuming would meet it again.
-      if (error.name === 'KafkaJSNotImplemented') channel.abort(new Error(`cannot read topic ${topic}: ${error.message}`, { cause: error }));
+      if (error.name === 'KafkaJSNotImplemented') channel.abort(unreadable(error));
       else channel.fail(error);
     });
 
@@ -432,15 +440,17 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       const end = endOf(partition);
       // The batch may end in records kafkajs does not hand out (transaction markers): move past
       // them too, or a partition ending in a marker would never complete.
-      const after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
+      let after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
       if (after <= from) return;
-      // kafkajs's records are not used: the committed ones in [from, after) are read again.
+      const kafkajsNext = after;
+      // kafkajs's records are not used: the committed ones from `from` on are read again, at
+      // least as far as kafkajs's batch went, and as far as a fetch of the decoder's brings.
       let slices: SourceRecord[][];
       try {
-        slices = await ranges.read(partition, from, after, heartbeat);
+        ({ slices, next: after } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
       } catch (err) {
         if (!(err instanceof UnreadableRecordsError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
-        channel.abort(new Error(`cannot read topic ${topic}: ${err.message}`, { cause: err }));
+        channel.abort(unreadable(err));
         return;
       }
       if (!isRunning() || isStale() || !assigned.has(partition)) return;
@@ -449,6 +459,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       if (group !== undefined && slices.length > 0) await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(after) }] }] });
       fetchNext.set(partition, after);
       if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
+      else if (after > kafkajsNext) consumer.seek({ topic, partition, offset: String(after) });
       for (const records of slices) await channel.push(records);
       finishIfComplete();
       if (isRunning()) await heartbeat();
