@@ -47,3 +47,7 @@ export {
   type SourceSink,
 } from './provider/index.js';
 // --- end of documents and runtime provider ----------------------------------------------------
+
+// --- the deploy pipeline (src/appconfig/pipeline) and `prio appconfig local` (src/appconfig/local) ---
+export * from './pipeline/index.js';
+export * from './local/index.js';

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { pino, type Logger } from 'pino';
 import { Client, Pool } from 'undici';
-import type { ConfigProvider, ConfigSnapshot } from '../appconfig/snapshot.js';
+import type { ConfigProvider, ConfigSnapshot } from '../appconfig/index.js';
 import type { Domain } from '../catalog/index.js';
 import type { RequestAttributes } from '../rules/index.js';
 import { schedulerConfigFor, SchedulerRuntime, SchedulingRejected, type Capacity, type Ticket } from '../scheduler/index.js';
