@@ -589,6 +589,30 @@ describe('private endpoints', () => {
     }
   });
 
+  it('StopDeployment stops a baking deployment only with AllowRevert, and reverts within 72 hours', async () => {
+    const { local, clients, clock } = await privateEndpoint();
+    try {
+      const { control } = clients;
+      const f = await fixture(control, { validate: false });
+      const v = await publish(control, f, { a: 1 });
+      await deploy(control, f, 'AppConfig.AllAtOnce', v); // bakes 10 minutes
+      const stop = (allowRevert?: boolean) =>
+        control.send(new StopDeploymentCommand({ ApplicationId: f.appId, EnvironmentId: f.envId, DeploymentNumber: 1, ...(allowRevert === undefined ? {} : { AllowRevert: allowRevert }) }));
+      const baking = await stop().catch((e: unknown) => e);
+      expect(baking).toBeInstanceOf(BadRequestException);
+      expect((baking as Error).message).toMatch(/BAKING.*AllowRevert/);
+      expect((await stop(true)).State).toBe('ROLLED_BACK');
+
+      await deploy(control, f, 'AppConfig.AllAtOnce', v);
+      clock.now = T0 + 10 * MIN + 72 * 60 * MIN + 1; // completed at 10 minutes, 72 hours and 1 ms ago
+      const late = await control.send(new StopDeploymentCommand({ ApplicationId: f.appId, EnvironmentId: f.envId, DeploymentNumber: 2, AllowRevert: true })).catch((e: unknown) => e);
+      expect((late as Error).message).toMatch(/72 hours/);
+    } finally {
+      clients.destroy();
+      await local.close();
+    }
+  });
+
   it('a token older than 24 hours is refused as expired', async () => {
     const { local, clients, clock } = await privateEndpoint();
     try {
