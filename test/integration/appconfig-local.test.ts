@@ -613,6 +613,29 @@ describe('private endpoints', () => {
     }
   });
 
+  it('an alarm during the final bake rolls back; INSUFFICIENT_DATA does not', async () => {
+    const { local, clients, clock } = await privateEndpoint();
+    try {
+      const { control } = clients;
+      const arn = 'arn:aws:cloudwatch:us-east-1:111122223333:alarm:bake';
+      const f = await fixture(control, { validate: false, alarmArn: arn });
+      await deploy(control, f, 'AppConfig.Linear50PercentEvery30Seconds', await publish(control, f, { a: 1 }));
+      clock.now = T0 + 1.5 * MIN; // rolled out at 1 minute, baking until 2
+      expect((await getDeployment(control, f, 1)).State).toBe('BAKING');
+      expect(local.admin.setAlarm(arn, 'INSUFFICIENT_DATA')).toEqual([]);
+      expect((await getDeployment(control, f, 1)).State).toBe('BAKING');
+      expect(local.admin.setAlarm(arn, 'ALARM')).toHaveLength(1);
+      const d = await getDeployment(control, f, 1);
+      expect(d).toMatchObject({ State: 'ROLLED_BACK', PercentageComplete: 100 });
+      expect(d.EventLog?.map((e) => e.EventType)).toEqual(['ROLLBACK_COMPLETED', 'ROLLBACK_STARTED', 'BAKE_TIME_STARTED', 'PERCENTAGE_UPDATED', 'PERCENTAGE_UPDATED', 'DEPLOYMENT_STARTED']);
+      expect(d.EventLog?.[0]?.TriggeredBy).toBe('CLOUDWATCH_ALARM');
+      expect(d.CompletedAt?.getTime()).toBe(T0 + 1.5 * MIN);
+    } finally {
+      clients.destroy();
+      await local.close();
+    }
+  });
+
   it('a token older than 24 hours is refused as expired', async () => {
     const { local, clients, clock } = await privateEndpoint();
     try {
