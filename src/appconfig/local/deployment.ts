@@ -117,8 +117,10 @@ export function deploymentAt(timeline: DeploymentTimeline, now: number): Deploym
   const events: DeploymentEvent[] = [
     { eventType: 'DEPLOYMENT_STARTED', triggeredBy: 'USER', description: 'Deployment started', occurredAt: startedAt },
   ];
-  // A stop counts from its instant on; a stop before completion rolls back, after completion only a revert counts.
-  const rollbackAt = stop !== undefined && stop.at < completesAt && stop.at <= now ? stop.at : undefined;
+  // A stop counts from its instant on; a stop before completion rolls back (one at the very
+  // instant an instant deployment completes too: an alarm firing as it starts), after completion
+  // only a revert counts.
+  const rollbackAt = stop !== undefined && stop.revert !== true && stop.at <= completesAt && stop.at <= now ? stop.at : undefined;
   const horizon = rollbackAt ?? now;
 
   let percentage = 0;
@@ -170,6 +172,17 @@ export function deploymentAt(timeline: DeploymentTimeline, now: number): Deploym
 export function servesNewVersion(view: DeploymentView, bucket: number): boolean {
   if (view.state === 'ROLLED_BACK' || view.state === 'REVERTED') return false;
   return bucket < view.percentageComplete;
+}
+
+const GOLDEN = (Math.sqrt(5) - 1) / 2;
+
+/**
+ * The bucket (0 ≤ bucket < 100) of the n-th configuration session: frac(n·φ)·100, the golden-ratio
+ * sequence. Pseudo-random yet evenly spread, so any run of up to 100 consecutive sessions splits
+ * at any percentage within 3 sessions of the exact share (and 20 within about one).
+ */
+export function sessionBucket(sessionNumber: number): number {
+  return ((sessionNumber * GOLDEN) % 1) * 100;
 }
 
 function roundPercent(value: number): number {

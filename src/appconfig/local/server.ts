@@ -6,12 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ADMIN_PREFIX, createAdmin, handleAdmin, type LocalAdmin } from './admin.js';
 import { LocalContext, type Clock } from './context.js';
 import { controlPlaneRoutes } from './control-plane.js';
 import { dataPlaneRoutes } from './data-plane.js';
 import { corrupt, FaultTable } from './faults.js';
+import { lifecycleRoutes } from './lifecycle.js';
+import { tagRoutes } from './tags.js';
 import { ApiError, matchRoute, type ApiResponse, type Route } from './protocol.js';
+import { DEFAULT_QUOTAS, type Quotas } from './model.js';
 import { fileStore, memoryStore } from './store.js';
 
 export interface LocalAppConfigOptions {
@@ -27,6 +31,10 @@ export interface LocalAppConfigOptions {
   readonly clock?: Clock;
   /** Smallest RequiredMinimumPollIntervalInSeconds accepted (AppConfig: 15); 1 by default. */
   readonly minPollIntervalSeconds?: number;
+  /** Overrides of AppConfig's default quotas (a shared test endpoint raises `applications`). */
+  readonly quotas?: Partial<Quotas>;
+  /** Called once per answered request with `METHOD path status operation ms` (for `--log`). */
+  readonly onRequest?: (line: string) => void;
   /** Called with one line per request the endpoint failed on unexpectedly (a bug, answered 500). */
   readonly onInternalError?: (line: string) => void;
 }
@@ -92,11 +100,13 @@ export async function startLocalAppConfig(options: LocalAppConfigOptions = {}): 
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new RangeError(`timeScale must be a positive number, got ${timeScale}`);
   const store = options.stateDir === undefined ? memoryStore() : fileStore(options.stateDir);
-  const ctx = new LocalContext(store, options.clock ?? Date.now, timeScale);
+  const ctx = new LocalContext(store, options.clock ?? Date.now, timeScale, { ...DEFAULT_QUOTAS, ...options.quotas });
   const faults = new FaultTable();
   const admin = createAdmin(ctx, faults);
   const routes: Route[] = [
     ...controlPlaneRoutes(ctx),
+    ...lifecycleRoutes(ctx),
+    ...tagRoutes(ctx),
     ...dataPlaneRoutes(ctx, options.minPollIntervalSeconds === undefined ? {} : { minPollIntervalSeconds: options.minPollIntervalSeconds }),
   ];
   const info = { timeScale, stateLocation: store.location };
@@ -152,6 +162,15 @@ export async function startLocalAppConfig(options: LocalAppConfigOptions = {}): 
   }
 
   const server = createServer((req, res) => {
+    const onRequest = options.onRequest;
+    if (onRequest !== undefined) {
+      const started = performance.now();
+      res.once('finish', () => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        const operation = matchRoute(routes, req.method ?? 'GET', path)?.route.operation ?? (path.startsWith(ADMIN_PREFIX) ? 'admin' : '-');
+        onRequest(`${req.method ?? 'GET'} ${path} ${res.statusCode} ${operation} ${(performance.now() - started).toFixed(1)}ms`);
+      });
+    }
     handle(req, res).catch((err: unknown) => {
       options.onInternalError?.(`request: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) sendError(res, new ApiError('InternalServerException', 'internal error'));
