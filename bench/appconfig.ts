@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { build as buildHistogram } from 'hdr-histogram-js';
@@ -142,11 +143,23 @@ export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
     return { wall, cpu: cpu.user + cpu.system };
   };
   for (let i = 0; i < 200; i++) swapOnce(); // warm-up
+  // Garbage collections during the timed swaps: what the latency tail is made of.
+  const collections: { kind: string; ms: number }[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) collections.push({ kind: (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === 1 ? 'minor' : 'major or incremental', ms: e.duration });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   for (let i = 0; i < SWAPS_TIMED; i++) {
     const { wall, cpu } = swapOnce();
     wallHistogram.recordValue(Math.max(1, Math.round(wall)));
     cpuHistogram.recordValue(Math.max(1, Math.round(cpu)));
   }
+  await new Promise((resolve) => setTimeout(resolve, 100)); // let pending gc entries be delivered
+  gcObserver.disconnect();
+  const gcDuringSwaps = ['minor', 'major or incremental'].map((kind) => {
+    const of = collections.filter((c) => c.kind === kind);
+    return { kind, count: of.length, totalMs: Math.round(of.reduce((a, c) => a + c.ms, 0)), maxMs: Math.round(Math.max(0, ...of.map((c) => c.ms)) * 10) / 10 };
+  });
   const ms = (micros: number) => Math.round(micros) / 1_000;
   const summary = (h: ReturnType<typeof histogram>) => ({ p50: ms(h.getValueAtPercentile(50)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue), mean: ms(h.mean) });
   const swapMs = { wall: summary(wallHistogram), cpu: summary(cpuHistogram) };
@@ -180,6 +193,7 @@ export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
     accountOverrides: accounts.length,
     swapMs,
     swapsTimed: SWAPS_TIMED,
+    gcDuringSwaps,
     loadAverage1m: loadavg()[0],
     cores: availableParallelism(),
     heapGrowthBytesOver10000Swaps: heapGrowth,
