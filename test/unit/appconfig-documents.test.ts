@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import migrationSchema from '../../migrations/schema/migration.schema.json' with { type: 'json' };
 import flagsSchema from '../../rules/schema/flags.schema.json' with { type: 'json' };
-import { buildSnapshot, compileComposed, compileLegacy, parseFlagsDocument, parseOverridesDocument, patchFlagsDocument, type DocumentInput } from '../../src/appconfig/documents/index.js';
+import { buildSnapshot, compileComposed, compileLegacy, createCompileCache, parseFlagsDocument, parseOverridesDocument, patchFlagsDocument, type DocumentInput } from '../../src/appconfig/documents/index.js';
 import { loadDomain, readJsonFile } from '../../src/config/index.js';
 import { applyFlags, parseMigrationDefinition } from '../../src/migration/index.js';
 import { catalogCells, compileRuleSet, FailClosedError, type CompiledRuleSet, type RequestAttributes } from '../../src/rules/index.js';
@@ -181,6 +181,18 @@ describe('buildSnapshot', () => {
     const legacy = compileLegacy(input('rules/legacy.json', legacyDoc), domain);
     const s = buildSnapshot({ ...baseInputs, legacyRules: legacy }, meta);
     expect(s.legacy).toBe(legacy.rules);
+  });
+
+  it('with a compile cache, the same rules and overrides objects reuse the compiled rule set', () => {
+    const cache = createCompileCache();
+    const a = buildSnapshot(baseInputs, meta, cache);
+    const b = buildSnapshot({ ...baseInputs, flags: input('f', { ...flagsDoc, priorityScheme: 'dual' }) }, meta, cache);
+    expect(b.tiered).toBe(a.tiered);
+    expect(b.flags.priorityScheme).toBe('dual');
+    // A new rules object (even equal in content) is compiled afresh: the cache keys on identity.
+    const c = buildSnapshot({ ...baseInputs, rulesDocs: [input('rules/service_tier.json', { ...serviceTierDoc })] }, meta, cache);
+    expect(c.tiered).not.toBe(a.tiered);
+    expect(buildSnapshot(baseInputs, meta).tiered).not.toBe(a.tiered);
   });
 
   it('refuses when no tier rule set is offered', () => {

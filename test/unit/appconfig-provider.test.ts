@@ -119,6 +119,23 @@ describe('file source', () => {
     expect(first.tiered.evaluate(request).tier.name).not.toBe('P10');
   });
 
+  it('a flags-only change reuses the compiled tier rule set; a rules change compiles a new one', async () => {
+    put(dir, 'rules.json', serviceTier);
+    put(dir, 'overrides.json', overrides);
+    put(dir, 'flags.json', flags);
+    const p = provider({ file: { path: dir, ...fast }, logger: recordingLogger().logger });
+    await p.start();
+    const first = p.current() as ConfigSnapshot;
+    put(dir, 'flags.json', { ...flags, priorityScheme: 'dual', tokenReadMode: 'dual' });
+    await vi.waitFor(() => expect(p.current()?.flags.priorityScheme).toBe('dual'), { timeout: 5_000 });
+    expect(p.current()).not.toBe(first);
+    expect(p.current()?.tiered).toBe(first.tiered);
+    expect(p.current()?.legacy).toBe(first.legacy);
+    put(dir, 'rules.json', allTo('tiered-7.1', 'P25'));
+    await vi.waitFor(() => expect(p.current()?.tiered.evaluate(request).tier.name).toBe('P25'), { timeout: 5_000 });
+    expect(p.current()?.tiered).not.toBe(first.tiered);
+  });
+
   it('without flags.json the packaged flags apply; without overrides.json there are none', async () => {
     put(dir, 'rules.json', serviceTier);
     const p = provider({ file: { path: dir, ...fast }, logger: recordingLogger().logger });

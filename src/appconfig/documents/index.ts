@@ -7,4 +7,4 @@
 export { compileComposed, composeRuleSet } from './compose.js';
 export { FLAGS_SCHEMA_VERSION, parseFlagsDocument, patchFlagsDocument } from './flags.js';
 export { parseOverridesDocument, type OverridesDocument } from './overrides.js';
-export { buildSnapshot, compileLegacy, type DocumentInput, type LegacyMapping, type SnapshotInputs, type SnapshotMeta } from './snapshot.js';
+export { buildSnapshot, compileLegacy, createCompileCache, type CompileCache, type DocumentInput, type LegacyMapping, type SnapshotInputs, type SnapshotMeta } from './snapshot.js';

@@ -40,6 +40,41 @@ export interface SnapshotMeta {
   readonly loadedAt: number;
 }
 
+/**
+ * Compiled tier rule sets by the document objects they came from, so that a snapshot whose
+ * rules and overrides documents are the very same objects as before (a flags-only change)
+ * reuses the compiled rule set instead of compiling it again. Keyed by identity: a caller that
+ * passes a cache must not mutate a document after handing it over.
+ */
+export interface CompileCache {
+  get(domain: Domain, rules: DocumentInput, overrides: DocumentInput | null): CompiledRuleSet | undefined;
+  set(domain: Domain, rules: DocumentInput, overrides: DocumentInput | null, compiled: CompiledRuleSet): void;
+}
+
+const NO_OVERRIDES = {};
+
+export function createCompileCache(): CompileCache {
+  const byDomain = new WeakMap<Domain, WeakMap<object, WeakMap<object, CompiledRuleSet>>>();
+  const key = (input: DocumentInput | null): object | undefined => (input === null ? NO_OVERRIDES : typeof input.doc === 'object' && input.doc !== null ? input.doc : undefined);
+  return {
+    get(domain, rules, overrides) {
+      const r = key(rules);
+      const o = key(overrides);
+      return r === undefined || o === undefined ? undefined : byDomain.get(domain)?.get(r)?.get(o);
+    },
+    set(domain, rules, overrides, compiled) {
+      const r = key(rules);
+      const o = key(overrides);
+      if (r === undefined || o === undefined) return;
+      let byRules = byDomain.get(domain);
+      if (byRules === undefined) byDomain.set(domain, (byRules = new WeakMap()));
+      let byOverrides = byRules.get(r);
+      if (byOverrides === undefined) byRules.set(r, (byOverrides = new WeakMap()));
+      byOverrides.set(o, compiled);
+    },
+  };
+}
+
 /** The legacy rule set compiled, with its version label. */
 export interface LegacyMapping {
   readonly version: string;
@@ -59,7 +94,7 @@ function versionLabel(input: DocumentInput): string | ConfigIssue {
  * Validates, composes and compiles the documents into a frozen snapshot.
  * @throws ConfigError listing the problems (file, JSON pointer, message); nothing is half-built.
  */
-export function buildSnapshot(inputs: SnapshotInputs, meta: SnapshotMeta): ConfigSnapshot {
+export function buildSnapshot(inputs: SnapshotInputs, meta: SnapshotMeta, cache?: CompileCache): ConfigSnapshot {
   const { domain } = inputs;
   const flags = parseFlagsDocument(inputs.flags.doc, inputs.flags.file);
   const overrides = inputs.overrides === null ? null : parseOverridesDocument(inputs.overrides.doc, inputs.overrides.file);
@@ -82,7 +117,8 @@ export function buildSnapshot(inputs: SnapshotInputs, meta: SnapshotMeta): Confi
     const known = [legacyVersion, ...labelled.map((l) => l.version)].map((v) => `"${v}"`).join(', ');
     throw new ConfigError([{ file: inputs.flags.file, pointer: '/rulesVersion', message: `rulesVersion "${flags.rulesVersion}" names no rule set in force (known: ${known})` }]);
   }
-  const tiered = compileComposed(chosen.input.doc, chosen.input.file, overrides, domain);
+  const tiered = cache?.get(domain, chosen.input, inputs.overrides) ?? compileComposed(chosen.input.doc, chosen.input.file, overrides, domain);
+  cache?.set(domain, chosen.input, inputs.overrides, tiered);
   if (tiered.scheme !== 'tier') {
     throw new ConfigError([{ file: chosen.input.file, pointer: '/scheme', message: 'the rules profile serves tier rule sets ("scheme": "tier"); the legacy mapping is baked into the package' }]);
   }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Domain } from '../../catalog/index.js';
 import { DEFAULT_RULES_DIR, FileReadError, loadDomain } from '../../config/index.js';
-import { buildSnapshot, compileLegacy, type LegacyMapping } from '../documents/index.js';
+import { buildSnapshot, compileLegacy, type CompileCache, type DocumentInput, type LegacyMapping } from '../documents/index.js';
 import type { ConfigSnapshot } from '../snapshot.js';
 import { parseDocument } from './parse.js';
 import type { RawDocument } from './source.js';
@@ -48,8 +48,23 @@ export function loadBaked(rulesDir: string = DEFAULT_RULES_DIR): BakedConfig {
   return Object.freeze({ domain, legacy, documents: Object.freeze(documents) });
 }
 
+/**
+ * Parsed documents by the raw document they came from: a provider keeps the raw documents of
+ * unchanged profiles, so their parsed form (and with a {@link CompileCache}, the compiled rule
+ * set) is reused when only another profile changed.
+ */
+const parsed = new WeakMap<RawDocument, DocumentInput>();
+function inputOf(raw: RawDocument): DocumentInput {
+  let input = parsed.get(raw);
+  if (input === undefined) {
+    input = { file: raw.file, doc: parseDocument(raw.text, raw.file) };
+    parsed.set(raw, input);
+  }
+  return input;
+}
+
 /** Builds a snapshot from a complete set of raw documents (one per profile). */
-export function snapshotOf(baked: BakedConfig, documents: readonly RawDocument[], meta: { version: string; source: ConfigSnapshot['source']; loadedAt: number }): ConfigSnapshot {
+export function snapshotOf(baked: BakedConfig, documents: readonly RawDocument[], meta: { version: string; source: ConfigSnapshot['source']; loadedAt: number }, cache?: CompileCache): ConfigSnapshot {
   const of = (profile: RawDocument['profile']): RawDocument => {
     const d = documents.find((x) => x.profile === profile);
     if (d === undefined) throw new Error(`no ${profile} document`); // callers only pass complete sets
@@ -61,12 +76,13 @@ export function snapshotOf(baked: BakedConfig, documents: readonly RawDocument[]
   return buildSnapshot(
     {
       legacyRules: baked.legacy,
-      rulesDocs: [{ file: rules.file, doc: parseDocument(rules.text, rules.file) }],
-      overrides: overrides.text === null ? null : { file: overrides.file, doc: parseDocument(overrides.text, overrides.file) },
-      flags: { file: flags.file, doc: parseDocument(flags.text, flags.file) },
+      rulesDocs: [inputOf(rules)],
+      overrides: overrides.text === null ? null : inputOf(overrides),
+      flags: inputOf(flags),
       domain: baked.domain,
     },
     meta,
+    cache,
   );
 }
 

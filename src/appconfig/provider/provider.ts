@@ -9,6 +9,7 @@
  * over a better one, even while the better one is unreachable (its last good stays in force).
  */
 import { ConfigError } from '../../validation/index.js';
+import { createCompileCache } from '../documents/index.js';
 import type { ConfigProvider, ConfigSnapshot, ConfigSource, ProviderStatus } from '../snapshot.js';
 import { BAKED_VERSION, snapshotOf, type BakedConfig } from './baked.js';
 import { PROFILES, type DocumentSource, type ProfileName, type RawDocument, type SourceSink } from './source.js';
@@ -49,6 +50,8 @@ export class RuntimeConfigProvider implements ConfigProvider {
   private started: Promise<void> | undefined;
   private firstSwap: (() => void) | undefined;
   private closed = false;
+  /** A flags-only change reuses the tier rule set compiled for the same rules and overrides. */
+  private readonly compiled = createCompileCache();
 
   constructor(private readonly options: ProviderCoreOptions) {}
 
@@ -129,7 +132,7 @@ export class RuntimeConfigProvider implements ConfigProvider {
     const version = set.map((d) => `${d.profile}:${d.label}`).join(' ');
     let next: ConfigSnapshot;
     try {
-      next = snapshotOf(this.options.baked, set, { version, source: source.kind, loadedAt: this.options.now() });
+      next = snapshotOf(this.options.baked, set, { version, source: source.kind, loadedAt: this.options.now() }, this.compiled);
     } catch (err) {
       // Anything that stops a build refuses the set; a source callback must never throw.
       this.refused++;
