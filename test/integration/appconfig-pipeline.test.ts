@@ -277,6 +277,20 @@ describe('validate against what is deployed', () => {
   });
 });
 
+describe('connection options', () => {
+  it('takes the endpoint from AWS_ENDPOINT_URL_APPCONFIG when --endpoint-url is not given', async () => {
+    const app = await initApp('beta');
+    process.env.AWS_ENDPOINT_URL_APPCONFIG = endpoint;
+    try {
+      const run = await runCli('appconfig', 'status', '--app', app, '--json');
+      expect(run.code, run.err).toBe(0);
+      expect(JSON.parse(run.out)).toMatchObject({ app, environments: [{ env: 'beta' }] });
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_APPCONFIG;
+    }
+  });
+});
+
 describe('errors are one line, exit 2', () => {
   const oneLine = (run: CliRun) => {
     expect(run.code).toBe(2);
