@@ -13,6 +13,7 @@ interface LocalOptions {
   stateDir?: string;
   timeScale: string;
   minPollInterval: string;
+  log?: boolean;
   json?: boolean;
 }
 
@@ -43,6 +44,7 @@ export function localCommand(io: Io = processIo, setExit: (code: number) => void
     .addOption(new Option('--state-dir <dir>', 'keep state in <dir>/appconfig-local.json across restarts (default: in memory)'))
     .addOption(new Option('--time-scale <x>', 'strategy minutes pass in 60/x seconds (e.g. 60: a minute per second)').default('1'))
     .addOption(new Option('--min-poll-interval <s>', 'smallest RequiredMinimumPollIntervalInSeconds accepted (AWS: 15)').default('1'))
+    .option('--log', 'print one line per request to stderr: method, path, status, operation, time')
     .option('--json', 'print {"url", ...} as JSON instead of a sentence')
     .addHelpText(
       'after',
@@ -69,6 +71,7 @@ Example:
           minPollIntervalSeconds,
           ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
           onInternalError: (line) => io.err(`internal error: ${line}`),
+          ...(options.log === true ? { onRequest: (line: string) => io.err(line) } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

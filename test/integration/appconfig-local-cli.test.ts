@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CreateApplicationCommand, GetApplicationCommand } from '@aws-sdk/client-appconfig';
 import { appConfigClients } from '../support/appconfig.js';
 import { runCli } from '../support/cli.js';
@@ -29,6 +29,8 @@ interface Started {
   readonly child: ChildProcess;
   readonly url: string;
   readonly exit: Promise<number | null>;
+  /** What it printed on stderr so far. */
+  stderr(): string;
 }
 
 /** Starts `prio appconfig local --json …` and waits for the JSON it prints once listening. */
@@ -48,7 +50,7 @@ function startCli(...args: string[]): Promise<Started> {
       try {
         const { url } = JSON.parse(out) as { url: string };
         clearTimeout(timer);
-        resolve({ child, url, exit });
+        resolve({ child, url, exit, stderr: () => err });
       } catch {
         // the JSON is not complete yet
       }
@@ -71,10 +73,12 @@ describe('prio appconfig local (CLI)', () => {
     first.child.kill('SIGTERM');
     expect(await first.exit).toBe(0);
 
-    const second = await startCli('--state-dir', dir);
+    const second = await startCli('--state-dir', dir, '--log');
     clients = appConfigClients(second.url);
     try {
       expect((await clients.control.send(new GetApplicationCommand({ ApplicationId: app.Id }))).Name).toBe('cli-app');
+      // The log line reaches the pipe a moment after the answer reaches the client.
+      await vi.waitFor(() => expect(second.stderr()).toMatch(new RegExp(`GET /applications/${app.Id} 200 GetApplication \\d+\\.\\dms`)), { timeout: 5_000 });
     } finally {
       clients.destroy();
     }

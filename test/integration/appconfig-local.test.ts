@@ -589,6 +589,53 @@ describe('private endpoints', () => {
     }
   });
 
+  it('StopDeployment stops a baking deployment only with AllowRevert, and reverts within 72 hours', async () => {
+    const { local, clients, clock } = await privateEndpoint();
+    try {
+      const { control } = clients;
+      const f = await fixture(control, { validate: false });
+      const v = await publish(control, f, { a: 1 });
+      await deploy(control, f, 'AppConfig.AllAtOnce', v); // bakes 10 minutes
+      const stop = (allowRevert?: boolean) =>
+        control.send(new StopDeploymentCommand({ ApplicationId: f.appId, EnvironmentId: f.envId, DeploymentNumber: 1, ...(allowRevert === undefined ? {} : { AllowRevert: allowRevert }) }));
+      const baking = await stop().catch((e: unknown) => e);
+      expect(baking).toBeInstanceOf(BadRequestException);
+      expect((baking as Error).message).toMatch(/BAKING.*AllowRevert/);
+      expect((await stop(true)).State).toBe('ROLLED_BACK');
+
+      await deploy(control, f, 'AppConfig.AllAtOnce', v);
+      clock.now = T0 + 10 * MIN + 72 * 60 * MIN + 1; // completed at 10 minutes, 72 hours and 1 ms ago
+      const late = await control.send(new StopDeploymentCommand({ ApplicationId: f.appId, EnvironmentId: f.envId, DeploymentNumber: 2, AllowRevert: true })).catch((e: unknown) => e);
+      expect((late as Error).message).toMatch(/72 hours/);
+    } finally {
+      clients.destroy();
+      await local.close();
+    }
+  });
+
+  it('an alarm during the final bake rolls back; INSUFFICIENT_DATA does not', async () => {
+    const { local, clients, clock } = await privateEndpoint();
+    try {
+      const { control } = clients;
+      const arn = 'arn:aws:cloudwatch:us-east-1:111122223333:alarm:bake';
+      const f = await fixture(control, { validate: false, alarmArn: arn });
+      await deploy(control, f, 'AppConfig.Linear50PercentEvery30Seconds', await publish(control, f, { a: 1 }));
+      clock.now = T0 + 1.5 * MIN; // rolled out at 1 minute, baking until 2
+      expect((await getDeployment(control, f, 1)).State).toBe('BAKING');
+      expect(local.admin.setAlarm(arn, 'INSUFFICIENT_DATA')).toEqual([]);
+      expect((await getDeployment(control, f, 1)).State).toBe('BAKING');
+      expect(local.admin.setAlarm(arn, 'ALARM')).toHaveLength(1);
+      const d = await getDeployment(control, f, 1);
+      expect(d).toMatchObject({ State: 'ROLLED_BACK', PercentageComplete: 100 });
+      expect(d.EventLog?.map((e) => e.EventType)).toEqual(['ROLLBACK_COMPLETED', 'ROLLBACK_STARTED', 'BAKE_TIME_STARTED', 'PERCENTAGE_UPDATED', 'PERCENTAGE_UPDATED', 'DEPLOYMENT_STARTED']);
+      expect(d.EventLog?.[0]?.TriggeredBy).toBe('CLOUDWATCH_ALARM');
+      expect(d.CompletedAt?.getTime()).toBe(T0 + 1.5 * MIN);
+    } finally {
+      clients.destroy();
+      await local.close();
+    }
+  });
+
   it('a token older than 24 hours is refused as expired', async () => {
     const { local, clients, clock } = await privateEndpoint();
     try {

@@ -295,25 +295,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const d = findDeployment(ctx, req);
       return json(200, deploymentShape(d, ctx.view(d)));
     }),
-    r('DELETE', `${ENV}/deployments/{DeploymentNumber}`, 'StopDeployment', (req) => {
-      const d = findDeployment(ctx, req);
-      const now = ctx.now();
-      const view = ctx.view(d, now);
-      const allowRevert = header(req, 'allow-revert') === 'true';
-      if (view.inProgress) {
-        d.stop = { at: now, by: 'USER', description: 'Deployment stopped by user; rolling back' };
-      } else if (view.state === 'COMPLETE' && allowRevert) {
-        const latest = ctx.deploymentsOf(d.applicationId, d.environmentId).at(-1);
-        if (latest !== d) throw badRequest(`Only the most recent deployment of environment ${d.environmentId} can be reverted; deployment ${d.deploymentNumber} is not.`);
-        d.stop = { at: now, by: 'USER', description: 'Deployment reverted by user', revert: true };
-      } else {
-        throw badRequest(
-          `Deployment ${d.deploymentNumber} is ${view.state} and cannot be stopped${view.state === 'COMPLETE' ? ' (set AllowRevert to revert a completed deployment)' : ''}.`,
-        );
-      }
-      ctx.save();
-      return json(202, deploymentShape(d, ctx.view(d, now)));
-    }),
+    r('DELETE', `${ENV}/deployments/{DeploymentNumber}`, 'StopDeployment', (req) => stopDeployment(ctx, req)),
   ];
 }
 
@@ -376,4 +358,36 @@ function startDeployment(ctx: LocalContext, req: ApiRequest): ApiResponse {
   if (firing !== undefined) deployment.stop = { at: now, by: 'CLOUDWATCH_ALARM', description: `Rollback initiated by alarm ${firing}` };
   ctx.save();
   return json(201, deploymentShape(deployment, ctx.view(deployment, now)));
+}
+
+/** AppConfig allows a revert within 72 hours of a deployment's completion. */
+const REVERT_WINDOW_MS = 72 * 3_600_000;
+
+/**
+ * StopDeployment as AppConfig documents it: it stops a DEPLOYING deployment (ROLLED_BACK); with
+ * AllowRevert it also rolls back one that is BAKING, and reverts a COMPLETE one (REVERTED) if it
+ * is the environment's latest and completed less than 72 hours ago.
+ */
+function stopDeployment(ctx: LocalContext, req: ApiRequest): ApiResponse {
+  const d = findDeployment(ctx, req);
+  const now = ctx.now();
+  const view = ctx.view(d, now);
+  const allowRevert = header(req, 'allow-revert') === 'true';
+  const refuse = (why: string) => badRequest(`Deployment ${d.deploymentNumber} is ${view.state}: ${why}`);
+  if (view.state === 'DEPLOYING' || (view.state === 'BAKING' && allowRevert)) {
+    d.stop = { at: now, by: 'USER', description: 'Deployment stopped by user; rolling back' };
+  } else if (view.state === 'BAKING') {
+    throw refuse('without AllowRevert, StopDeployment stops only a DEPLOYING deployment (set AllowRevert to roll back one that is baking).');
+  } else if (view.state === 'COMPLETE' && allowRevert) {
+    const latest = ctx.deploymentsOf(d.applicationId, d.environmentId).at(-1);
+    if (latest !== d) throw refuse(`only the most recent deployment of environment ${d.environmentId} can be reverted.`);
+    if (now - (view.completedAt ?? now) > REVERT_WINDOW_MS) throw refuse('a deployment can be reverted only within 72 hours of its completion.');
+    d.stop = { at: now, by: 'USER', description: 'Deployment reverted by user', revert: true };
+  } else if (view.state === 'COMPLETE') {
+    throw refuse('set AllowRevert to revert a completed deployment.');
+  } else {
+    throw refuse('it has ended and cannot be stopped.');
+  }
+  ctx.save();
+  return json(202, deploymentShape(d, ctx.view(d, now)));
 }

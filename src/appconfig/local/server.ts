@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ADMIN_PREFIX, createAdmin, handleAdmin, type LocalAdmin } from './admin.js';
 import { LocalContext, type Clock } from './context.js';
 import { controlPlaneRoutes } from './control-plane.js';
@@ -32,6 +33,8 @@ export interface LocalAppConfigOptions {
   readonly minPollIntervalSeconds?: number;
   /** Overrides of AppConfig's default quotas (a shared test endpoint raises `applications`). */
   readonly quotas?: Partial<Quotas>;
+  /** Called once per answered request with `METHOD path status operation ms` (for `--log`). */
+  readonly onRequest?: (line: string) => void;
   /** Called with one line per request the endpoint failed on unexpectedly (a bug, answered 500). */
   readonly onInternalError?: (line: string) => void;
 }
@@ -159,6 +162,15 @@ export async function startLocalAppConfig(options: LocalAppConfigOptions = {}): 
   }
 
   const server = createServer((req, res) => {
+    const onRequest = options.onRequest;
+    if (onRequest !== undefined) {
+      const started = performance.now();
+      res.once('finish', () => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        const operation = matchRoute(routes, req.method ?? 'GET', path)?.route.operation ?? (path.startsWith(ADMIN_PREFIX) ? 'admin' : '-');
+        onRequest(`${req.method ?? 'GET'} ${path} ${res.statusCode} ${operation} ${(performance.now() - started).toFixed(1)}ms`);
+      });
+    }
     handle(req, res).catch((err: unknown) => {
       options.onInternalError?.(`request: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) sendError(res, new ApiError('InternalServerException', 'internal error'));
