@@ -9,7 +9,7 @@
  */
 import type { Domain } from '../catalog/index.js';
 import { conditionMatches, explainRequest, noMatchingRule, unknownValue, type Explanation } from './interpret.js';
-import type { Condition, FailClosedError, Outcome, RequestAttributes, RuleDef, RuleSetModel, Scheme, ServiceTierMode } from './model.js';
+import type { Condition, FailClosedError, Outcome, RequestAttributes, RuleSetModel, Scheme, ServiceTierMode } from './model.js';
 
 export interface CompiledRuleSet {
   readonly name: string;
@@ -48,6 +48,38 @@ function compileMatcher(c: Condition | undefined): Matcher {
     for (let i = 0; i < tests.length; i++) if ((tests[i] as (s: string) => boolean)(v)) return true;
     return false;
   };
+}
+
+/** A table under construction: rules are placed cell by cell, in evaluation order. */
+class TableBuilder {
+  readonly direct: (Outcome | null)[];
+  readonly start: Int32Array;
+  readonly cand: number[] = [];
+  constructor(
+    private readonly cells: number,
+    private readonly needsRuntime: readonly boolean[],
+    private readonly outcomes: readonly Outcome[],
+  ) {
+    this.direct = new Array<Outcome | null>(cells).fill(null);
+    this.start = new Int32Array(cells + 1);
+  }
+  open(cell: number): void {
+    this.start[cell] = this.cand.length;
+  }
+  /** Places rule `i` in `cell`; true once the cell is complete (a rule with no runtime condition ends it). */
+  place(cell: number, i: number): boolean {
+    if (!this.needsRuntime[i]) {
+      if (this.cand.length === this.start[cell]) this.direct[cell] = this.outcomes[i] as Outcome;
+      else this.cand.push(i);
+      return true;
+    }
+    this.cand.push(i);
+    return false;
+  }
+  done(): Table {
+    this.start[this.cells] = this.cand.length;
+    return { direct: this.direct, start: this.start, cand: Int32Array.from(this.cand) };
+  }
 }
 
 export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode): CompiledRuleSet {
@@ -92,65 +124,49 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   // Which rules each cell's catalog attributes match, worked out once: the tables below are
   // then put together from short per-cell lists instead of testing every rule in every cell of
   // every account's table (which made hundreds of overrides cost milliseconds per compile).
-  const cellRules: Int32Array[] = new Array<Int32Array>(cells);
   const matchesCell = new Uint8Array(rules.length * cells);
-  const matching: number[] = [];
-  for (let s = 0; s < nS; s++) {
-    for (let c = 0; c < nC; c++) {
-      for (let t = 0; t < nR; t++) {
-        const cell = (s * nC + c) * nR + t;
-        const serviceTier = s === nS - 1 ? null : (serviceTiers[s] as string);
-        const requestType = t === nR - 1 ? null : (requestTypes[t] as string);
-        // Mode folded in: the ignored routing attribute is seen as missing.
-        const ignoreServiceTier = mode === 'request-type' || (mode === 'service-tier-with-fallback' && serviceTier === null);
-        const seenServiceTier = ignoreServiceTier ? null : serviceTier;
-        const seenRequestType = ignoreServiceTier ? requestType : null;
-        const classification = classifications[c] as string;
-        matching.length = 0;
-        for (let i = 0; i < rules.length; i++) {
-          const r = rules[i] as RuleDef;
-          if (conditionMatches(r.when.serviceTier, seenServiceTier) && conditionMatches(r.when.classification, classification) && conditionMatches(r.when.requestType, seenRequestType)) {
-            matching.push(i);
-            matchesCell[i * cells + cell] = 1;
-          }
+  // Each condition is tested once per value it can see; the cells then combine the answers.
+  const stOk = new Uint8Array(nS);
+  const clOk = new Uint8Array(nC);
+  const rtOk = new Uint8Array(nR);
+  const perCell = new Int32Array(cells);
+  rules.forEach((r, i) => {
+    for (let s = 0; s < nS; s++) stOk[s] = conditionMatches(r.when.serviceTier, s === nS - 1 ? null : (serviceTiers[s] as string)) ? 1 : 0;
+    for (let c = 0; c < nC; c++) clOk[c] = conditionMatches(r.when.classification, classifications[c] as string) ? 1 : 0;
+    for (let t = 0; t < nR; t++) rtOk[t] = conditionMatches(r.when.requestType, t === nR - 1 ? null : (requestTypes[t] as string)) ? 1 : 0;
+    for (let s = 0; s < nS; s++) {
+      // Mode folded in: the ignored routing attribute is seen as missing.
+      const ignoreServiceTier = mode === 'request-type' || (mode === 'service-tier-with-fallback' && s === nS - 1);
+      if (stOk[ignoreServiceTier ? nS - 1 : s] === 0) continue;
+      for (let c = 0; c < nC; c++) {
+        if (clOk[c] === 0) continue;
+        for (let t = 0; t < nR; t++) {
+          if (rtOk[ignoreServiceTier ? t : nR - 1] === 0) continue;
+          const cell = (s * nC + c) * nR + t;
+          matchesCell[i * cells + cell] = 1;
+          perCell[cell] = (perCell[cell] as number) + 1;
         }
-        cellRules[cell] = Int32Array.from(matching);
       }
     }
-  }
-
-  /** A table under construction: rules are placed cell by cell, in evaluation order. */
-  class TableBuilder {
-    readonly direct: (Outcome | null)[] = new Array<Outcome | null>(cells).fill(null);
-    readonly start = new Int32Array(cells + 1);
-    readonly cand: number[] = [];
-    open(cell: number): void {
-      this.start[cell] = this.cand.length;
-    }
-    /** Places rule `i` in `cell`; true once the cell is complete (a rule with no runtime condition ends it). */
-    place(cell: number, i: number): boolean {
-      if (!needsRuntime[i]) {
-        if (this.cand.length === this.start[cell]) this.direct[cell] = outcomes[i] as Outcome;
-        else this.cand.push(i);
-        return true;
-      }
-      this.cand.push(i);
-      return false;
-    }
-    done(): Table {
-      this.start[cells] = this.cand.length;
-      return { direct: this.direct, start: this.start, cand: Int32Array.from(this.cand) };
-    }
+  });
+  // The cells' lists side by side in one array (rules ascending within each): fewer, larger allocations.
+  const cellStart = new Int32Array(cells + 1);
+  for (let cell = 0; cell < cells; cell++) cellStart[cell + 1] = (cellStart[cell] as number) + (perCell[cell] as number);
+  const cellList = new Int32Array(cellStart[cells] as number);
+  const fill = cellStart.slice(0, cells);
+  for (let i = 0; i < rules.length; i++) {
+    const row = i * cells;
+    for (let cell = 0; cell < cells; cell++) if (matchesCell[row + cell] === 1) cellList[(fill[cell] as number)++] = i;
   }
 
   /** The table over the rules `eligible` marks, each cell walked through its matching rules. */
   const tableOf = (eligible: Uint8Array): Table => {
-    const b = new TableBuilder();
+    const b = new TableBuilder(cells, needsRuntime, outcomes);
     for (let cell = 0; cell < cells; cell++) {
       b.open(cell);
-      const list = cellRules[cell] as Int32Array;
-      for (let k = 0; k < list.length; k++) {
-        const i = list[k] as number;
+      const end = cellStart[cell + 1] as number;
+      for (let k = cellStart[cell] as number; k < end; k++) {
+        const i = cellList[k] as number;
         if (eligible[i] === 1 && b.place(cell, i)) break;
       }
     }
@@ -168,10 +184,10 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   const agnosticMark = marks(agnostic);
   const agnosticCell: Int32Array[] = new Array<Int32Array>(cells);
   for (let cell = 0; cell < cells; cell++) {
-    const list = cellRules[cell] as Int32Array;
+    const end = cellStart[cell + 1] as number;
     const shared: number[] = [];
-    for (let k = 0; k < list.length; k++) {
-      const i = list[k] as number;
+    for (let k = cellStart[cell] as number; k < end; k++) {
+      const i = cellList[k] as number;
       if (agnosticMark[i] === 0) continue;
       shared.push(i);
       if (!needsRuntime[i]) break;
@@ -181,7 +197,7 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   const unlistedAccount = tableOf(agnosticMark);
   /** An account's table: its own rules matching each cell merged, in evaluation order, into the shared list. */
   const accountTable = (own: readonly number[]): Table => {
-    const b = new TableBuilder();
+    const b = new TableBuilder(cells, needsRuntime, outcomes);
     for (let cell = 0; cell < cells; cell++) {
       b.open(cell);
       const shared = agnosticCell[cell] as Int32Array;

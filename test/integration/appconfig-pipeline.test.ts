@@ -262,6 +262,24 @@ describe('alarms and rollback', () => {
   });
 });
 
+describe('rollback during the bake', () => {
+  it('stops a deployment that is baking: the previous version is back, ROLLED_BACK', async () => {
+    const app = await initApp('beta');
+    // Every host at once, then a bake of 10 simulated hours: surely still baking when rolled back.
+    const strategy = `pipeline-long-bake-${process.pid}-${appSeq}`;
+    await sdk.send(new CreateDeploymentStrategyCommand({ Name: strategy, DeploymentDurationInMinutes: 0, GrowthType: 'LINEAR', GrowthFactor: 100, FinalBakeTimeInMinutes: 600, ReplicateTo: 'NONE' }));
+    expect((await cli('publish', '--app', app, '--profile', 'rules', 'rules/service_tier.json')).code).toBe(0);
+    expect((await cli('deploy', '--app', app, '--env', 'beta', '--profile', 'rules', '--strategy', strategy)).code).toBe(0);
+    await untilDeployment(app, 'beta', (d) => d.state === 'BAKING');
+
+    const rolled = await cli('rollback', '--app', app, '--env', 'beta', '--json');
+    expect(rolled.code, rolled.err).toBe(0);
+    expect(JSON.parse(rolled.out)).toMatchObject({ action: 'stopped', deployment: { number: 1, state: 'ROLLED_BACK' } });
+    const watched = await cli('watch', '--app', app, '--env', 'beta', '--interval', '0.05');
+    expect(watched.code).toBe(3);
+  });
+});
+
 describe('validate against what is deployed', () => {
   it('composes with the live documents and replays a log against them, judged by a gate', async () => {
     const app = await initApp('beta');
