@@ -159,6 +159,11 @@ describe('publish, deploy, watch', () => {
     expect(again.code, again.err).toBe(0);
     expect(again.out).toMatch(/version 1 already holds this content .*nothing published/);
     expect(await versionCount(app, 'flags')).toBe(1);
+    // The description records the content's digest and, in a git checkout (this one), the commit.
+    const a = await resolveApplication(sdk, app);
+    const p = await resolveProfile(sdk, a, 'flags');
+    const listed = await sdk.send(new ListHostedConfigurationVersionsCommand({ ApplicationId: a.id, ConfigurationProfileId: p.id }));
+    expect(listed.Items?.[0]?.Description).toMatch(new RegExp(`^prio sha256:${first.sha256} commit:[0-9a-f]{40}$`));
 
     const flags = join(work, `flags-${appSeq}.json`);
     writeFileSync(flags, JSON.stringify({ ...(readJsonFile('rules/flags.json') as object), tokenReadMode: 'dual' }));
