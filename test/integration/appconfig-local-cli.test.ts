@@ -16,12 +16,15 @@ import { runCli } from '../support/cli.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const dirs: string[] = [];
+/** Every child started, so a failed assertion never leaves one running. */
+const children: ChildProcess[] = [];
 const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), 'prio-appconfig-cli-'));
   dirs.push(d);
   return d;
 };
 afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -36,6 +39,7 @@ interface Started {
 /** Starts `prio appconfig local --json …` and waits for the JSON it prints once listening. */
 function startCli(...args: string[]): Promise<Started> {
   const child = spawn(process.execPath, ['bin/prio.js', 'appconfig', 'local', '--port', '0', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let out = '';
