@@ -159,6 +159,11 @@ describe('publish, deploy, watch', () => {
     expect(again.code, again.err).toBe(0);
     expect(again.out).toMatch(/version 1 already holds this content .*nothing published/);
     expect(await versionCount(app, 'flags')).toBe(1);
+    // The description records the content's digest and, in a git checkout (this one), the commit.
+    const a = await resolveApplication(sdk, app);
+    const p = await resolveProfile(sdk, a, 'flags');
+    const listed = await sdk.send(new ListHostedConfigurationVersionsCommand({ ApplicationId: a.id, ConfigurationProfileId: p.id }));
+    expect(listed.Items?.[0]?.Description).toMatch(new RegExp(`^prio sha256:${first.sha256} commit:[0-9a-f]{40}$`));
 
     const flags = join(work, `flags-${appSeq}.json`);
     writeFileSync(flags, JSON.stringify({ ...(readJsonFile('rules/flags.json') as object), tokenReadMode: 'dual' }));
@@ -262,6 +267,24 @@ describe('alarms and rollback', () => {
   });
 });
 
+describe('rollback during the bake', () => {
+  it('stops a deployment that is baking: the previous version is back, ROLLED_BACK', async () => {
+    const app = await initApp('beta');
+    // Every host at once, then a bake of 10 simulated hours: surely still baking when rolled back.
+    const strategy = `pipeline-long-bake-${process.pid}-${appSeq}`;
+    await sdk.send(new CreateDeploymentStrategyCommand({ Name: strategy, DeploymentDurationInMinutes: 0, GrowthType: 'LINEAR', GrowthFactor: 100, FinalBakeTimeInMinutes: 600, ReplicateTo: 'NONE' }));
+    expect((await cli('publish', '--app', app, '--profile', 'rules', 'rules/service_tier.json')).code).toBe(0);
+    expect((await cli('deploy', '--app', app, '--env', 'beta', '--profile', 'rules', '--strategy', strategy)).code).toBe(0);
+    await untilDeployment(app, 'beta', (d) => d.state === 'BAKING');
+
+    const rolled = await cli('rollback', '--app', app, '--env', 'beta', '--json');
+    expect(rolled.code, rolled.err).toBe(0);
+    expect(JSON.parse(rolled.out)).toMatchObject({ action: 'stopped', deployment: { number: 1, state: 'ROLLED_BACK' } });
+    const watched = await cli('watch', '--app', app, '--env', 'beta', '--interval', '0.05');
+    expect(watched.code).toBe(3);
+  });
+});
+
 describe('validate against what is deployed', () => {
   it('composes with the live documents and replays a log against them, judged by a gate', async () => {
     const app = await initApp('beta');
@@ -274,6 +297,20 @@ describe('validate against what is deployed', () => {
     expect(result.valid).toBe(true);
     expect(result.shadow.totals.read).toBe(400);
     expect(result.shadow.gate.passed).toBe(true);
+  });
+});
+
+describe('connection options', () => {
+  it('takes the endpoint from AWS_ENDPOINT_URL_APPCONFIG when --endpoint-url is not given', async () => {
+    const app = await initApp('beta');
+    process.env.AWS_ENDPOINT_URL_APPCONFIG = endpoint;
+    try {
+      const run = await runCli('appconfig', 'status', '--app', app, '--json');
+      expect(run.code, run.err).toBe(0);
+      expect(JSON.parse(run.out)).toMatchObject({ app, environments: [{ env: 'beta' }] });
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_APPCONFIG;
+    }
   });
 });
 

@@ -176,7 +176,12 @@ export async function startDeployment(client: AppConfigClient, request: DeployRe
   }
 }
 
+/**
+ * Stops a deployment in progress; AppConfig returns the hosts to the previous version. AppConfig
+ * stops only a DEPLOYING deployment unless AllowRevert is given, which a rollback during the
+ * bake (the hosts all have the new version, the alarms are still watched) needs too.
+ */
 export async function stopDeployment(client: AppConfigClient, app: Named, env: Named, number: number, names: ProfileNames): Promise<DeploymentRecord> {
-  const out = await client.send(new StopDeploymentCommand({ ApplicationId: app.id, EnvironmentId: env.id, DeploymentNumber: number }));
+  const out = await client.send(new StopDeploymentCommand({ ApplicationId: app.id, EnvironmentId: env.id, DeploymentNumber: number, AllowRevert: true }));
   return record(out, names);
 }
