@@ -14,7 +14,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { pino, type Logger } from 'pino';
 import { Client, Pool } from 'undici';
 import type { ConfigProvider, ConfigSnapshot } from '../appconfig/snapshot.js';
@@ -25,6 +24,7 @@ import type { RequestRecord } from '../shadow/index.js';
 import type { Keyring } from '../tokens/index.js';
 import { codecCache, rank, type Ranked, type ServiceRequest } from './decide.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { relay } from './relay.js';
 import { noRequestLog, type RequestLog } from './request-log.js';
 import { fromDecisionBody, fromHeaders, isWireProblem, modelOfBody, RESPONSE_HEADER, usableSessionId } from './wire.js';
 
@@ -295,7 +295,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           if (up.headers['content-length'] !== undefined) outHeaders['content-length'] = up.headers['content-length'];
           res.writeHead(up.statusCode, { ...outHeaders, ...headers });
           metrics.response(up.statusCode);
-          await pipeline(up.body, res);
+          await relay(up.body, res);
         },
         { signal: clientGone.signal },
       );
