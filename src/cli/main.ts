@@ -13,6 +13,7 @@ import { registerMigrate } from './migrate.js';
 import { registerStore } from './store.js';
 import { registerServe } from './serve.js';
 import { registerLoad } from './load.js';
+import { registerAppconfigLocal } from './appconfig-local.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -28,6 +29,7 @@ const groups: Register[] = [
   registerStore,
   registerServe,
   registerLoad,
+  registerAppconfigLocal,
 ];
 
 function buildProgram(io: Io, setExit: (code: number) => void): Command {

@@ -9,7 +9,7 @@
  */
 import type { Domain } from '../catalog/index.js';
 import { conditionMatches, explainRequest, noMatchingRule, unknownValue, type Explanation } from './interpret.js';
-import type { Condition, FailClosedError, Outcome, RequestAttributes, RuleDef, RuleSetModel, Scheme, ServiceTierMode } from './model.js';
+import type { Condition, FailClosedError, Outcome, RequestAttributes, RuleSetModel, Scheme, ServiceTierMode } from './model.js';
 
 export interface CompiledRuleSet {
   readonly name: string;
@@ -50,16 +50,36 @@ function compileMatcher(c: Condition | undefined): Matcher {
   };
 }
 
-/** Merges two ascending lists of rule positions into one. */
-function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && (a[i] as number) < (b[j] as number))) out.push(a[i++] as number);
-    else out.push(b[j++] as number);
+/** A table under construction: rules are placed cell by cell, in evaluation order. */
+class TableBuilder {
+  readonly direct: (Outcome | null)[];
+  readonly start: Int32Array;
+  readonly cand: number[] = [];
+  constructor(
+    private readonly cells: number,
+    private readonly needsRuntime: readonly boolean[],
+    private readonly outcomes: readonly Outcome[],
+  ) {
+    this.direct = new Array<Outcome | null>(cells).fill(null);
+    this.start = new Int32Array(cells + 1);
   }
-  return out;
+  open(cell: number): void {
+    this.start[cell] = this.cand.length;
+  }
+  /** Places rule `i` in `cell`; true once the cell is complete (a rule with no runtime condition ends it). */
+  place(cell: number, i: number): boolean {
+    if (!this.needsRuntime[i]) {
+      if (this.cand.length === this.start[cell]) this.direct[cell] = this.outcomes[i] as Outcome;
+      else this.cand.push(i);
+      return true;
+    }
+    this.cand.push(i);
+    return false;
+  }
+  done(): Table {
+    this.start[this.cells] = this.cand.length;
+    return { direct: this.direct, start: this.start, cand: Int32Array.from(this.cand) };
+  }
 }
 
 export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode): CompiledRuleSet {
@@ -82,7 +102,7 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   const needsRuntime = rules.map((r) => r.when.modelId !== undefined || r.when.region !== undefined);
 
   // Rules any account matches, and per named account the rules that name it: each account's
-  // table is then built from (agnostic ∪ its own) rules, keeping thousands of overrides linear.
+  // table is then merged from its own rules and the agnostic ones, keeping thousands of overrides linear.
   const agnostic: number[] = [];
   const named = new Map<string, number[]>();
   const forMissing: number[] = [];
@@ -101,44 +121,100 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
     }
   });
 
-  /** Builds the decision table from `eligible` rule positions (ascending = evaluation order). */
-  const buildTable = (eligible: readonly number[]): Table => {
-    const direct: (Outcome | null)[] = Array.from({ length: cells }, () => null);
-    const start = new Int32Array(cells + 1);
-    const cand: number[] = [];
+  // Which rules each cell's catalog attributes match, worked out once: the tables below are
+  // then put together from short per-cell lists instead of testing every rule in every cell of
+  // every account's table (which made hundreds of overrides cost milliseconds per compile).
+  const lists: number[][] = Array.from({ length: cells }, () => []);
+  const matchesCell = new Uint8Array(rules.length * cells);
+  // Each condition is tested once per value it can see; the cells then combine the answers.
+  const stOk = new Uint8Array(nS);
+  const clOk = new Uint8Array(nC);
+  const rtOk = new Uint8Array(nR);
+  rules.forEach((r, i) => {
+    for (let s = 0; s < nS; s++) stOk[s] = conditionMatches(r.when.serviceTier, s === nS - 1 ? null : (serviceTiers[s] as string)) ? 1 : 0;
+    for (let c = 0; c < nC; c++) clOk[c] = conditionMatches(r.when.classification, classifications[c] as string) ? 1 : 0;
+    for (let t = 0; t < nR; t++) rtOk[t] = conditionMatches(r.when.requestType, t === nR - 1 ? null : (requestTypes[t] as string)) ? 1 : 0;
     for (let s = 0; s < nS; s++) {
+      // Mode folded in: the ignored routing attribute is seen as missing.
+      const ignoreServiceTier = mode === 'request-type' || (mode === 'service-tier-with-fallback' && s === nS - 1);
+      if (stOk[ignoreServiceTier ? nS - 1 : s] === 0) continue;
       for (let c = 0; c < nC; c++) {
+        if (clOk[c] === 0) continue;
         for (let t = 0; t < nR; t++) {
+          if (rtOk[ignoreServiceTier ? t : nR - 1] === 0) continue;
           const cell = (s * nC + c) * nR + t;
-          start[cell] = cand.length;
-          const serviceTier = s === nS - 1 ? null : (serviceTiers[s] as string);
-          const requestType = t === nR - 1 ? null : (requestTypes[t] as string);
-          // Mode folded in: the ignored routing attribute is seen as missing.
-          const ignoreServiceTier = mode === 'request-type' || (mode === 'service-tier-with-fallback' && serviceTier === null);
-          const seenServiceTier = ignoreServiceTier ? null : serviceTier;
-          const seenRequestType = ignoreServiceTier ? requestType : null;
-          const classification = classifications[c] as string;
-          for (const i of eligible) {
-            const r = rules[i] as RuleDef;
-            if (!conditionMatches(r.when.serviceTier, seenServiceTier) || !conditionMatches(r.when.classification, classification) || !conditionMatches(r.when.requestType, seenRequestType)) continue;
-            if (!needsRuntime[i]) {
-              if (cand.length === start[cell]) direct[cell] = outcomes[i] as Outcome;
-              else cand.push(i);
-              break;
-            }
-            cand.push(i);
-          }
+          (lists[cell] as number[]).push(i);
+          matchesCell[i * cells + cell] = 1;
         }
       }
     }
-    start[cells] = cand.length;
-    return { direct, start, cand: Int32Array.from(cand) };
+  });
+  const cellRules = lists.map((l) => Int32Array.from(l));
+
+  /** The table over the rules `eligible` marks, each cell walked through its matching rules. */
+  const tableOf = (eligible: Uint8Array): Table => {
+    const b = new TableBuilder(cells, needsRuntime, outcomes);
+    for (let cell = 0; cell < cells; cell++) {
+      b.open(cell);
+      const list = cellRules[cell] as Int32Array;
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k] as number;
+        if (eligible[i] === 1 && b.place(cell, i)) break;
+      }
+    }
+    return b.done();
+  };
+  const marks = (positions: readonly number[]): Uint8Array => {
+    const m = new Uint8Array(rules.length);
+    for (const i of positions) m[i] = 1;
+    return m;
   };
 
-  const missingAccount = buildTable(forMissing);
-  const unlistedAccount = buildTable(agnostic);
+  const missingAccount = tableOf(marks(forMissing));
+  // Per cell, the agnostic rules up to and including the first that ends the cell: what every
+  // account's table shares, and by itself the table of accounts no rule names.
+  const agnosticMark = marks(agnostic);
+  const agnosticCell: Int32Array[] = new Array<Int32Array>(cells);
+  for (let cell = 0; cell < cells; cell++) {
+    const list = cellRules[cell] as Int32Array;
+    const shared: number[] = [];
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k] as number;
+      if (agnosticMark[i] === 0) continue;
+      shared.push(i);
+      if (!needsRuntime[i]) break;
+    }
+    agnosticCell[cell] = Int32Array.from(shared);
+  }
+  const unlistedAccount = tableOf(agnosticMark);
+  /** An account's table: its own rules matching each cell merged, in evaluation order, into the shared list. */
+  const accountTable = (own: readonly number[]): Table => {
+    const b = new TableBuilder(cells, needsRuntime, outcomes);
+    for (let cell = 0; cell < cells; cell++) {
+      b.open(cell);
+      const shared = agnosticCell[cell] as Int32Array;
+      let a = 0;
+      let o = 0;
+      for (;;) {
+        while (o < own.length && matchesCell[(own[o] as number) * cells + cell] === 0) o++;
+        const nextOwn = o < own.length ? (own[o] as number) : Number.MAX_SAFE_INTEGER;
+        const nextShared = a < shared.length ? (shared[a] as number) : Number.MAX_SAFE_INTEGER;
+        if (nextOwn === Number.MAX_SAFE_INTEGER && nextShared === Number.MAX_SAFE_INTEGER) break;
+        let i: number;
+        if (nextOwn < nextShared) {
+          i = nextOwn;
+          o++;
+        } else {
+          i = nextShared;
+          a++;
+        }
+        if (b.place(cell, i)) break;
+      }
+    }
+    return b.done();
+  };
   const byAccount = new Map<string, Table>();
-  for (const [account, own] of named) byAccount.set(account, buildTable(mergeAscending(agnostic, own)));
+  for (const [account, own] of named) byAccount.set(account, accountTable(own));
 
   let failClosedCount = 0;
   const fail = (err: FailClosedError): never => {
