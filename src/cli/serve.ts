@@ -83,8 +83,9 @@ export const registerServe: Register = (program, io, setExit) => {
       [
         'Run the scheduler as an HTTP service. With --upstream, requests under /v1/ are ranked by the rules and session tokens,',
         'queued by the dispatch loop and forwarded when it grants a slot (--upstream sim: runs a built-in simulated model server).',
-        'POST /v1/decide answers the ranking alone. Configuration comes from --config (watched, swapped without dropping a request)',
-        'or the rules baked into the package; /metrics, /healthz and /readyz report on it. SIGTERM drains within --grace-ms and exits 0.',
+        'POST /v1/decide answers the ranking alone. Configuration comes from AWS AppConfig (--appconfig-*), a watched --config,',
+        'or the rules baked into the package, and is swapped without dropping or re-ranking a request; /metrics, /healthz and /readyz',
+        'report on it. SIGTERM drains within --grace-ms and exits 0.',
       ].join(' '),
     )
     .option('--host <address>', 'address to listen on', '127.0.0.1')
