@@ -7,6 +7,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { createConfigProvider, type ConfigProviderOptions, type ProfileIdentifiers } from '../appconfig/index.js';
 import { DEFAULT_RULES_DIR, loadDomain, loadTokenKeyring, readJsonFile } from '../config/index.js';
+import { isLocalEndpoint } from '../eventstore/index.js';
 import { parseCapacity } from '../scheduler/index.js';
 import {
   fileRequestLog,
@@ -35,9 +36,11 @@ interface ServeOptions {
   simStreamChunks: number;
   config?: string;
   configPollMs: number;
+  appconfig?: string;
   appconfigApp?: string;
   appconfigEnv?: string;
   appconfigProfiles: string;
+  appconfigOverrides?: boolean;
   appconfigEndpoint?: string;
   appconfigRegion?: string;
   appconfigPollSeconds?: number;
@@ -97,10 +100,12 @@ export const registerServe: Register = (program, io, setExit) => {
     .option('--sim-stream-chunks <n>', 'simulated model server: events per streamed answer', positiveInt, 8)
     .option('--config <path>', 'configuration directory (rules.json, flags.json, overrides.json) or one rules file, watched for changes (default: the baked rules)')
     .option('--config-poll-ms <ms>', 'how often --config is re-read besides file-change events', positiveInt, 1000)
-    .option('--appconfig-app <name>', 'AWS AppConfig application to take the configuration from (with --appconfig-env)')
+    .option('--appconfig <app/env>', 'take the configuration from AWS AppConfig: APPLICATION/ENVIRONMENT (or --appconfig-app and --appconfig-env)')
+    .option('--appconfig-app <name>', 'AWS AppConfig application')
     .option('--appconfig-env <name>', 'AWS AppConfig environment')
-    .option('--appconfig-profiles <list>', 'configuration profiles as rules=ID,flags=ID[,overrides=ID]', 'rules=rules,flags=flags,overrides=overrides')
-    .option('--appconfig-endpoint <url>', 'AppConfigData endpoint (default: the region\'s; e.g. prio appconfig local for rehearsals)')
+    .option('--appconfig-profiles <list>', 'configuration profiles as rules=ID,flags=ID[,overrides=ID]', 'rules=rules,flags=flags')
+    .option('--appconfig-overrides', 'also read the account overrides from the profile named overrides (deploy it to the environment first)')
+    .addOption(new Option('--appconfig-endpoint <url>', "AppConfigData endpoint (default: the region's; e.g. prio appconfig local, which takes any credentials)").env('AWS_ENDPOINT_URL_APPCONFIGDATA'))
     .option('--appconfig-region <region>', 'AWS region (default: $AWS_REGION, else us-east-1)')
     .option('--appconfig-poll-seconds <s>', 'least poll interval asked of AppConfigData', positiveInt)
     .addOption(new Option('--appconfig-poll-scale <x>', 'multiply the poll interval AppConfig asks for (rehearsals on a compressed time scale)').argParser(nonNegativeNumber).hideHelp())
@@ -143,20 +148,34 @@ export function parseProfiles(text: string): ProfileIdentifiers {
 }
 
 function appConfigSources(options: ServeOptions): Pick<ConfigProviderOptions, 'appConfig' | 'agent'> {
-  const { appconfigApp: application, appconfigEnv: environment } = options;
+  let { appconfigApp: application, appconfigEnv: environment } = options;
+  if (options.appconfig !== undefined) {
+    const [app, env, ...rest] = options.appconfig.split('/');
+    if (app === undefined || app === '' || env === undefined || env === '' || rest.length > 0) throw new UsageError(`--appconfig takes APPLICATION/ENVIRONMENT, got "${options.appconfig}"`);
+    if (application !== undefined || environment !== undefined) throw new UsageError('give --appconfig or --appconfig-app and --appconfig-env, not both');
+    application = app;
+    environment = env;
+  }
   if (application === undefined && environment === undefined) {
     if (options.appconfigAgent !== undefined || options.appconfigEndpoint !== undefined) throw new UsageError('--appconfig-agent and --appconfig-endpoint need --appconfig-app and --appconfig-env');
     return {};
   }
   if (application === undefined || environment === undefined) throw new UsageError('give --appconfig-app and --appconfig-env together');
-  const profiles = parseProfiles(options.appconfigProfiles);
+  const named = parseProfiles(options.appconfigProfiles);
+  const profiles: ProfileIdentifiers = options.appconfigOverrides === true && named.overrides === undefined ? { ...named, overrides: 'overrides' } : named;
+  const endpoint = options.appconfigEndpoint;
   if (options.appconfigAgent !== undefined) return { agent: { baseUrl: options.appconfigAgent, application, environment, profiles } };
   return {
     appConfig: {
       application,
       environment,
       profiles,
-      clientConfig: { region: options.appconfigRegion ?? process.env.AWS_REGION ?? 'us-east-1', ...(options.appconfigEndpoint === undefined ? {} : { endpoint: options.appconfigEndpoint }) },
+      clientConfig: {
+        region: options.appconfigRegion ?? process.env.AWS_REGION ?? 'us-east-1',
+        ...(endpoint === undefined ? {} : { endpoint }),
+        // An endpoint on this machine (prio appconfig local) checks no signature: any credentials do.
+        ...(isLocalEndpoint(endpoint) && process.env.AWS_ACCESS_KEY_ID === undefined ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+      },
       ...(options.appconfigPollSeconds === undefined ? {} : { minimumPollIntervalSeconds: options.appconfigPollSeconds }),
       ...(options.appconfigPollScale === undefined ? {} : { pollIntervalScale: options.appconfigPollScale }),
     },

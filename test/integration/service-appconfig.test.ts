@@ -49,8 +49,8 @@ describe('prio serve on AppConfig', () => {
 
     const child = spawn(
       process.execPath,
-      [join(PACKAGE_ROOT, 'bin', 'prio.js'), 'serve', '--dev-keys', '--port', '0', '--log-level', 'warn', '--appconfig-app', app, '--appconfig-env', 'prod', '--appconfig-endpoint', appConfigEndpoint(), '--appconfig-poll-seconds', '1', '--appconfig-poll-scale', '0.3'],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' } },
+      [join(PACKAGE_ROOT, 'bin', 'prio.js'), 'serve', '--dev-keys', '--port', '0', '--log-level', 'warn', '--appconfig', `${app}/prod`, '--appconfig-overrides', '--appconfig-endpoint', appConfigEndpoint(), '--appconfig-poll-seconds', '1', '--appconfig-poll-scale', '0.3'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     children.push(child);
     let out = '';
