@@ -413,6 +413,7 @@ describe('topics written by the Java producer', () => {
   beforeAll(async () => {
     java = await compileJavaProducer();
   }, 60_000);
+  afterAll(() => java?.dispose());
 
   async function createTopic(topic: string, partitions: number, config: { name: string; value: string }[] = []): Promise<void> {
     const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();

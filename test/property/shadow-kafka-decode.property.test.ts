@@ -3,6 +3,7 @@
  * bytes its producer sends) on any records — null, empty, binary and large values, keys,
  * headers, every codec (gzip, snappy, lz4, zstd) — any window [from, end), and a response cut off mid-batch, as brokers do.
  */
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -125,11 +126,10 @@ describe('Kafka record-batch decoder', () => {
           const end = endDelta === undefined ? undefined : from + endDelta;
           const whole = await decodeRecords('t', fetched(bytes), from, end);
           const reader = new FetchedRecordReader('t', fetched(bytes), from, end);
-          await reader.ready;
           expect(reader.nextOffset).toBe(whole.nextOffset);
           const slices: (typeof whole.records)[] = [];
-          for (let records = reader.read(slice); records.length > 0; records = reader.read(slice)) slices.push(records);
-          expect(reader.read(slice)).toEqual([]);
+          for (let records = await reader.next(slice); records.length > 0; records = await reader.next(slice)) slices.push(records);
+          expect(await reader.next(slice)).toEqual([]);
           expect(slices.flat().map((r) => r.position)).toEqual(whole.records.map((r) => r.position));
           expect(slices.flat().map((r) => (r.value === null ? null : Buffer.from(r.value).toString('hex')))).toEqual(
             whole.records.map((r) => (r.value === null ? null : Buffer.from(r.value).toString('hex'))),
@@ -141,5 +141,19 @@ describe('Kafka record-batch decoder', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('reads a response of compressed batches far larger than its read-ahead, every record in order', async () => {
+    // 24 batches of 40 incompressible 8 KiB values per codec: about 8 MiB compressed, eight
+    // times the compressed input the reader inflates ahead of the decoding.
+    const batches = Array.from({ length: 24 }, (_, i) => ({ compression: 1 + (i % 4), values: Array.from({ length: 40 }, () => randomBytes(8192)), withKeys: false }));
+    const { bytes, expected } = await encode(batches, 1000);
+    expect(bytes.length).toBeGreaterThan(7 * 1024 * 1024);
+    const reader = new FetchedRecordReader('t', fetched(bytes), 1000, undefined);
+    const got: string[] = [];
+    for (let records = await reader.next(100); records.length > 0; records = await reader.next(100)) {
+      for (const r of records) got.push(Buffer.from(r.value ?? []).toString('hex'));
+    }
+    expect(got).toEqual(expected.map((r) => (r.value ?? Buffer.alloc(0)).toString('hex')));
   });
 });

@@ -57,6 +57,6 @@ describe('Kafka codecs', () => {
     batch.writeBigInt64BE(-1n, 43); // producer id
     batch.writeInt32BE(1, 57); // records
     const reader = new FetchedRecordReader('t', { partition: 2, errorCode: 0, highWatermark: 43, abortedTransactions: [], records: batch }, 0, undefined);
-    await expect(reader.ready).rejects.toThrow('partition 2 offset 42: cannot read a codec 5 batch: codec 5 compression is not supported');
+    await expect(reader.next(100)).rejects.toThrow('partition 2 offset 42: cannot read a codec 5 batch: codec 5 compression is not supported');
   });
 });

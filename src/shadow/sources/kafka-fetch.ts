@@ -16,6 +16,8 @@ import type { SourceRecord } from '../source.js';
 import { codecName, decompress } from './kafka-codecs.js';
 
 const FETCH_API_KEY = 1;
+/** Compressed input inflated (or being inflated) ahead of the decoding, per reader. */
+const INFLATE_AHEAD_BYTES = 1024 * 1024;
 const FETCH_VERSION = 4;
 const READ_COMMITTED = 1;
 const BATCH_HEADER_BYTES = 61;
@@ -247,8 +249,7 @@ export interface DecodedRecords {
  */
 export async function decodeRecords(topic: string, fetched: FetchedPartition, from: number, end: number | undefined): Promise<DecodedRecords> {
   const reader = new FetchedRecordReader(topic, fetched, from, end);
-  await reader.ready;
-  return { records: reader.read(Number.POSITIVE_INFINITY), nextOffset: reader.nextOffset };
+  return { records: await reader.next(Number.POSITIVE_INFINITY), nextOffset: reader.nextOffset };
 }
 
 /**
@@ -257,16 +258,18 @@ export async function decodeRecords(topic: string, fetched: FetchedPartition, fr
  * generation while the replay works through them, so the garbage collector copies and then
  * marks every one of them; a slice is done with before the next one is made.
  *
- * Compressed batches are inflated as soon as the reader is made, all at once and off the main
- * thread (kafka-codecs.ts); await {@link ready} before the first {@link read}.
+ * Compressed batches are inflated off the main thread (kafka-codecs.ts), several at once and a
+ * bounded distance ahead of the decoding ({@link INFLATE_AHEAD_BYTES} of compressed input): a
+ * response of 8 MiB of zstd can hold ten times as much once inflated, and only the slices the
+ * replay holds need to be.
  */
 export class FetchedRecordReader {
   /** The offset to fetch next (past every complete batch in the response), known before any record is decoded. */
   readonly nextOffset: number;
-  /** Resolves once every compressed batch is inflated; rejects if one cannot be (unknown codec, corrupt data). */
-  readonly ready: Promise<void>;
-  /** Inflated records sections, by the position of their batch in the response. */
-  private readonly inflated = new Map<number, Buffer>();
+  /** Records sections inflated or being inflated, by the position of their batch in the response. */
+  private readonly inflated = new Map<number, Promise<Buffer>>();
+  /** Position of the next batch to consider for inflation. */
+  private inflateAt = 0;
   private at = 0;
   /** Offset past the batches decoded so far: decoding stops where the window ends, like {@link nextOffset}. */
   private decodedNext: number;
@@ -284,41 +287,39 @@ export class FetchedRecordReader {
     this.done = fetched.records === null;
     this.nextOffset = fetched.records === null ? from : scanNextOffset(fetched.records, fetched.partition, from, end);
     this.abortStarts = [...fetched.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
-    this.ready = fetched.records === null ? Promise.resolve() : this.inflate(fetched.records);
-    // Awaited by the reader's user; this keeps a failure from being reported as unhandled first.
-    this.ready.catch(() => undefined);
+    // Inflating starts at once, so it overlaps the next fetch and the records before it.
+    if (fetched.records !== null) this.inflateAhead(fetched.records);
   }
 
-  /** Starts inflating every compressed data batch of the window at once (control batches are never compressed). */
-  private async inflate(buf: Buffer): Promise<void> {
+  /** Starts inflating the compressed data batches ahead of the decoding, up to {@link INFLATE_AHEAD_BYTES} (control batches are never compressed). */
+  private inflateAhead(buf: Buffer): void {
     const { partition } = this.fetched;
-    const pending: Promise<void>[] = [];
-    for (let at = 0; at + 12 <= buf.length; ) {
+    this.inflateAt = Math.max(this.inflateAt, this.at);
+    while (this.inflateAt + 12 <= buf.length && this.inflateAt - this.at < INFLATE_AHEAD_BYTES) {
+      const at = this.inflateAt;
       const batchEnd = at + 12 + buf.readInt32BE(at + 8);
-      if (batchEnd > buf.length || buf.readInt8(at + 16) !== 2) break;
+      if (batchEnd > buf.length || buf.readInt8(at + 16) !== 2) return;
       const baseOffset = Number(buf.readBigInt64BE(at));
+      if (this.end !== undefined && baseOffset >= this.end) return;
       const attributes = buf.readInt16BE(at + 21);
-      const batchNext = baseOffset + buf.readInt32BE(at + 23) + 1;
-      if (this.end !== undefined && baseOffset >= this.end) break;
       const codec = attributes & 0x07;
-      if (codec !== 0 && (attributes & 0x20) === 0 && batchNext > this.from) {
-        const start = at;
-        pending.push(
-          decompress(codec, buf.subarray(at + BATCH_HEADER_BYTES, batchEnd)).then(
-            (body) => void this.inflated.set(start, body),
-            (err: unknown) => {
-              throw new Error(`partition ${partition} offset ${baseOffset}: cannot read a ${codecName(codec)} batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-            },
-          ),
-        );
+      if (codec !== 0 && (attributes & 0x20) === 0 && baseOffset + buf.readInt32BE(at + 23) + 1 > this.from) {
+        const body = decompress(codec, buf.subarray(at + BATCH_HEADER_BYTES, batchEnd)).catch((err: unknown) => {
+          throw new Error(`partition ${partition} offset ${baseOffset}: cannot read a ${codecName(codec)} batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        });
+        // Awaited when the decoding gets there; this keeps a failure from being reported as unhandled first.
+        body.catch(() => undefined);
+        this.inflated.set(at, body);
       }
-      at = batchEnd;
+      this.inflateAt = batchEnd;
     }
-    await Promise.all(pending);
   }
 
-  /** Whole record batches until at least `atLeast` records are out or the response ends; empty once it has. */
-  read(atLeast: number): SourceRecord[] {
+  /**
+   * Whole record batches until at least `atLeast` records are out or the response ends; empty
+   * once it has. Rejects on a batch that cannot be inflated (unknown codec, corrupt data).
+   */
+  async next(atLeast: number): Promise<SourceRecord[]> {
     const records: SourceRecord[] = [];
     const buf = this.fetched.records;
     if (buf === null) return records;
@@ -353,11 +354,17 @@ export class FetchedRecordReader {
         // An abort or commit marker ends its producer's transaction.
         if (isTransactional) abortedProducers.delete(producerId);
       } else if (!(isTransactional && abortedProducers.has(producerId)) && batchNext > from) {
-        const body = (attributes & 0x07) === 0 ? buf.subarray(at + BATCH_HEADER_BYTES, batchEnd) : this.inflated.get(at);
-        if (body === undefined) throw new Error(`partition ${partition} offset ${baseOffset}: a compressed batch read before the reader was ready`);
+        let body: Buffer;
+        if ((attributes & 0x07) === 0) body = buf.subarray(at + BATCH_HEADER_BYTES, batchEnd);
+        else {
+          this.inflateAhead(buf);
+          const inflating = this.inflated.get(at);
+          if (inflating === undefined) throw new Error(`partition ${partition} offset ${baseOffset}: a compressed batch was not inflated`);
+          body = await inflating;
+          // The records hold views into the body; the reader needs it no longer.
+          this.inflated.delete(at);
+        }
         decodeBatchRecords(body, count, baseOffset, this.topic, partition, from, end, records);
-        // The records hold views into the body; the reader needs it no longer.
-        this.inflated.delete(at);
       }
       this.decodedNext = Math.max(this.decodedNext, batchNext);
       this.at = batchEnd;

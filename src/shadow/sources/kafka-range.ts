@@ -55,8 +55,7 @@ export class PartitionRangeReader {
       const fetched = await this.fetch(partition, next);
       const reader = new FetchedRecordReader(this.options.topic, fetched, next, Number.isFinite(atMost) ? atMost : undefined);
       try {
-        await reader.ready;
-        for (let records = reader.read(SLICE_RECORDS); records.length > 0; records = reader.read(SLICE_RECORDS)) slices.push(records);
+        for (let records = await reader.next(SLICE_RECORDS); records.length > 0; records = await reader.next(SLICE_RECORDS)) slices.push(records);
       } catch (err) {
         throw new UnreadableRecordsError(err instanceof Error ? err.message : String(err), { cause: err });
       }

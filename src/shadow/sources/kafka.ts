@@ -347,8 +347,8 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         pending?.catch(() => undefined);
         // Decoded a slice at a time while the next fetch is under way (see FetchedRecordReader).
         for (const reader of ready) {
-          await reader.ready.catch((err: unknown) => Promise.reject(unreadable(err)));
-          for (let records = reader.read(DECODE_SLICE_RECORDS); records.length > 0; records = reader.read(DECODE_SLICE_RECORDS)) {
+          const next = () => reader.next(DECODE_SLICE_RECORDS).catch((err: unknown) => Promise.reject(unreadable(err)));
+          for (let records = await next(); records.length > 0; records = await next()) {
             markDelivered(records);
             yield records;
           }

@@ -5,7 +5,7 @@
  * the client jars scripts/kafka/fetch.sh puts in scripts/kafka/lib. Nothing compiled is kept.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,8 @@ export interface ProduceLinesOptions {
 
 export interface JavaProducer {
   produce(options: ProduceLinesOptions): Promise<void>;
+  /** Deletes the compiled classes. */
+  dispose(): void;
 }
 
 /** Compiles ProduceLines.java (a few seconds), fetching the client jars first if a cluster named by KAFKA_BROKERS left them unfetched. */
@@ -48,5 +50,6 @@ export async function compileJavaProducer(): Promise<JavaProducer> {
       const { stdout } = await run('java', ['-Xmx256m', '-cp', `${classpath}:${classes}`, 'ProduceLines', ...args], { maxBuffer: 16 * 1024 * 1024 });
       if (!stdout.includes('committed')) throw new Error(`ProduceLines wrote no summary: ${stdout}`);
     },
+    dispose: () => rmSync(classes, { recursive: true, force: true }),
   };
 }
