@@ -3,7 +3,7 @@
  * Commands stay thin: parse options, call the library, print with these, return an exit code.
  */
 import { ConfigError } from '../validation/index.js';
-import { FileReadError } from '../config/index.js';
+import { describeIoCause, FileReadError, FileWriteError } from '../config/index.js';
 
 export const ExitCode = {
   ok: 0,
@@ -56,12 +56,28 @@ export function reportError(err: unknown, io: Io): ExitCode {
     io.err(`invalid configuration:\n${err.message}`);
     return ExitCode.usage;
   }
-  if (err instanceof FileReadError || err instanceof UsageError) {
+  if (err instanceof FileReadError || err instanceof FileWriteError || err instanceof UsageError) {
     io.err(`error: ${err.message}`);
+    return ExitCode.usage;
+  }
+  // Every other I/O error a command lets through (a stream that could not open, a rename that
+  // failed) is the same one line and exit 2, wherever in the command it happened.
+  const ioError = ioErrorOf(err);
+  if (ioError !== undefined) {
+    io.err(`error: ${ioError.path === undefined ? '' : `${ioError.path}: `}${ioError.syscall === undefined ? '' : `cannot ${ioError.syscall}: `}${describeIoCause(ioError)}`);
     return ExitCode.usage;
   }
   io.err(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return ExitCode.findings;
+}
+
+/** The Node I/O error (errno code, often a path) behind `err` or its causes. */
+function ioErrorOf(err: unknown): NodeJS.ErrnoException | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && (e as NodeJS.ErrnoException).syscall !== undefined) return e as NodeJS.ErrnoException;
+  }
+  return undefined;
 }
 
 export function printJson(io: Io, value: unknown): void {

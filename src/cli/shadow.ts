@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { Option, type Command } from 'commander';
-import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, loadTokenKeyring, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
+import { DEFAULT_RULES_DIR, FileWriteError, loadDomain, loadRuleSet, loadTokenKeyring, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
 import type { Domain } from '../catalog/index.js';
 import {
   createProgress,
@@ -376,6 +376,14 @@ interface GenerateCliOptions {
 /** Writes `lines` to a file (.gz compressed) or stdout, honouring back-pressure. */
 async function writeLines(lines: Iterable<string>, out: string | undefined): Promise<void> {
   const file = out === undefined ? null : createWriteStream(out);
+  if (file !== null) {
+    // An unwritable --out (a missing directory) fails here, as one line (exit 2), not later as a crash.
+    try {
+      await once(file, 'open');
+    } catch (err) {
+      throw new FileWriteError(out ?? '', 'cannot write', err);
+    }
+  }
   const gzip = out !== undefined && out.endsWith('.gz') ? createGzip() : null;
   if (gzip !== null && file !== null) gzip.pipe(file);
   const target: NodeJS.WritableStream = gzip ?? file ?? process.stdout;

@@ -9,9 +9,9 @@
  * when a run starts. An interrupted run leaves the earlier report as it was, next to its own
  * checkpoint and partial report (named so that it cannot pass for a complete one).
  */
-import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { FileReadError } from '../../config/index.js';
+import { ensureDirectory, FileReadError, FileWriteError } from '../../config/index.js';
 import { ConfigError } from '../../validation/index.js';
 import { AggregateFormatError, aggregateFromJson, aggregateToJson, type ShadowAggregate } from '../aggregate.js';
 import type { GateVerdict } from '../gate.js';
@@ -43,7 +43,7 @@ export function writeAtomically(file: string, text: string): void {
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw new FileWriteError(file, 'cannot write', err);
   }
 }
 
@@ -52,7 +52,7 @@ export function writeAtomically(file: string, text: string): void {
  * that never completed left behind. Reports of an earlier complete run stay until replaced.
  */
 export function prepareOutputDir(dir: string, options: { keepQuarantine: boolean }): void {
-  mkdirSync(dir, { recursive: true });
+  ensureDirectory(dir);
   if (!options.keepQuarantine) rmSync(join(dir, REPORT_FILES.partialQuarantine), { force: true });
 }
 
@@ -70,7 +70,7 @@ export interface WrittenReports {
 }
 
 export function writeReports(dir: string, report: ShadowReport, verdict?: GateVerdict): WrittenReports {
-  mkdirSync(dir, { recursive: true });
+  ensureDirectory(dir);
   const files = {
     json: join(dir, REPORT_FILES.json),
     markdown: join(dir, REPORT_FILES.markdown),
@@ -113,11 +113,11 @@ export class QuarantineFile {
   #failure: Error | undefined;
 
   constructor(dir: string, options: { append: boolean; name?: string }) {
-    mkdirSync(dir, { recursive: true });
+    ensureDirectory(dir);
     this.path = join(dir, options.name ?? REPORT_FILES.partialQuarantine);
     this.#stream = createWriteStream(this.path, { flags: options.append ? 'a' : 'w' });
     this.#stream.on('error', (err) => {
-      this.#failure = err;
+      this.#failure = new FileWriteError(this.path, 'cannot write', err);
     });
   }
 
