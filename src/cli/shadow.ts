@@ -251,7 +251,12 @@ Examples:
           ...(gate === undefined ? {} : { gate }),
           sampleSize: options.sampleSize,
           sampleSeed: options.sampleSeed,
-          ...(resumed === undefined ? {} : { resumeFrom: resumed.partial }),
+          ...(resumed === undefined
+            ? {}
+            : {
+                resumeFrom: resumed.partial,
+                resumeRun: { ...(resumed.runId === undefined ? {} : { runId: resumed.runId }), ...(resumed.coverage === undefined ? {} : { coverage: resumed.coverage }) },
+              }),
           progress: createProgress({ stream: process.stderr, quiet: options.quiet === true, label: 'replay' }),
           runInfo: { baselineFile: shown(options.baseline), candidateFile: shown(options.candidate), workers },
           ...(workers > 0 ? { parallel: { workers, spec } } : {}),

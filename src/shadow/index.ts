@@ -7,7 +7,7 @@
  * from), sinks/ (files, progress), parallel/ (judging in worker threads), runner and merge (one
  * run from source to files).
  */
-export type { Checkpoint, RecordSource, SourceDamage, SourcePosition, SourceRecord } from './source.js';
+export type { Checkpoint, Coverage, RecordSource, SourceDamage, SourcePosition, SourceRecord } from './source.js';
 export { SourceInterruptedError } from './source.js';
 export { checkRecord, daysFromCivil, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './record.js';
 export {
@@ -78,3 +78,4 @@ export { judgeParts, keyMaterialOf, readJudgeSpec, type JudgeParts, type JudgeSp
 export { kafkaSource, KafkaSourceError, type KafkaSource, type KafkaSourceOptions, type KafkaWindow, type PartitionWindow } from './sources/kafka.js';
 export { describeKafkaError, parseBrokers, type KafkaConnection, type KafkaLog } from './sources/kafka-client.js';
 export { produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';
+export { coverageFromJson, overlapOf, unionCoverage } from './coverage.js';

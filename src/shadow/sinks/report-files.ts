@@ -19,7 +19,8 @@ import type { QuarantineEntry } from '../replay.js';
 import { renderHtml } from '../render-html.js';
 import { renderMarkdown } from '../render-md.js';
 import { serializeReport, type ShadowReport } from '../report.js';
-import type { Checkpoint } from '../source.js';
+import type { Checkpoint, Coverage } from '../source.js';
+import { coverageFromJson } from '../coverage.js';
 
 export const REPORT_FILES = {
   json: 'report.json',
@@ -160,6 +161,9 @@ export interface CheckpointFile {
   readonly message: string;
   readonly checkpoint: Checkpoint;
   readonly state: ReturnType<typeof aggregateToJson>;
+  /** The run's id and what it covered so far: a resumed run carries both on (see `prio shadow merge`). */
+  readonly runId?: string;
+  readonly coverage?: readonly Coverage[];
 }
 
 export function writeCheckpoint(
@@ -169,15 +173,23 @@ export function writeCheckpoint(
   message: string,
   checkpoint: Checkpoint,
   partial: ShadowAggregate,
+  run: { readonly runId: string; readonly coverage: readonly Coverage[] },
 ): string {
   const file = join(dir, REPORT_FILES.checkpoint);
-  const doc: CheckpointFile = { format: CHECKPOINT_FORMAT, source, rulesets, message, checkpoint, state: aggregateToJson(partial) };
+  const doc: CheckpointFile = { format: CHECKPOINT_FORMAT, source, rulesets, message, checkpoint, state: aggregateToJson(partial), runId: run.runId, coverage: run.coverage };
   writeAtomically(file, `${JSON.stringify(doc, null, 2)}\n`);
   return file;
 }
 
 /** Reads a checkpoint file back: the resume point and the partial aggregate to continue from. */
-export function readCheckpoint(file: string): { checkpoint: Checkpoint; partial: ShadowAggregate; source: string; rulesets: CheckpointFile['rulesets'] } {
+export function readCheckpoint(file: string): {
+  checkpoint: Checkpoint;
+  partial: ShadowAggregate;
+  source: string;
+  rulesets: CheckpointFile['rulesets'];
+  runId?: string;
+  coverage?: readonly Coverage[];
+} {
   let doc: Partial<CheckpointFile>;
   try {
     doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<CheckpointFile>;
@@ -189,7 +201,15 @@ export function readCheckpoint(file: string): { checkpoint: Checkpoint; partial:
     throw new ConfigError([{ file, pointer: '', message: `not a prio shadow checkpoint (format ${JSON.stringify(doc.format)})` }]);
   }
   try {
-    return { checkpoint: doc.checkpoint, partial: aggregateFromJson(doc.state, 'state'), source: doc.source, rulesets: doc.rulesets };
+    const coverage = coverageFromJson(doc.coverage);
+    return {
+      checkpoint: doc.checkpoint,
+      partial: aggregateFromJson(doc.state, 'state'),
+      source: doc.source,
+      rulesets: doc.rulesets,
+      ...(typeof doc.runId === 'string' ? { runId: doc.runId } : {}),
+      ...(coverage === undefined ? {} : { coverage }),
+    };
   } catch (err) {
     if (err instanceof AggregateFormatError) throw new ConfigError([{ file, pointer: '/state', message: err.message }]);
     throw err;
