@@ -2,8 +2,8 @@
  * The I/O edge for configuration: reads JSON files, reports parse errors with file and
  * position, and locates the configuration shipped inside the package (the embedded defaults).
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCatalog, parsePriorities, type Domain } from '../catalog/index.js';
 import { ConfigError } from '../validation/index.js';
@@ -69,11 +69,24 @@ export function ensureDirectory(dir: string): void {
   }
 }
 
+/**
+ * Where a file the user named is: the path itself when it exists (relative to the current
+ * directory), else the same relative path inside the package when the package ships it
+ * (`rules/legacy.json`, `shadow/gates/default.json`, `migrations/001-….json`). So the README's
+ * commands work from any directory, the way `prio demo` finds its packaged defaults. A file in
+ * the current directory always wins over the packaged one.
+ */
+export function resolvePackaged(file: string): string {
+  if (isAbsolute(file) || existsSync(file)) return file;
+  const packaged = join(PACKAGE_ROOT, file);
+  return existsSync(packaged) ? packaged : file;
+}
+
 /** Reads and parses a JSON file. Unreadable → {@link FileReadError}; malformed JSON → {@link ConfigError} at pointer ''. */
 export function readJsonFile(file: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(resolvePackaged(file), 'utf8');
   } catch (err) {
     throw new FileReadError(file, err);
   }
