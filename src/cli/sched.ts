@@ -8,7 +8,7 @@ import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, readJsonFile } from '../con
 import { FailClosedError } from '../rules/index.js';
 import { parseCapacity, parseLogLines, simulate, type LogLine, type SimulationReport, type TierAssignment } from '../scheduler/index.js';
 import { describeDamage, fileSource } from '../shadow/index.js';
-import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
+import { ExitCode, noteStdinAtTerminal, printJson, table, UsageError, type Io } from './output.js';
 import type { Register } from './main.js';
 
 interface SimulateOptions {
@@ -35,7 +35,10 @@ function positiveNumber(value: string): number {
 }
 
 export const registerSched: Register = (program, io, setExit) => {
-  const sched = program.command('sched').description('The dispatch loop: simulate how a mapping schedules recorded traffic.');
+  const sched = program
+    .command('sched')
+    .description('The dispatch loop: simulate how a mapping schedules recorded traffic.')
+    .addHelpText('after', '\nExample:\n  $ prio sched simulate --log shadow/samples/requests.ndjson --rules rules/legacy.json --rules rules/service_tier.json\n');
   sched
     .command('simulate')
     .summary('Replay a request log through the scheduler core in virtual time; per-tier wait, throughput, drops.')
@@ -97,6 +100,7 @@ async function runSimulate(options: SimulateOptions, io: Io): Promise<number> {
   const domain = loadDomain(options.rulesDir);
   const capacity = parseCapacity(readJsonFile(options.capacity), options.capacity);
   const ruleSets = options.rules.map((file) => ({ file, compiled: loadRuleSet(file, domain) }));
+  if (options.log === '-') noteStdinAtTerminal(io, 'the request log (NDJSON or gzip)');
   const read = await readLogLines(options.log);
   const log = parseLogLines(read.lines);
   if (log.requests.length + log.quarantined.length === 0) throw new UsageError(`${options.log}: no request records: nothing to simulate`);

@@ -34,7 +34,7 @@ import {
 } from '../shadow/index.js';
 import { createTokenReader, createTokenWriter, type Keyring } from '../tokens/index.js';
 import type { Register } from './main.js';
-import { ExitCode, gateExitCode, interruptOnSignals, printJson, shellWord, table, UsageError, type Io } from './output.js';
+import { ExitCode, gateExitCode, interruptOnSignals, noteStdinAtTerminal, printJson, shellWord, table, UsageError, type Io } from './output.js';
 import { addKafkaSourceOptions, kafkaSourceFromOptions, registerProduce } from './shadow-kafka.js';
 
 export const DEFAULT_BASELINE = join(DEFAULT_RULES_DIR, 'legacy.json');
@@ -226,6 +226,7 @@ Examples:
       const { domain, baseline, candidate, tokens } = judgeParts(spec);
       const gate = loadGate(options.gate);
       const resumed = options.resume === undefined ? undefined : readCheckpoint(options.resume);
+      if (options.file === '-') noteStdinAtTerminal(io, 'the request log (NDJSON or gzip)');
       const stop = interruptOnSignals();
       try {
         await replayOnce(stop.signal);
@@ -369,6 +370,7 @@ Example:
 }
 
 interface GenerateCliOptions {
+  json?: boolean;
   count: number;
   seed: number;
   out?: string;
@@ -423,6 +425,7 @@ function registerGenerate(shadow: Command, io: Io, setExit: (code: number) => vo
     .addOption(new Option('--baseline <file>', 'rule set that produced the observed outcomes').default(DEFAULT_BASELINE, 'rules/legacy.json'))
     .option('--key-file <file>', 'token keys; default $PRIO_TOKEN_KEYS, else the public development key')
     .option('--no-tokens', 'records carry no session tokens')
+    .option('--json', 'with --out: print {"out", "records", "seed"} as JSON (without --out the log itself goes to stdout)')
     .addHelpText(
       'after',
       `
@@ -442,8 +445,10 @@ Examples:
       function* lines(): Generator<string> {
         for (const r of records) yield `${JSON.stringify(r)}\n`;
       }
+      if (options.json === true && options.out === undefined) throw new UsageError('--json needs --out: without it the log itself is written to stdout');
       await writeLines(lines(), options.out);
-      if (options.out !== undefined) io.err(`wrote ${options.count} records to ${options.out}`);
+      if (options.json === true) printJson(io, { out: options.out, records: options.count, seed: options.seed });
+      else if (options.out !== undefined) io.err(`wrote ${options.count} records to ${options.out}`);
       setExit(ExitCode.ok);
     });
 }
@@ -451,7 +456,16 @@ Examples:
 export const registerShadow: Register = (program, io, setExit) => {
   const shadow = program
     .command('shadow')
-    .description('Shadow mode: replay recorded traffic against the old and new mapping, report the difference, gate the rollout.');
+    .description('Shadow mode: replay recorded traffic against the old and new mapping, report the difference, gate the rollout.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ prio shadow generate --count 100000 --seed 7 --out /tmp/requests.ndjson
+  $ prio shadow replay --file /tmp/requests.ndjson --out /tmp/shadow --gate shadow/gates/default.json
+  $ zcat day.ndjson.gz | prio shadow replay --file - --out /tmp/day
+  $ prio shadow merge out/member-1 out/member-2 --out out/all`,
+    );
   registerReplay(shadow, io, setExit);
   registerMerge(shadow, io, setExit);
   registerGate(shadow, io, setExit);

@@ -180,8 +180,9 @@ export const registerStore: Register = (program, io, setExit) => {
     .description('Move a torn last line of a file-store stream into a quarantine file beside it. Any other damage is refused.')
     .argument('<stream>', 'stream name (see prio store verify)')
     .addOption(storeDirOption())
+    .option('--json', 'print {"stream", "repaired", "quarantine"} as JSON')
     .addHelpText('after', '\nNothing is deleted: the torn bytes are kept in STREAM.ndjson.torn-<time>.\nExample:\n  prio store repair migration-001-legacy-4-to-7-tier')
-    .action(async (stream: string, options: { storeDir?: string }) => {
+    .action(async (stream: string, options: { storeDir?: string; json?: boolean }) => {
       const files = existingFileStore(options.storeDir);
       // A stream that does not exist is not "intact": it is a typo or the wrong --store-dir.
       if (!(await files.listStreams()).includes(stream)) {
@@ -189,7 +190,8 @@ export const registerStore: Register = (program, io, setExit) => {
       }
       try {
         const quarantine = files.repairTornTail(stream);
-        io.out(quarantine === undefined ? `${stream}: intact, nothing to repair` : `${stream}: torn last line moved to ${quarantine}`);
+        if (options.json === true) printJson(io, { stream, repaired: quarantine !== undefined, quarantine: quarantine ?? null });
+        else io.out(quarantine === undefined ? `${stream}: intact, nothing to repair` : `${stream}: torn last line moved to ${quarantine}`);
         setExit(ExitCode.ok);
       } catch (err) {
         if (err instanceof CorruptStream) {
