@@ -18,6 +18,7 @@ import {
   judgeParts,
   readJudgeSpec,
   generateRecords,
+  MergeRefused,
   mergeReports,
   parseGate,
   readCheckpoint,
@@ -324,7 +325,13 @@ Example:
     .action(async (dirs: string[], options: { out: string; gate?: string; json?: boolean }) => {
       const out = resolve(options.out);
       if (dirs.some((d) => resolve(d) === out)) throw new UsageError('--out must not be one of the partial report directories');
-      const result = await mergeReports(dirs, options.out, loadGate(options.gate));
+      let result;
+      try {
+        result = await mergeReports(dirs, options.out, loadGate(options.gate));
+      } catch (err) {
+        if (err instanceof MergeRefused) throw new UsageError(err.message);
+        throw err;
+      }
       if (options.json === true) printJson(io, { reports: result.files, totals: result.report.totals, outcomes: result.report.outcomes, gate: result.verdict ?? null });
       else io.out(`merged ${dirs.length} partial reports\n${summarize(result.report, result.verdict)}\nreports: ${shown(result.files.json)}, ${shown(result.files.html)}`);
       setExit(gateExitCode(result.verdict));

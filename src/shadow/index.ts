@@ -65,7 +65,7 @@ export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting,
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
 export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeAtomically, writeReports, type WrittenReports } from './sinks/report-files.js';
 export { interruptible, runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
-export { mergeReports, type MergeResult } from './merge.js';
+export { MergeRefused, mergeReports, type MergeResult } from './merge.js';
 export {
   defaultWorkerCount,
   JOB_RECORDS,

@@ -48,6 +48,11 @@ function readPartial(input: string): { file: string; aggregate: ShadowAggregate;
   }
 }
 
+/** Thrown when partial reports would count records twice: a usage error, not a bad document. */
+export class MergeRefused extends Error {
+  override readonly name = 'MergeRefused';
+}
+
 /** The run ids a report stands for: its own, or those of the reports merged into it. */
 function runIdsOf(run: unknown): string[] {
   const r = run as { runId?: unknown; runIds?: unknown } | null;
@@ -70,7 +75,7 @@ function refuseOverlaps(partials: readonly { file: string; run: unknown }[]): vo
     const coverage = coverageFromJson((p.run as { coverage?: unknown } | null)?.coverage);
     for (const earlier of seen) {
       const refuse = (why: string) => {
-        throw new ConfigError([{ file: p.file, pointer: '', message: `${why}; merging it would count those records twice (each partial report must cover its own part of the input)` }]);
+        throw new MergeRefused(`${p.file} ${why}; merging it would count those records twice (each partial report must cover its own part of the input)`);
       };
       if (earlier.real === real) refuse(`is given twice (also as ${earlier.file})`);
       const shared = ids.find((id) => earlier.ids.includes(id));

@@ -23,6 +23,9 @@ function refused(r: { code: number; err: string; out: string }, why: RegExp): vo
   expect(r.code).toBe(2);
   expect(r.err).toMatch(why);
   expect(r.err).toContain('count those records twice');
+  // One line: `error: <report> <why>; …`.
+  expect(r.err.trim().split('\n')).toHaveLength(1);
+  expect(r.err).toMatch(/^error: /);
   expect(r.err).not.toMatch(/\n\s+at /);
 }
 
