@@ -16,7 +16,7 @@ import { diffRuleSets } from '../rules/index.js';
 import { createProgress, fileSource, generateRecords, parseGate, runReplay } from '../shadow/index.js';
 import { createTokenReader, createTokenWriter } from '../tokens/index.js';
 import type { Register } from './main.js';
-import { ExitCode, gateExitCode, printJson, table, UsageError } from './output.js';
+import { deprecatedAlias, ExitCode, gateExitCode, printJson, table, UsageError } from './output.js';
 import { formatFindings } from './rules.js';
 import { DEFAULT_BASELINE, DEFAULT_CANDIDATE, DEFAULT_GATE, summarize } from './shadow.js';
 
@@ -27,8 +27,8 @@ const GENERATED_SAMPLE = { count: 2000, seed: 1 };
 const shown = (file: string) => relative(process.cwd(), file) || file;
 
 interface DemoOptions {
-  old: string;
-  new: string;
+  baseline: string;
+  candidate: string;
   log?: string;
   out: string;
   gate: string;
@@ -55,11 +55,11 @@ export async function ensureSampleLog(log: string, domain: Domain, baseline: Com
 }
 
 export const registerDemo: Register = (program, io, setExit) => {
-  program
+  const demo = program
     .command('demo')
     .description('Run the main job on embedded defaults: check both rule sets, diff them, replay a request log against both in shadow mode, gate, and write the reports.')
-    .addOption(new Option('--old <file>', 'rule set in force (the baseline)').default(DEFAULT_BASELINE, 'rules/legacy.json'))
-    .addOption(new Option('--new <file>', 'candidate rule set').default(DEFAULT_CANDIDATE, 'rules/service_tier.json'))
+    .addOption(new Option('--baseline <file>', 'rule set in force (what production runs)').default(DEFAULT_BASELINE, 'rules/legacy.json'))
+    .addOption(new Option('--candidate <file>', 'rule set to roll out').default(DEFAULT_CANDIDATE, 'rules/service_tier.json'))
     .option('--log <file>', 'request log to replay (NDJSON or .gz); default the bundled sample, generated if missing')
     .option('--out <dir>', 'directory for report.json/.md/.html', 'reports/shadow')
     .addOption(new Option('--gate <file>', 'gate to apply').default(DEFAULT_GATE, 'shadow/gates/default.json'))
@@ -79,14 +79,14 @@ Example:
     )
     .action(async (options: DemoOptions) => {
       const domain = loadDomain();
-      const checks = [options.old, options.new].map((f) => ({ ...lintRuleSetFile(f, domain), file: shown(f) }));
+      const checks = [options.baseline, options.candidate].map((f) => ({ ...lintRuleSetFile(f, domain), file: shown(f) }));
       if (checks.some((c) => c.findings.length > 0)) {
         io.out(formatFindings(checks));
         setExit(ExitCode.findings);
         return;
       }
-      const oldSet = loadRuleSet(shown(options.old), domain);
-      const newSet = loadRuleSet(shown(options.new), domain);
+      const oldSet = loadRuleSet(shown(options.baseline), domain);
+      const newSet = loadRuleSet(shown(options.candidate), domain);
       const diff = diffRuleSets(oldSet, newSet);
       const gate = parseGate(readJsonFile(options.gate), options.gate);
 
@@ -105,7 +105,7 @@ Example:
         sampleSize: 50,
         sampleSeed: 1,
         progress: createProgress({ stream: process.stderr, quiet: options.quiet === true || options.json === true, label: 'replay' }),
-        runInfo: { baselineFile: shown(options.old), candidateFile: shown(options.new), log: shown(log), generatedLog: generated },
+        runInfo: { baselineFile: shown(options.baseline), candidateFile: shown(options.candidate), log: shown(log), generatedLog: generated },
       });
       if (result.kind === 'interrupted') {
         // A file source is not interrupted in practice; report it like the replay command would.
@@ -140,4 +140,7 @@ Example:
       );
       setExit(exit);
     });
+  // The names shadow replay uses; the demo's first names still work.
+  deprecatedAlias(demo, io, '--old <file>', '--baseline');
+  deprecatedAlias(demo, io, '--new <file>', '--candidate');
 };

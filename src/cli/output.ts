@@ -3,7 +3,8 @@
  * Commands stay thin: parse options, call the library, print with these, return an exit code.
  */
 import { ConfigError } from '../validation/index.js';
-import { FileReadError } from '../config/index.js';
+import { Option, type Command } from 'commander';
+import { DEFAULT_RULES_DIR, describeIoCause, FileReadError, FileWriteError } from '../config/index.js';
 
 export const ExitCode = {
   ok: 0,
@@ -56,12 +57,28 @@ export function reportError(err: unknown, io: Io): ExitCode {
     io.err(`invalid configuration:\n${err.message}`);
     return ExitCode.usage;
   }
-  if (err instanceof FileReadError || err instanceof UsageError) {
+  if (err instanceof FileReadError || err instanceof FileWriteError || err instanceof UsageError) {
     io.err(`error: ${err.message}`);
+    return ExitCode.usage;
+  }
+  // Every other I/O error a command lets through (a stream that could not open, a rename that
+  // failed) is the same one line and exit 2, wherever in the command it happened.
+  const ioError = ioErrorOf(err);
+  if (ioError !== undefined) {
+    io.err(`error: ${ioError.path === undefined ? '' : `${ioError.path}: `}${ioError.syscall === undefined ? '' : `cannot ${ioError.syscall}: `}${describeIoCause(ioError)}`);
     return ExitCode.usage;
   }
   io.err(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return ExitCode.findings;
+}
+
+/** The Node I/O error (errno code, often a path) behind `err` or its causes. */
+function ioErrorOf(err: unknown): NodeJS.ErrnoException | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && (e as NodeJS.ErrnoException).syscall !== undefined) return e as NodeJS.ErrnoException;
+  }
+  return undefined;
 }
 
 export function printJson(io: Io, value: unknown): void {
@@ -115,4 +132,36 @@ export function interruptOnSignals(): { readonly signal: AbortSignal; dispose():
 /** A word as a POSIX shell reads it back unchanged (quoted only when it needs to be). */
 export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * Keeps an old option name working after a rename, so nobody's script breaks: a hidden option
+ * `oldFlags` (e.g. '--domain <dir>') that sets the option now called `newLong` (e.g.
+ * '--rules-dir') and prints a one-line deprecation note.
+ */
+export function deprecatedAlias(command: Command, io: Io, oldFlags: string, newLong: string): Command {
+  const old = new Option(oldFlags).hideHelp();
+  const target = command.options.find((o) => o.long === newLong);
+  if (target === undefined) throw new Error(`${newLong} must be declared before its alias ${oldFlags}`);
+  command.addOption(old);
+  command.on(`option:${old.name()}`, (value: unknown) => {
+    io.err(`note: ${old.long ?? oldFlags} is deprecated; use ${newLong}`);
+    command.setOptionValueWithSource(target.attributeName(), value, 'cli');
+  });
+  return command;
+}
+
+/** What a user waiting on a prompt-less terminal needs to hear when a command reads stdin. */
+export function noteStdinAtTerminal(io: Io, what: string): void {
+  if (process.stdin.isTTY === true) io.err(`reading ${what} from stdin: paste or type it, end with Ctrl-D (or pipe a file in)`);
+}
+
+/** The catalog directory option, one name on every command (`--rules-dir`). */
+export function rulesDirOption(): Option {
+  return new Option('--rules-dir <dir>', 'directory holding catalog.json and priorities.json').default(DEFAULT_RULES_DIR, 'the packaged rules/');
+}
+
+/** Adds the deprecated alias `oldFlags` for --rules-dir to every command of `group` that has --rules-dir. */
+export function aliasRulesDir(group: Command, io: Io, oldFlags: string): void {
+  for (const c of group.commands) if (c.options.some((o) => o.long === '--rules-dir')) deprecatedAlias(c, io, oldFlags, '--rules-dir');
 }

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
-import { DEFAULT_RULES_DIR, FileReadError, lintRuleSetFile, loadDomain, loadRuleSet, type FileFindings } from '../config/index.js';
+import { FileReadError, lintRuleSetFile, loadDomain, loadRuleSet, type FileFindings } from '../config/index.js';
 import {
   diffRuleSets,
   FailClosedError,
@@ -18,10 +18,9 @@ import {
   type StaticDiff,
 } from '../rules/index.js';
 import type { Register } from './main.js';
-import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
+import { aliasRulesDir, ExitCode, noteStdinAtTerminal, printJson, rulesDirOption, table, UsageError, type Io } from './output.js';
 
 const modeOption = (flags: string, what: string) => new Option(flags, what).choices(SERVICE_TIER_MODES);
-const domainOption = () => new Option('--domain <dir>', 'directory holding catalog.json and priorities.json').default(DEFAULT_RULES_DIR, 'the packaged rules/');
 
 export function formatFindings(results: readonly FileFindings[]): string {
   const lines: string[] = [];
@@ -82,6 +81,7 @@ async function evalStream(rs: CompiledRuleSet, input: string | undefined, explai
   let failed = 0;
   let evaluated = 0;
   try {
+    if (input === undefined || input === '-') noteStdinAtTerminal(io, 'NDJSON requests');
     for await (const text of lines(input)) {
       lineNo++;
       if (text.trim() === '') continue;
@@ -134,14 +134,14 @@ export const registerRules: Register = (program: Command, io, setExit) => {
     .description('Lint rule-set files: schema errors, unknown references, unreachable rules, ambiguous overlaps, gaps.')
     .argument('<file...>', 'rule-set files (JSON)')
     .addOption(modeOption('--mode <mode>', "lint as evaluated in this mode instead of the file's own"))
-    .addOption(domainOption())
+    .addOption(rulesDirOption())
     .option('--json', 'print findings as JSON')
     .addHelpText(
       'after',
       '\nEvery file is linted; an unreadable one is named on stderr and the others are still checked.\nExit status: 0 clean, 1 findings, 2 usage or any unreadable file.\n\nExample:\n  $ prio rules check rules/legacy.json rules/service_tier.json\n  $ prio rules check --mode service-tier --json rules/service_tier.json',
     )
-    .action((files: string[], options: { mode?: ServiceTierMode; domain: string; json?: boolean }) => {
-      const domain = loadDomain(options.domain);
+    .action((files: string[], options: { mode?: ServiceTierMode; rulesDir: string; json?: boolean }) => {
+      const domain = loadDomain(options.rulesDir);
       // Every file is linted even when one cannot be read, so one run reports everything.
       const results: FileFindings[] = [];
       const unreadable: FileReadError[] = [];
@@ -167,7 +167,7 @@ export const registerRules: Register = (program: Command, io, setExit) => {
     .argument('<new>', 'the candidate rule set (e.g. rules/service_tier.json)')
     .addOption(modeOption('--old-mode <mode>', "evaluate OLD in this mode instead of the file's own"))
     .addOption(modeOption('--new-mode <mode>', "evaluate NEW in this mode instead of the file's own"))
-    .addOption(domainOption())
+    .addOption(rulesDirOption())
     .option('--json', 'print the diff as JSON')
     .addHelpText(
       'after',
@@ -176,8 +176,8 @@ export const registerRules: Register = (program: Command, io, setExit) => {
         'Exit status: 0 (disagreements are information, not errors), 2 usage or invalid rule set.\n\n' +
         'Example:\n  $ prio rules diff rules/legacy.json rules/service_tier.json\n  $ prio rules diff --new-mode service-tier rules/service_tier.json rules/service_tier.json --json',
     )
-    .action((oldFile: string, newFile: string, options: { oldMode?: ServiceTierMode; newMode?: ServiceTierMode; domain: string; json?: boolean }) => {
-      const domain = loadDomain(options.domain);
+    .action((oldFile: string, newFile: string, options: { oldMode?: ServiceTierMode; newMode?: ServiceTierMode; rulesDir: string; json?: boolean }) => {
+      const domain = loadDomain(options.rulesDir);
       const oldSet = loadRuleSet(oldFile, domain, options.oldMode === undefined ? {} : { mode: options.oldMode });
       const newSet = loadRuleSet(newFile, domain, options.newMode === undefined ? {} : { mode: options.newMode });
       const diff = diffRuleSets(oldSet, newSet);
@@ -193,8 +193,9 @@ export const registerRules: Register = (program: Command, io, setExit) => {
     .option('--request <json>', 'a single request as JSON')
     .option('--input <file>', 'read NDJSON requests from this file instead of stdin')
     .option('--explain', 'print which rules were considered, which matched and why the winner won')
+    .option('--json', 'accepted for consistency: eval always prints JSON (NDJSON in stream mode)')
     .addOption(modeOption('--mode <mode>', "evaluate in this mode instead of the file's own"))
-    .addOption(domainOption())
+    .addOption(rulesDirOption())
     .addHelpText(
       'after',
       '\nA single request that fails closed (unknown value, no matching rule) prints the error and exits 1.\n' +
@@ -204,8 +205,8 @@ export const registerRules: Register = (program: Command, io, setExit) => {
         '  $ prio rules eval --rules rules/legacy.json --explain --request \'{"classification":"PTV1","requestType":"ON_DEMAND"}\'\n' +
         '  $ prio rules eval --rules rules/service_tier.json < test/fixtures/rules/sample-requests.ndjson',
     )
-    .action(async (options: { rules: string; request?: string; input?: string; explain?: boolean; mode?: ServiceTierMode; domain: string }) => {
-      const domain = loadDomain(options.domain);
+    .action(async (options: { rules: string; request?: string; input?: string; explain?: boolean; mode?: ServiceTierMode; rulesDir: string }) => {
+      const domain = loadDomain(options.rulesDir);
       const rs = loadRuleSet(options.rules, domain, options.mode === undefined ? {} : { mode: options.mode });
       if (options.request === undefined) {
         setExit(await evalStream(rs, options.input, options.explain === true, io));
@@ -234,4 +235,5 @@ export const registerRules: Register = (program: Command, io, setExit) => {
         setExit(ExitCode.findings);
       }
     });
+  aliasRulesDir(rules, io, '--domain <dir>');
 };

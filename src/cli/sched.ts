@@ -2,12 +2,13 @@
  * `prio sched …`: the scheduler's commands. `simulate` replays a request log through the
  * dispatch core in virtual time under one or more rule sets and reports per-tier latency.
  */
-import { readFileSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
-import { loadDomain, loadRuleSet, readJsonFile, FileReadError } from '../config/index.js';
+import { join, relative } from 'node:path';
+import { InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, readJsonFile } from '../config/index.js';
 import { FailClosedError } from '../rules/index.js';
-import { parseCapacity, parseLog, simulate, type SimulationReport, type TierAssignment } from '../scheduler/index.js';
-import { ExitCode, printJson, table, type Io } from './output.js';
+import { parseCapacity, parseLogLines, simulate, type LogLine, type SimulationReport, type TierAssignment } from '../scheduler/index.js';
+import { describeDamage, fileSource } from '../shadow/index.js';
+import { ExitCode, noteStdinAtTerminal, printJson, table, UsageError, type Io } from './output.js';
 import type { Register } from './main.js';
 
 interface SimulateOptions {
@@ -34,7 +35,10 @@ function positiveNumber(value: string): number {
 }
 
 export const registerSched: Register = (program, io, setExit) => {
-  const sched = program.command('sched').description('The dispatch loop: simulate how a mapping schedules recorded traffic.');
+  const sched = program
+    .command('sched')
+    .description('The dispatch loop: simulate how a mapping schedules recorded traffic.')
+    .addHelpText('after', '\nExample:\n  $ prio sched simulate --log shadow/samples/requests.ndjson --rules rules/legacy.json --rules rules/service_tier.json\n');
   sched
     .command('simulate')
     .summary('Replay a request log through the scheduler core in virtual time; per-tier wait, throughput, drops.')
@@ -48,9 +52,11 @@ export const registerSched: Register = (program, io, setExit) => {
         'records are counted, never dropped.',
       ].join(' '),
     )
-    .requiredOption('--log <file>', 'request log, NDJSON (one request record per line)')
-    .requiredOption('--rules <file>', 'rule set mapping requests to tiers (repeat to compare)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .requiredOption('--capacity <file>', 'capacity file: per-variant limits, reserved units, account token buckets')
+    .requiredOption('--log <file>', 'request log: NDJSON, .gz, a named pipe, or - for stdin (one request record per line)')
+    .option('--rules <file>', 'rule set mapping requests to tiers (repeat to compare; at least one)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(
+      new Option('--capacity <file>', 'capacity file: per-variant limits, reserved units, account token buckets').default(DEFAULT_CAPACITY, 'rules/simulate-capacity.json, shipped with prio'),
+    )
     .option('--seed <n>', 'seed for drawn service times', nonNegativeInt, 1)
     .option('--service-mean-ms <ms>', 'mean of the exponential service time for records without serviceTimeMs', positiveNumber, 200)
     .option('--deadline-ms <ms>', 'queue deadline for records without deadlineMs (default: none)', positiveNumber)
@@ -60,24 +66,45 @@ export const registerSched: Register = (program, io, setExit) => {
       'after',
       '\nExample:\n  prio sched simulate --log shadow/samples/requests.ndjson \\\n' +
         '    --rules rules/legacy.json --rules rules/service_tier.json \\\n' +
-        '    --capacity test/fixtures/scheduler/capacity-sample.json --seed 7\n',
+        '    --seed 7\n' +
+        '  zcat day.ndjson.gz | prio sched simulate --log - --rules rules/service_tier.json --capacity my-capacity.json\n',
     )
-    .action((options: SimulateOptions) => {
-      setExit(runSimulate(options, io));
+    .action(async (options: SimulateOptions) => {
+      setExit(await runSimulate(options, io));
     });
 };
 
-function runSimulate(options: SimulateOptions, io: Io): number {
+/** The capacity file shipped with the package, used when --capacity is not given. */
+export const DEFAULT_CAPACITY = join(DEFAULT_RULES_DIR, 'simulate-capacity.json');
+
+/** The log's lines through the shadow file source: NDJSON, .gz and stdin read alike. */
+async function readLogLines(path: string): Promise<{ lines: LogLine[]; damage: string | undefined }> {
+  const source = fileSource(path);
+  const lines: LogLine[] = [];
+  const decoder = new TextDecoder();
+  for await (const batch of source.batches()) {
+    for (const r of batch) {
+      const line = r.position.kind === 'line' ? r.position.line : 0;
+      lines.push(r.sourceError === undefined ? { line, text: r.value === null ? '' : decoder.decode(r.value) } : { line, text: '', problem: r.sourceError });
+    }
+  }
+  const damage = source.damage();
+  const sums = { recordsLost: 0, bytesLost: 0, unknownLoss: damage.filter((d) => d.recordsLost === null).length };
+  return { lines, damage: describeDamage({ events: damage, ...sums }) };
+}
+
+async function runSimulate(options: SimulateOptions, io: Io): Promise<number> {
+  if (options.rules.length === 0) {
+    throw new UsageError('nothing to simulate: give --rules FILE (repeat it to compare mappings), e.g. --rules rules/legacy.json --rules rules/service_tier.json');
+  }
   const domain = loadDomain(options.rulesDir);
   const capacity = parseCapacity(readJsonFile(options.capacity), options.capacity);
   const ruleSets = options.rules.map((file) => ({ file, compiled: loadRuleSet(file, domain) }));
-  let text: string;
-  try {
-    text = readFileSync(options.log, 'utf8');
-  } catch (err) {
-    throw new FileReadError(options.log, err);
-  }
-  const log = parseLog(text);
+  if (options.log === '-') noteStdinAtTerminal(io, 'the request log (NDJSON or gzip)');
+  const read = await readLogLines(options.log);
+  const log = parseLogLines(read.lines);
+  if (log.requests.length + log.quarantined.length === 0) throw new UsageError(`${options.log}: no request records: nothing to simulate`);
+  if (read.damage !== undefined) io.err(`error: ${options.log}: ${read.damage}`);
   const tiers = domain.scale.tiers.map((t) => ({ name: t.name, weight: t.weight }));
 
   const runs = ruleSets.map(({ file, compiled }) => {
@@ -103,15 +130,17 @@ function runSimulate(options: SimulateOptions, io: Io): number {
   });
 
   const quarantined = { total: log.quarantined.length, lines: log.quarantined.slice(0, 20) };
+  // A damaged log is simulated as far as it goes, and says so in its exit status.
+  const exit = read.damage === undefined ? ExitCode.ok : ExitCode.findings;
   if (options.json) {
-    printJson(io, { log: options.log, capacity: options.capacity, seed: options.seed, quarantined, runs });
-    return ExitCode.ok;
+    printJson(io, { log: options.log, capacity: relative(process.cwd(), options.capacity) || options.capacity, seed: options.seed, quarantined, damaged: read.damage ?? null, runs });
+    return exit;
   }
   for (const q of quarantined.lines) io.err(`${options.log}:${q.line}: quarantined: ${q.reason}`);
   if (quarantined.total > quarantined.lines.length) io.err(`… ${quarantined.total - quarantined.lines.length} more quarantined lines`);
   io.out(`log ${options.log}: ${log.requests.length + quarantined.total} lines, ${quarantined.total} quarantined; seed ${options.seed}`);
   for (const run of runs) io.out(`\n${describeRun(run.rules, run.ruleSet, run.report)}`);
-  return ExitCode.ok;
+  return exit;
 }
 
 function describeRun(file: string, name: string, r: SimulationReport): string {

@@ -91,7 +91,7 @@ export function kafkaSourceFromOptions(
   commandOptions: Readonly<Record<string, unknown>>,
   resumeFrom?: Checkpoint,
   stop?: AbortSignal,
-): (RecordSource & ProgressReporting & Required<Pick<RecordSource, 'damage' | 'checkpoint'>>) | undefined {
+): (RecordSource & ProgressReporting & Required<Pick<RecordSource, 'damage' | 'checkpoint' | 'coverage'>>) | undefined {
   const options = kafkaOptionsOf(commandOptions);
   const kafkaOnly = (['topic', 'fromBeginning', 'from', 'to', 'follow', 'group'] as const).filter((k) => options[k] !== undefined);
   if (options.kafkaBrokers === undefined) {
@@ -131,6 +131,7 @@ export function kafkaSourceFromOptions(
     progress: () => source.progress(),
     damage: () => source.damage(),
     checkpoint: () => source.checkpoint(),
+    coverage: () => source.coverage(),
     async *batches() {
       try {
         yield* source.batches();

@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { Option, type Command } from 'commander';
-import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, loadTokenKeyring, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
+import { DEFAULT_RULES_DIR, FileWriteError, loadDomain, loadRuleSet, loadTokenKeyring, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
 import type { Domain } from '../catalog/index.js';
 import {
   createProgress,
@@ -18,6 +18,7 @@ import {
   judgeParts,
   readJudgeSpec,
   generateRecords,
+  MergeRefused,
   mergeReports,
   parseGate,
   readCheckpoint,
@@ -34,7 +35,7 @@ import {
 } from '../shadow/index.js';
 import { createTokenReader, createTokenWriter, type Keyring } from '../tokens/index.js';
 import type { Register } from './main.js';
-import { ExitCode, gateExitCode, interruptOnSignals, printJson, shellWord, table, UsageError, type Io } from './output.js';
+import { ExitCode, gateExitCode, interruptOnSignals, noteStdinAtTerminal, printJson, shellWord, table, UsageError, type Io } from './output.js';
 import { addKafkaSourceOptions, kafkaSourceFromOptions, registerProduce } from './shadow-kafka.js';
 
 export const DEFAULT_BASELINE = join(DEFAULT_RULES_DIR, 'legacy.json');
@@ -226,6 +227,7 @@ Examples:
       const { domain, baseline, candidate, tokens } = judgeParts(spec);
       const gate = loadGate(options.gate);
       const resumed = options.resume === undefined ? undefined : readCheckpoint(options.resume);
+      if (options.file === '-') noteStdinAtTerminal(io, 'the request log (NDJSON or gzip)');
       const stop = interruptOnSignals();
       try {
         await replayOnce(stop.signal);
@@ -251,7 +253,12 @@ Examples:
           ...(gate === undefined ? {} : { gate }),
           sampleSize: options.sampleSize,
           sampleSeed: options.sampleSeed,
-          ...(resumed === undefined ? {} : { resumeFrom: resumed.partial }),
+          ...(resumed === undefined
+            ? {}
+            : {
+                resumeFrom: resumed.partial,
+                resumeRun: { ...(resumed.runId === undefined ? {} : { runId: resumed.runId }), ...(resumed.coverage === undefined ? {} : { coverage: resumed.coverage }) },
+              }),
           progress: createProgress({ stream: process.stderr, quiet: options.quiet === true, label: 'replay' }),
           runInfo: { baselineFile: shown(options.baseline), candidateFile: shown(options.candidate), workers },
           ...(workers > 0 ? { parallel: { workers, spec } } : {}),
@@ -318,7 +325,13 @@ Example:
     .action(async (dirs: string[], options: { out: string; gate?: string; json?: boolean }) => {
       const out = resolve(options.out);
       if (dirs.some((d) => resolve(d) === out)) throw new UsageError('--out must not be one of the partial report directories');
-      const result = await mergeReports(dirs, options.out, loadGate(options.gate));
+      let result;
+      try {
+        result = await mergeReports(dirs, options.out, loadGate(options.gate));
+      } catch (err) {
+        if (err instanceof MergeRefused) throw new UsageError(err.message);
+        throw err;
+      }
       if (options.json === true) printJson(io, { reports: result.files, totals: result.report.totals, outcomes: result.report.outcomes, gate: result.verdict ?? null });
       else io.out(`merged ${dirs.length} partial reports\n${summarize(result.report, result.verdict)}\nreports: ${shown(result.files.json)}, ${shown(result.files.html)}`);
       setExit(gateExitCode(result.verdict));
@@ -364,6 +377,7 @@ Example:
 }
 
 interface GenerateCliOptions {
+  json?: boolean;
   count: number;
   seed: number;
   out?: string;
@@ -376,6 +390,14 @@ interface GenerateCliOptions {
 /** Writes `lines` to a file (.gz compressed) or stdout, honouring back-pressure. */
 async function writeLines(lines: Iterable<string>, out: string | undefined): Promise<void> {
   const file = out === undefined ? null : createWriteStream(out);
+  if (file !== null) {
+    // An unwritable --out (a missing directory) fails here, as one line (exit 2), not later as a crash.
+    try {
+      await once(file, 'open');
+    } catch (err) {
+      throw new FileWriteError(out ?? '', 'cannot write', err);
+    }
+  }
   const gzip = out !== undefined && out.endsWith('.gz') ? createGzip() : null;
   if (gzip !== null && file !== null) gzip.pipe(file);
   const target: NodeJS.WritableStream = gzip ?? file ?? process.stdout;
@@ -410,6 +432,7 @@ function registerGenerate(shadow: Command, io: Io, setExit: (code: number) => vo
     .addOption(new Option('--baseline <file>', 'rule set that produced the observed outcomes').default(DEFAULT_BASELINE, 'rules/legacy.json'))
     .option('--key-file <file>', 'token keys; default $PRIO_TOKEN_KEYS, else the public development key')
     .option('--no-tokens', 'records carry no session tokens')
+    .option('--json', 'with --out: print {"out", "records", "seed"} as JSON (without --out the log itself goes to stdout)')
     .addHelpText(
       'after',
       `
@@ -429,8 +452,10 @@ Examples:
       function* lines(): Generator<string> {
         for (const r of records) yield `${JSON.stringify(r)}\n`;
       }
+      if (options.json === true && options.out === undefined) throw new UsageError('--json needs --out: without it the log itself is written to stdout');
       await writeLines(lines(), options.out);
-      if (options.out !== undefined) io.err(`wrote ${options.count} records to ${options.out}`);
+      if (options.json === true) printJson(io, { out: options.out, records: options.count, seed: options.seed });
+      else if (options.out !== undefined) io.err(`wrote ${options.count} records to ${options.out}`);
       setExit(ExitCode.ok);
     });
 }
@@ -438,7 +463,16 @@ Examples:
 export const registerShadow: Register = (program, io, setExit) => {
   const shadow = program
     .command('shadow')
-    .description('Shadow mode: replay recorded traffic against the old and new mapping, report the difference, gate the rollout.');
+    .description('Shadow mode: replay recorded traffic against the old and new mapping, report the difference, gate the rollout.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ prio shadow generate --count 100000 --seed 7 --out /tmp/requests.ndjson
+  $ prio shadow replay --file /tmp/requests.ndjson --out /tmp/shadow --gate shadow/gates/default.json
+  $ zcat day.ndjson.gz | prio shadow replay --file - --out /tmp/day
+  $ prio shadow merge out/member-1 out/member-2 --out out/all`,
+    );
   registerReplay(shadow, io, setExit);
   registerMerge(shadow, io, setExit);
   registerGate(shadow, io, setExit);

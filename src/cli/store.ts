@@ -3,6 +3,7 @@
  * Also the one place that turns `--store` options into an event store, for every command
  * that needs one (see migrate.ts).
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
@@ -33,6 +34,17 @@ export interface StoreOptions {
 const DEFAULT_STORE_DIR = '.prio';
 
 const storeDirOption = () => new Option('--store-dir <dir>', `file store directory (default ${DEFAULT_STORE_DIR} under the current directory)`).env('PRIO_STORE_DIR');
+
+function storeDirOf(storeDir: string | undefined): string {
+  return storeDir ?? DEFAULT_STORE_DIR;
+}
+
+/** The file store of a command that only reads or repairs: its directory must exist (exit 2 otherwise). */
+function existingFileStore(storeDir: string | undefined): FileEventStore {
+  const dir = storeDirOf(storeDir);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${dir}: no such directory (no file store there; see --store-dir)`);
+  return fileStoreAt(storeDir);
+}
 
 function fileStoreAt(storeDir: string | undefined): FileEventStore {
   return new FileEventStore({ dir: resolve(storeDir ?? DEFAULT_STORE_DIR) });
@@ -151,7 +163,7 @@ export const registerStore: Register = (program, io, setExit) => {
     .option('--json', 'print findings as JSON')
     .addHelpText('after', '\nExits 1 when a stream is damaged.\nExample:\n  prio store verify --store-dir .prio')
     .action(async (options: { storeDir?: string; json?: boolean }) => {
-      const files = fileStoreAt(options.storeDir);
+      const files = existingFileStore(options.storeDir);
       const streams = await files.listStreams();
       const rows = [];
       for (const s of streams) {
@@ -169,14 +181,29 @@ export const registerStore: Register = (program, io, setExit) => {
     .description('Move a torn last line of a file-store stream into a quarantine file beside it. Any other damage is refused.')
     .argument('<stream>', 'stream name (see prio store verify)')
     .addOption(storeDirOption())
+    .option('--json', 'print {"stream", "repaired", "quarantine"} as JSON')
     .addHelpText('after', '\nNothing is deleted: the torn bytes are kept in STREAM.ndjson.torn-<time>.\nExample:\n  prio store repair migration-001-legacy-4-to-7-tier')
-    .action(async (stream: string, options: { storeDir?: string }) => {
-      const files = fileStoreAt(options.storeDir);
+    .action(async (stream: string, options: { storeDir?: string; json?: boolean }) => {
+      const files = existingFileStore(options.storeDir);
+      // A stream that does not exist is not "intact": it is a typo or the wrong --store-dir.
+      if (!(await files.listStreams()).includes(stream)) {
+        throw new UsageError(`${stream}: no such stream in ${storeDirOf(options.storeDir)} (prio store verify lists the streams)`);
+      }
       try {
         const quarantine = await files.repairTornTail(stream);
-        io.out(quarantine === undefined ? `${stream}: intact, nothing to repair` : `${stream}: torn last line moved to ${quarantine}`);
+        if (options.json === true) printJson(io, { stream, repaired: quarantine !== undefined, quarantine: quarantine ?? null });
+        else io.out(quarantine === undefined ? `${stream}: intact, nothing to repair` : `${stream}: torn last line moved to ${quarantine}`);
         setExit(ExitCode.ok);
       } catch (err) {
+        if (err instanceof CorruptStream) {
+          // Not the generic hint, which points back at this very command.
+          io.err(
+            `error: ${err.message}\n(repair only moves a torn last line aside; this damage is elsewhere, so nothing was changed: ` +
+              `restore ${stream} from a backup, or inspect the line named above)`,
+          );
+          setExit(ExitCode.findings);
+          return;
+        }
         setExit(reportStoreError(err, io) ?? rethrow(err));
       }
     });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Tier } from '../catalog/index.js';
-import { DEFAULT_RULES_DIR, loadDomain, loadTokenKeyring } from '../config/index.js';
+import { loadDomain, loadTokenKeyring } from '../config/index.js';
 import {
   createTokenReader,
   createTokenWriter,
@@ -22,13 +22,13 @@ import {
   type TokenWriteMode,
 } from '../tokens/index.js';
 import type { Register } from './main.js';
-import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
+import { aliasRulesDir, ExitCode, noteStdinAtTerminal, printJson, rulesDirOption, table, UsageError, type Io } from './output.js';
 
 const DEFAULT_TTL_MS = 3_600_000;
 
 interface KeyOptions {
   keyFile?: string;
-  rules: string;
+  rulesDir: string;
 }
 
 function keyringFor(options: KeyOptions, io: Io): Keyring {
@@ -43,8 +43,9 @@ function keyringFor(options: KeyOptions, io: Io): Keyring {
 }
 
 /** `-` (or nothing) means stdin, so tokens and JSON can be piped. */
-function argumentOrStdin(value: string | undefined): string {
+function argumentOrStdin(value: string | undefined, io: Io, what: string): string {
   if (value !== undefined && value !== '-') return value;
+  noteStdinAtTerminal(io, what);
   try {
     return readFileSync(0, 'utf8').trim();
   } catch (err) {
@@ -102,7 +103,6 @@ Example:
   $ prio token normalize --table`,
     );
 
-  const rulesOption = () => new Option('--rules <dir>', 'rules directory with catalog.json and priorities.json').default(DEFAULT_RULES_DIR, 'the packaged rules');
   const keyFileOption = () => new Option('--key-file <file>', 'key file (kid:base64secret per line, first is current); overrides PRIO_TOKEN_KEYS');
 
   token
@@ -111,7 +111,7 @@ Example:
     .argument('[session]', 'session JSON, or - (the default) to read it from stdin')
     .addOption(new Option('--mode <mode>', 'v2 writes the tier value; legacy writes v1 with the tier\'s legacy level').choices(TOKEN_WRITE_MODES).default('v2'))
     .addOption(keyFileOption())
-    .addOption(rulesOption())
+    .addOption(rulesDirOption())
     .option('--json', 'print {token, kid, version} as JSON')
     .addHelpText(
       'after',
@@ -125,8 +125,8 @@ Example:
   v1.dev-insecure.AwAB…`,
     )
     .action((sessionArg: string | undefined, options: KeyOptions & { mode: TokenWriteMode; json?: boolean }) => {
-      const input = parseSessionJson(argumentOrStdin(sessionArg));
-      const domain = loadDomain(options.rules);
+      const input = parseSessionJson(argumentOrStdin(sessionArg, io, 'the session JSON'));
+      const domain = loadDomain(options.rulesDir);
       const keyring = keyringFor(options, io);
       try {
         let tier: Tier | undefined;
@@ -164,7 +164,7 @@ Example:
     .addOption(new Option('--mode <mode>', 'dual reads v1 and v2; legacy reads v1 only, as an old build does; v2 reads v2 only, as after the migration').choices(TOKEN_READ_MODES).default('dual'))
     .option('--now <time>', 'check expiry at this time (epoch ms or ISO-8601) instead of now')
     .addOption(keyFileOption())
-    .addOption(rulesOption())
+    .addOption(rulesDirOption())
     .option('--json', 'print the verdict and claims as JSON')
     .addHelpText(
       'after',
@@ -177,9 +177,9 @@ Example:
   {"verdict": "rejected", "reason": "UNSUPPORTED_VERSION", ...}   (exit 1)`,
     )
     .action((tokenArg: string | undefined, options: KeyOptions & { mode: TokenReadMode; now?: string; json?: boolean }) => {
-      const text = argumentOrStdin(tokenArg);
+      const text = argumentOrStdin(tokenArg, io, 'the token');
       const nowMs = options.now === undefined ? Date.now() : parseTime(options.now, '--now');
-      const domain = loadDomain(options.rules);
+      const domain = loadDomain(options.rulesDir);
       const reader = createTokenReader({ domain, keyring: keyringFor(options, io), mode: options.mode });
       const result = reader.read(text, nowMs);
       if (!result.ok) {
@@ -215,7 +215,7 @@ Example:
     .description('Show the tier and legacy level a raw priority value (0-150) reads as, or the whole table.')
     .argument('[value]', 'raw priority value, an integer 0-150')
     .option('--table', 'print the whole 0-150 table and the reverse (tier → legacy level) table')
-    .addOption(rulesOption())
+    .addOption(rulesDirOption())
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
@@ -227,8 +227,8 @@ Example:
   $ prio token normalize 40
   $ prio token normalize --table --json`,
     )
-    .action((value: string | undefined, options: { table?: boolean; rules: string; json?: boolean }) => {
-      const { scale } = loadDomain(options.rules);
+    .action((value: string | undefined, options: { table?: boolean; rulesDir: string; json?: boolean }) => {
+      const { scale } = loadDomain(options.rulesDir);
       if (options.table) {
         if (value !== undefined) throw new UsageError('give either a VALUE or --table, not both');
         const forward = normalizationTable(scale);
@@ -272,9 +272,13 @@ Rotation: add the new key AFTER the current one everywhere (verify only), then m
 Example:
   $ export PRIO_TOKEN_KEYS="$PRIO_TOKEN_KEYS,$(prio token keygen k2026b)"   # step 1: verify only`,
     )
-    .action((kid: string) => {
+    .option('--json', 'print {"kid", "secret", "entry"} as JSON')
+    .action((kid: string, options: { json?: boolean }) => {
       if (!KID_PATTERN.test(kid)) throw new UsageError(`kid "${kid}" must be 1-32 characters of A-Z a-z 0-9 _ -`);
-      io.out(`${kid}:${randomBytes(32).toString('base64')}`);
+      const secret = randomBytes(32).toString('base64');
+      if (options.json === true) printJson(io, { kid, secret, entry: `${kid}:${secret}` });
+      else io.out(`${kid}:${secret}`);
       setExit(ExitCode.ok);
     });
+  aliasRulesDir(token, io, '--rules <dir>');
 };

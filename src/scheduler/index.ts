@@ -15,4 +15,4 @@ export {
   type TierReport,
   type WaitPercentiles,
 } from './simulate/simulator.js';
-export { parseLog, type LoggedAttributes, type ParsedLog, type QuarantinedLine } from './simulate/log.js';
+export { parseLog, parseLogLines, type LogLine, type LoggedAttributes, type ParsedLog, type QuarantinedLine } from './simulate/log.js';

@@ -7,7 +7,7 @@
  * from), sinks/ (files, progress), parallel/ (judging in worker threads), runner and merge (one
  * run from source to files).
  */
-export type { Checkpoint, RecordSource, SourceDamage, SourcePosition, SourceRecord } from './source.js';
+export type { Checkpoint, Coverage, RecordSource, SourceDamage, SourcePosition, SourceRecord } from './source.js';
 export { SourceInterruptedError } from './source.js';
 export { checkRecord, daysFromCivil, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './record.js';
 export {
@@ -65,7 +65,7 @@ export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting,
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
 export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeAtomically, writeReports, type WrittenReports } from './sinks/report-files.js';
 export { interruptible, runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
-export { mergeReports, type MergeResult } from './merge.js';
+export { MergeRefused, mergeReports, type MergeResult } from './merge.js';
 export {
   defaultWorkerCount,
   JOB_RECORDS,
@@ -79,3 +79,4 @@ export { kafkaSource, KafkaSourceError, type KafkaSource, type KafkaSourceOption
 export { describeKafkaError, kafkaClient, parseBrokers, type KafkaConnection, type KafkaLog } from './sources/kafka-client.js';
 export { ensureTopic, produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';
 export { CODEC_NAMES as KAFKA_CODECS, type KafkaCodec } from './sources/kafka-codecs.js';
+export { coverageFromJson, overlapOf, unionCoverage } from './coverage.js';

@@ -24,8 +24,10 @@ import {
   type WrittenReports,
 } from './sinks/report-files.js';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { unionCoverage } from './coverage.js';
 import type { ProgressReporter } from './sinks/progress.js';
-import { SourceInterruptedError, type RecordSource } from './source.js';
+import { SourceInterruptedError, type Coverage, type RecordSource } from './source.js';
 import type { ProgressReporting } from './sources/file.js';
 import { createTokenChecker } from './token-cache.js';
 
@@ -46,6 +48,10 @@ export interface ReplayRunOptions {
   readonly sampleSeed: number;
   /** The partial aggregate of an interrupted run being resumed (the source starts at its checkpoint). */
   readonly resumeFrom?: ShadowAggregate;
+  /** This run's id (default: a random UUID); a resumed run keeps the interrupted one's. */
+  readonly runId?: string;
+  /** The interrupted run's id and coverage (from its checkpoint), carried on by the resumed run. */
+  readonly resumeRun?: { readonly runId?: string; readonly coverage?: readonly Coverage[] };
   readonly progress: ProgressReporter;
   /** Wall clock, used only for the `run` section. */
   readonly now?: () => number;
@@ -136,16 +142,21 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
   const total = outcome.aggregate;
   // Damage is not a record: counted once, after the source has said all it will.
   total.damage.push(...(source.damage?.() ?? []));
+  // Every partial report says which run made it and what it covered, so merging it twice, or
+  // with another report of the same input, is refused (see merge.ts).
+  const runId = options.resumeRun?.runId ?? options.runId ?? randomUUID();
+  const own = source.coverage?.();
+  const coverage = unionCoverage([...(options.resumeRun?.coverage ?? []), ...(own === undefined ? [] : [own])]);
   const rulesets = {
     baseline: { name: options.baseline.name, scheme: options.baseline.scheme },
     candidate: { name: options.candidate.name, scheme: options.candidate.scheme },
   };
   if (outcome.interruption !== undefined) {
     const names = { baseline: options.baseline.name, candidate: options.candidate.name };
-    const checkpointFile = writeCheckpoint(options.outDir, source.label, names, outcome.interruption.message, outcome.interruption.checkpoint, total);
+    const checkpointFile = writeCheckpoint(options.outDir, source.label, names, outcome.interruption.message, outcome.interruption.checkpoint, total, { runId, coverage });
     const partial = buildReport(total, {
       rulesets,
-      run: { source: source.label, partial: true, interrupted: outcome.interruption.message, checkpoint: REPORT_FILES.checkpoint, ...options.runInfo },
+      run: { source: source.label, runId, coverage, partial: true, interrupted: outcome.interruption.message, checkpoint: REPORT_FILES.checkpoint, ...options.runInfo },
     });
     const partialFiles = writePartialReports(options.outDir, partial);
     return { kind: 'interrupted', error: outcome.interruption, checkpointFile, partial: total, partialFiles };
@@ -155,6 +166,8 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
   const durationMs = Math.max(0, finishedAt - startedAt);
   const run = {
     source: source.label,
+    runId,
+    coverage,
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(finishedAt).toISOString(),
     durationMs,

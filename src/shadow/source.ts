@@ -52,7 +52,18 @@ export interface RecordSource {
   damage?(): readonly SourceDamage[];
   /** The resume point after the last batch handed out (how a replay stopped by a signal resumes). */
   checkpoint?(): Checkpoint;
+  /** What the records handed out so far cover (how `prio shadow merge` refuses overlapping partial reports). */
+  coverage?(): Coverage | undefined;
 }
+
+/**
+ * The part of its input a replay covered: lines [from, to) of a file, or per partition of a
+ * topic the offset ranges [from, to) it handed out. Two partial reports whose coverages
+ * intersect counted some records twice and must not be merged.
+ */
+export type Coverage =
+  | { readonly kind: 'lines'; readonly file: string; readonly from: number; readonly to: number }
+  | { readonly kind: 'offsets'; readonly topic: string; readonly partitions: Readonly<Record<string, readonly (readonly [number, number])[]>> };
 
 /**
  * Thrown by a source that loses its input mid-way (a broker that goes away). Carries the

@@ -635,6 +635,45 @@ describe('records retention deleted before the replay read them (issue 11.1)', (
   });
 });
 
+describe('a bounded Kafka replay stopped by a signal (issue 11.3)', () => {
+  it('stops after the batch in hand with the checkpoint and partial report; the resume gives the whole report', async () => {
+    const { file } = writeLog('signal.ndjson', 3000);
+    const topic = topicName('signal');
+    await produceLog({ brokers, file, topic, partitions: 3 });
+    const quietIo = { out: () => undefined, err: () => undefined };
+    const spec = readJudgeSpec({ baselineFile: DEFAULT_BASELINE, candidateFile: DEFAULT_CANDIDATE, keyring: keyringFor(undefined, quietIo) });
+    const controller = new AbortController();
+    const kafka = kafkaSource({ brokers, topic, window: { from: 'beginning' }, maxBytesPerPartition: 4096 });
+    let batches = 0;
+    // The source is the real one; the wrapper only sends the signal once two batches are out, as Ctrl-C would.
+    const source: RecordSource = {
+      label: kafka.label,
+      checkpoint: () => kafka.checkpoint(),
+      coverage: () => kafka.coverage(),
+      async *batches() {
+        for await (const batch of kafka.batches()) {
+          if (++batches === 2) controller.abort('SIGINT');
+          yield batch;
+        }
+      },
+    };
+    const outDir = join(dir, 'out-signal');
+    const common = { ...judgeParts(spec), outDir, sampleSize: 50, sampleSeed: 1, progress: createProgress({ stream: process.stderr, quiet: true, label: 'replay' }) };
+    const result = await runReplay({ ...common, source, signal: controller.signal });
+    if (result.kind !== 'interrupted') throw new Error(`expected an interrupted replay, got ${result.kind}`);
+    expect(result.error.message).toBe('interrupted by SIGINT');
+    expect(result.partial.read).toBeGreaterThan(0);
+    expect(result.partial.read).toBeLessThan(3000);
+    expect(existsSync(join(outDir, 'report.partial.json'))).toBe(true);
+    expect(existsSync(join(outDir, 'report.json'))).toBe(false);
+    const resumed = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--out', outDir, '--resume', result.checkpointFile, '--quiet');
+    expect(resumed.code).toBe(0);
+    const whole = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', join(dir, 'out-signal-whole'), '--quiet');
+    expect(whole.code).toBe(0);
+    expect(reportWithoutRun(outDir)).toBe(reportWithoutRun(join(dir, 'out-signal-whole')));
+  });
+});
+
 describe('a broker that goes away mid-replay', () => {
   const broker = sharedBroker();
 

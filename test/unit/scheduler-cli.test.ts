@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,5 +72,37 @@ describe('prio sched simulate', () => {
     expect(help.code).toBe(0);
     expect(help.out).toContain('Example:');
     expect(help.out).toContain('--service-mean-ms');
+  });
+
+  describe('reads logs as every command does, and says when there is nothing to do (issue 11.5)', () => {
+    it('a .gz log gives the same figures as the plain log', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'prio-sched-gz-'));
+      const gz = join(dir, 'requests.ndjson.gz');
+      writeFileSync(gz, gzipSync(readFileSync(LOG)));
+      const args = (log: string) => ['sched', 'simulate', '--json', '--log', log, '--rules', 'rules/service_tier.json', '--capacity', CAPACITY, '--seed', '3'];
+      const plain = await runCli(...args(LOG));
+      const zipped = await runCli(...args(gz));
+      expect(zipped.code).toBe(0);
+      const strip = (out: string) => ({ ...(JSON.parse(out) as Record<string, unknown>), log: null });
+      expect(strip(zipped.out)).toEqual(strip(plain.out));
+    });
+
+    it('without --rules, or with an empty log, it says there is nothing to do and exits 2', async () => {
+      const none = await runCli('sched', 'simulate', '--log', LOG, '--capacity', CAPACITY);
+      expect(none.code).toBe(2);
+      expect(none.err).toMatch(/^error: nothing to simulate: give --rules/m);
+      const dir = mkdtempSync(join(tmpdir(), 'prio-sched-empty-'));
+      const empty = join(dir, 'empty.ndjson');
+      writeFileSync(empty, '\n\n');
+      const r = await runCli('sched', 'simulate', '--log', empty, '--rules', 'rules/legacy.json', '--capacity', CAPACITY);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`error: ${empty}: no request records: nothing to simulate`);
+    });
+
+    it('uses the capacity file shipped with the package when none is given', async () => {
+      const r = await runCli('sched', 'simulate', '--json', '--log', 'shadow/samples/requests.ndjson', '--rules', 'rules/legacy.json');
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.out) as { capacity: string }).capacity).toMatch(/rules\/capacity\.json$/);
+    });
   });
 });

@@ -29,16 +29,31 @@ const REQUIRED = ['requestId', 'accountId', 'modelId', 'region', 'classification
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 export function parseLog(text: string): ParsedLog {
+  return parseLogLines(text.split('\n').map((raw, i) => ({ line: i + 1, text: raw })));
+}
+
+/** One log line with its number, as a source hands it out (`problem` when the source could not read it whole). */
+export interface LogLine {
+  readonly line: number;
+  readonly text: string;
+  readonly problem?: string;
+}
+
+/** {@link parseLog} over lines already split (by the shadow file source: NDJSON, .gz or stdin alike). */
+export function parseLogLines(lines: Iterable<LogLine>): ParsedLog {
   const requests: SimRequest<LoggedAttributes>[] = [];
   const quarantined: QuarantinedLine[] = [];
-  const lines = text.split('\n');
-  lines.forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '') return;
+  for (const { line: number, text, problem } of lines) {
+    if (problem !== undefined) {
+      quarantined.push({ line: number, reason: problem });
+      continue;
+    }
+    const line = text.trim();
+    if (line === '') continue;
     const result = parseLine(line);
-    if (typeof result === 'string') quarantined.push({ line: i + 1, reason: result });
+    if (typeof result === 'string') quarantined.push({ line: number, reason: result });
     else requests.push(result);
-  });
+  }
   return { requests, quarantined };
 }
 

@@ -9,9 +9,9 @@
  * when a run starts. An interrupted run leaves the earlier report as it was, next to its own
  * checkpoint and partial report (named so that it cannot pass for a complete one).
  */
-import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { FileReadError } from '../../config/index.js';
+import { ensureDirectory, FileReadError, FileWriteError } from '../../config/index.js';
 import { ConfigError } from '../../validation/index.js';
 import { AggregateFormatError, aggregateFromJson, aggregateToJson, type ShadowAggregate } from '../aggregate.js';
 import type { GateVerdict } from '../gate.js';
@@ -19,7 +19,8 @@ import type { QuarantineEntry } from '../replay.js';
 import { renderHtml } from '../render-html.js';
 import { renderMarkdown } from '../render-md.js';
 import { serializeReport, type ShadowReport } from '../report.js';
-import type { Checkpoint } from '../source.js';
+import type { Checkpoint, Coverage } from '../source.js';
+import { coverageFromJson } from '../coverage.js';
 
 export const REPORT_FILES = {
   json: 'report.json',
@@ -43,7 +44,7 @@ export function writeAtomically(file: string, text: string): void {
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw new FileWriteError(file, 'cannot write', err);
   }
 }
 
@@ -52,7 +53,7 @@ export function writeAtomically(file: string, text: string): void {
  * that never completed left behind. Reports of an earlier complete run stay until replaced.
  */
 export function prepareOutputDir(dir: string, options: { keepQuarantine: boolean }): void {
-  mkdirSync(dir, { recursive: true });
+  ensureDirectory(dir);
   if (!options.keepQuarantine) rmSync(join(dir, REPORT_FILES.partialQuarantine), { force: true });
 }
 
@@ -70,7 +71,7 @@ export interface WrittenReports {
 }
 
 export function writeReports(dir: string, report: ShadowReport, verdict?: GateVerdict): WrittenReports {
-  mkdirSync(dir, { recursive: true });
+  ensureDirectory(dir);
   const files = {
     json: join(dir, REPORT_FILES.json),
     markdown: join(dir, REPORT_FILES.markdown),
@@ -113,11 +114,11 @@ export class QuarantineFile {
   #failure: Error | undefined;
 
   constructor(dir: string, options: { append: boolean; name?: string }) {
-    mkdirSync(dir, { recursive: true });
+    ensureDirectory(dir);
     this.path = join(dir, options.name ?? REPORT_FILES.partialQuarantine);
     this.#stream = createWriteStream(this.path, { flags: options.append ? 'a' : 'w' });
     this.#stream.on('error', (err) => {
-      this.#failure = err;
+      this.#failure = new FileWriteError(this.path, 'cannot write', err);
     });
   }
 
@@ -160,6 +161,9 @@ export interface CheckpointFile {
   readonly message: string;
   readonly checkpoint: Checkpoint;
   readonly state: ReturnType<typeof aggregateToJson>;
+  /** The run's id and what it covered so far: a resumed run carries both on (see `prio shadow merge`). */
+  readonly runId?: string;
+  readonly coverage?: readonly Coverage[];
 }
 
 export function writeCheckpoint(
@@ -169,15 +173,23 @@ export function writeCheckpoint(
   message: string,
   checkpoint: Checkpoint,
   partial: ShadowAggregate,
+  run: { readonly runId: string; readonly coverage: readonly Coverage[] },
 ): string {
   const file = join(dir, REPORT_FILES.checkpoint);
-  const doc: CheckpointFile = { format: CHECKPOINT_FORMAT, source, rulesets, message, checkpoint, state: aggregateToJson(partial) };
+  const doc: CheckpointFile = { format: CHECKPOINT_FORMAT, source, rulesets, message, checkpoint, state: aggregateToJson(partial), runId: run.runId, coverage: run.coverage };
   writeAtomically(file, `${JSON.stringify(doc, null, 2)}\n`);
   return file;
 }
 
 /** Reads a checkpoint file back: the resume point and the partial aggregate to continue from. */
-export function readCheckpoint(file: string): { checkpoint: Checkpoint; partial: ShadowAggregate; source: string; rulesets: CheckpointFile['rulesets'] } {
+export function readCheckpoint(file: string): {
+  checkpoint: Checkpoint;
+  partial: ShadowAggregate;
+  source: string;
+  rulesets: CheckpointFile['rulesets'];
+  runId?: string;
+  coverage?: readonly Coverage[];
+} {
   let doc: Partial<CheckpointFile>;
   try {
     doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<CheckpointFile>;
@@ -189,7 +201,15 @@ export function readCheckpoint(file: string): { checkpoint: Checkpoint; partial:
     throw new ConfigError([{ file, pointer: '', message: `not a prio shadow checkpoint (format ${JSON.stringify(doc.format)})` }]);
   }
   try {
-    return { checkpoint: doc.checkpoint, partial: aggregateFromJson(doc.state, 'state'), source: doc.source, rulesets: doc.rulesets };
+    const coverage = coverageFromJson(doc.coverage);
+    return {
+      checkpoint: doc.checkpoint,
+      partial: aggregateFromJson(doc.state, 'state'),
+      source: doc.source,
+      rulesets: doc.rulesets,
+      ...(typeof doc.runId === 'string' ? { runId: doc.runId } : {}),
+      ...(coverage === undefined ? {} : { coverage }),
+    };
   } catch (err) {
     if (err instanceof AggregateFormatError) throw new ConfigError([{ file, pointer: '/state', message: err.message }]);
     throw err;

@@ -9,11 +9,12 @@
  * never read, so no quarantine share can stand for them; the gate fails on damage itself.
  */
 import { createReadStream, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FileReadError } from '../../config/index.js';
 import { MAX_RECORD_BYTES } from '../record.js';
-import { SourceInterruptedError, type Checkpoint, type RecordSource, type SourceDamage, type SourceRecord } from '../source.js';
+import { SourceInterruptedError, type Checkpoint, type Coverage, type RecordSource, type SourceDamage, type SourceRecord } from '../source.js';
 
 /** Progress a source can report for a progress bar (bytes of the file read so far). */
 export interface SourceProgress {
@@ -51,6 +52,7 @@ export const STDIN_PATH = '-';
 /** A file source: also says where it got to and what it lost. */
 export interface FileSource extends RecordSource, ProgressReporting {
   checkpoint(): Checkpoint;
+  coverage(): Coverage | undefined;
   damage(): readonly SourceDamage[];
 }
 
@@ -215,11 +217,17 @@ export function fileSource(path: string, options: FileSourceOptions = {}): FileS
     return { kind: 'line', file: path, nextLine };
   }
 
+  /** A file replay always covers its file from line 1 (a resumed one through its checkpoint's figures); stdin is no file to compare. */
+  function coverage(): Coverage | undefined {
+    return path === STDIN_PATH ? undefined : { kind: 'lines', file: resolve(path), from: 1, to: nextLine };
+  }
+
   return {
     label: `file:${path}`,
     batches,
     progress: () => ({ done: bytesRead, total: size, unit: 'bytes' }),
     checkpoint,
+    coverage,
     damage: () => damage,
   };
 }

@@ -27,7 +27,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { type Checkpoint, type RecordSource, type SourceDamage, SourceInterruptedError, type SourceRecord } from '../source.js';
+import { type Checkpoint, type Coverage, type RecordSource, type SourceDamage, SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { ProgressReporting, SourceProgress } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { FetchConnection, FetchedRecordReader, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
@@ -89,6 +89,8 @@ export interface KafkaSource extends RecordSource, ProgressReporting {
   windows(): readonly PartitionWindow[];
   /** Offset gaps met so far (see {@link SourceDamage}). */
   damage(): readonly SourceDamage[];
+  /** Offset ranges handed out so far, per partition. */
+  coverage(): Coverage;
 }
 
 /** Kafka's error code for a fetch below the log start (or beyond the end). */
@@ -137,15 +139,38 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     return { kind: 'kafka', topic, nextOffsets };
   }
 
+  /** Offset ranges handed out per partition, adjacent ones joined (see {@link Coverage}). */
+  const covered = new Map<number, [number, number][]>();
+
   /** Moves the checkpoint past a batch about to be handed out (its last record ends each partition's run). */
   function markDelivered(records: readonly SourceRecord[]): void {
+    const first = records[0];
     const last = records[records.length - 1];
-    if (last !== undefined && last.position.kind === 'kafka') delivered.set(last.position.partition, Number(last.position.offset) + 1);
+    if (first !== undefined && last !== undefined && first.position.kind === 'kafka' && last.position.kind === 'kafka') {
+      const partition = last.position.partition;
+      const to = Number(last.position.offset) + 1;
+      // Alone, a partition is read from its start without anyone else: one range. In a group
+      // another member may read between two batches: a batch joins the range before it only
+      // when it starts where that range ends.
+      const from = group === undefined ? (delivered.get(partition) ?? plan.get(partition)?.start ?? Number(first.position.offset)) : Number(first.position.offset);
+      const ranges = covered.get(partition) ?? [];
+      const previous = ranges[ranges.length - 1];
+      if (previous !== undefined && previous[1] === from) previous[1] = to;
+      else ranges.push([from, to]);
+      covered.set(partition, ranges);
+      delivered.set(partition, to);
+    }
     deliveredRecords += records.length;
   }
 
   function unreadable(err: unknown): KafkaSourceError {
     return new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+
+  function coverage(): Coverage {
+    const partitions: Record<string, [number, number][]> = {};
+    for (const [p, ranges] of [...covered].sort((a, b) => a[0] - b[0])) partitions[String(p)] = ranges.map(([a, b]) => [a, b]);
+    return { kind: 'offsets', topic, partitions };
   }
 
   function progress(): SourceProgress {
@@ -489,7 +514,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     return { consumer, ranges, started };
   }
 
-  return { label, batches, checkpoint, progress, windows: () => [...plan.values()], damage: () => damage };
+  return { label, batches, checkpoint, progress, windows: () => [...plan.values()], damage: () => damage, coverage };
 }
 
 /** Start and end offset of every partition, as fixed when the replay starts. */
