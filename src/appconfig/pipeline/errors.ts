@@ -74,7 +74,11 @@ export function describeAwsError(err: unknown, endpoint: string): PipelineError 
   if (name === 'ResourceNotFoundException') return new PipelineError('not-found', `AppConfig: not found: ${message}`, { cause: err });
   if (name === 'ConflictException') return new PipelineError('refused', `AppConfig refused (conflict): ${message}`, { cause: err });
   if (name === 'BadRequestException') {
-    const found = (e.Details?.InvalidConfiguration ?? []).map((d) => `${d.Location ?? '?'}: ${d.Reason ?? 'invalid'}`);
+    // A reason may already start with its location (AppConfig's own do not; some endpoints' do).
+    const found = (e.Details?.InvalidConfiguration ?? []).map((d) => {
+      const reason = d.Reason ?? 'invalid';
+      return d.Location === undefined || reason.startsWith(d.Location) ? reason : `${d.Location}: ${reason}`;
+    });
     return new PipelineError('refused', `AppConfig refused the request: ${message}${found.length === 0 ? '' : ` (${found.join('; ')})`}`, { cause: err });
   }
   if (name === 'ServiceQuotaExceededException' || name === 'PayloadTooLargeException') return new PipelineError('refused', `AppConfig refused: ${name}: ${message}`, { cause: err });
