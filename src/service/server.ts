@@ -196,6 +196,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const initial = provider.current();
   if (initial !== undefined) metrics.configLoaded(initial);
 
+  /** Builds a record only when a log is configured (building one costs a Date and an object per request). */
+  const log = requestLog === noRequestLog ? (): void => undefined : (make: () => RequestRecord): void => requestLog.write(make());
+
   function respond(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
     metrics.response(status);
     sendJson(res, status, body, headers);
@@ -229,7 +232,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
     if (r === undefined) {
-      requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      log(() => record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
       return;
     }
     respond(res, 200, {
@@ -248,7 +251,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       tokenRejected: r.tokenRejected ?? null,
       observed: r.observed === undefined ? null : r.observed.ok ? { mapping: r.observed.mapping, tier: r.observed.tier.name, qos: r.observed.qos } : { mapping: r.observed.mapping, error: r.observed.code },
     });
-    requestLog.write(record(requestId, arrivalMs, wire.request, r, 'decided', 200));
+    log(() => record(requestId, arrivalMs, wire.request, r, 'decided', 200));
   }
 
   async function gatewayRequest(req: IncomingMessage, res: ServerResponse, upstream: Pool): Promise<void> {
@@ -261,13 +264,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
     if (r === undefined) {
-      requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      log(() => record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
       return;
     }
     const variant = variantIndex.get(wire.request.modelId) ?? defaultVariant;
     if (variant === undefined) {
       respond(res, 400, { error: 'unknown-model', message: `no capacity for model ${JSON.stringify(wire.request.modelId)} and no defaultVariant in the capacity file` });
-      requestLog.write(record(requestId, arrivalMs, wire.request, r, 'unknown-model', 400));
+      log(() => record(requestId, arrivalMs, wire.request, r, 'unknown-model', 400));
       return;
     }
     const headers = rankingHeaders(r, snapshot, requestId);
@@ -325,7 +328,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     } finally {
       res.off('close', onClose);
     }
-    requestLog.write(record(requestId, arrivalMs, wire.request, r, outcome, status));
+    log(() => record(requestId, arrivalMs, wire.request, r, outcome, status));
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

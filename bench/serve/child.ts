@@ -1,0 +1,84 @@
+/**
+ * One server of the `serve` benchmark, in a process of its own (one event loop, one core):
+ * `upstream` (answers at once), `proxy` (a bare pass-through proxy on the same HTTP stack as
+ * the gateway: node:http in, undici out, no scheduling), `gateway` or `decide` (prio serve).
+ * Prints `url <url>` on stdout once listening; exits on SIGTERM.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { pino } from 'pino';
+import { Pool } from 'undici';
+import { bakedSnapshot, staticProvider } from '../../src/appconfig/index.js';
+import { developmentTokenKeyring, loadDomain } from '../../src/config/index.js';
+import { startService } from '../../src/service/index.js';
+
+const [role, upstream] = process.argv.slice(2);
+const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'content-length']);
+
+async function listen(server: ReturnType<typeof createServer>): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  server.keepAliveTimeout = 65_000;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+let url: string;
+let stop: () => Promise<unknown>;
+if (role === 'upstream') {
+  const answer = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }] });
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+      res.end(answer);
+    });
+  });
+  url = await listen(server);
+  stop = () => new Promise((r) => server.close(r));
+} else if (role === 'proxy') {
+  const pool = new Pool(upstream as string, { connections: 256, keepAliveTimeout: 30_000 });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const headers: Record<string, string | string[]> = {};
+      for (const name in req.headers) {
+        const v = req.headers[name];
+        if (v !== undefined && !HOP.has(name)) headers[name] = v;
+      }
+      pool
+        .request({ path: req.url ?? '/', method: req.method as 'POST', headers, body: Buffer.concat(chunks) })
+        .then(async (up) => {
+          const out: Record<string, string | string[]> = {};
+          for (const name in up.headers) {
+            const v = up.headers[name];
+            if (v !== undefined && !HOP.has(name)) out[name] = v;
+          }
+          if (up.headers['content-length'] !== undefined) out['content-length'] = up.headers['content-length'];
+          res.writeHead(up.statusCode, out);
+          await pipeline(up.body, res);
+        })
+        .catch(() => res.destroy());
+    });
+  });
+  url = await listen(server);
+  stop = () => new Promise((r) => server.close(r));
+} else if (role === 'gateway' || role === 'decide') {
+  const domain = loadDomain();
+  const service = await startService({
+    provider: staticProvider(bakedSnapshot()),
+    domain,
+    capacity: { variants: {}, defaultVariant: { concurrency: 256, queueBound: 10_000 } },
+    keyring: developmentTokenKeyring(),
+    ...(role === 'gateway' ? { upstream: upstream as string } : {}),
+    logger: pino({ level: 'warn' }),
+  });
+  url = service.url;
+  stop = () => service.close(1000);
+} else {
+  throw new Error(`unknown role ${role}`);
+}
+process.stdout.write(`url ${url}\n`);
+process.once('SIGTERM', () => {
+  void stop().then(() => process.exit(0));
+});

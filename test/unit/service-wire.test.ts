@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseMix } from '../../src/load/index.js';
+import { fileRequestLog, fromDecisionBody, fromHeaders, modelOfBody, serviceTimeSampler } from '../../src/service/index.js';
+import { checkRecord } from '../../src/shadow/index.js';
+import { runCli } from '../support/cli.js';
+
+describe('wire: request attributes', () => {
+  it('reads the gateway headers, the model from an OpenAI-style body when no header names it, and the default region', () => {
+    const body = Buffer.from(JSON.stringify({ model: 'from-body', messages: [] }));
+    const wire = fromHeaders({ 'x-prio-account': 'a1', 'x-prio-classification': 'PTV1', 'x-prio-service-tier': 'RESERVED', 'x-prio-session-token': 't' }, modelOfBody(body, 'application/json'), 'eu-1');
+    expect(wire).toEqual({ request: { accountId: 'a1', classification: 'PTV1', modelId: 'from-body', region: 'eu-1', serviceTier: 'RESERVED', requestType: null }, sessionToken: 't', sessionId: undefined, requestId: undefined });
+    const header = fromHeaders({ 'x-prio-account': 'a1', 'x-prio-classification': 'PTV1', 'x-prio-model': 'from-header', 'x-prio-region': 'us-2' }, 'from-body', 'eu-1');
+    expect(header).toMatchObject({ request: { modelId: 'from-header', region: 'us-2' } });
+  });
+
+  it('names what is missing', () => {
+    expect(fromHeaders({ 'x-prio-classification': 'PTV1' }, 'm', 'r')).toEqual({ message: 'missing header x-prio-account' });
+    expect(fromHeaders({ 'x-prio-account': 'a' }, 'm', 'r')).toEqual({ message: 'missing header x-prio-classification' });
+    expect(fromHeaders({ 'x-prio-account': 'a', 'x-prio-classification': 'PTV1' }, undefined, 'r')).toMatchObject({ message: expect.stringContaining('no model') });
+    expect(modelOfBody(Buffer.from('{"model":"m"}'), 'text/plain')).toBeUndefined();
+    expect(modelOfBody(Buffer.from('not json'), 'application/json')).toBeUndefined();
+  });
+
+  it('reads a decision body and refuses what is not one', () => {
+    expect(fromDecisionBody(Buffer.from('{"accountId":"a","classification":"BATCH","modelId":"m","requestType":"BATCH"}'), 'r')).toMatchObject({ request: { accountId: 'a', requestType: 'BATCH', serviceTier: null, region: 'r' } });
+    expect(fromDecisionBody(Buffer.from('[1]'), 'r')).toEqual({ message: 'body must be a JSON object' });
+    expect(fromDecisionBody(Buffer.from('{'), 'r')).toEqual({ message: 'body is not JSON' });
+    expect(fromDecisionBody(Buffer.from('{"accountId":"a","classification":"X"}'), 'r')).toEqual({ message: 'missing field "modelId"' });
+    expect(fromDecisionBody(Buffer.from('{"accountId":7,"classification":"X","modelId":"m"}'), 'r')).toEqual({ message: 'field "accountId" must be a string' });
+  });
+});
+
+describe('load mixes and service times', () => {
+  it('parses NAME:WEIGHT lists, none as no value, and names a bad entry', () => {
+    expect(parseMix('A:3,B')).toEqual([
+      { value: 'A', weight: 3 },
+      { value: 'B', weight: 1 },
+    ]);
+    expect(parseMix('none:2,X', true)).toEqual([
+      { value: null, weight: 2 },
+      { value: 'X', weight: 1 },
+    ]);
+    expect(() => parseMix('A:0')).toThrow('bad mix entry "A:0"');
+    expect(() => parseMix(' , ')).toThrow('empty mix');
+  });
+
+  it('draws service times from the distribution asked for', () => {
+    expect(serviceTimeSampler('fixed', 20)()).toBe(20);
+    expect(serviceTimeSampler('exponential', 0)()).toBe(0);
+    const uniform = serviceTimeSampler('uniform', 10, 3);
+    const draws = Array.from({ length: 1000 }, uniform);
+    expect(Math.min(...draws)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...draws)).toBeLessThanOrEqual(20);
+    const exp = serviceTimeSampler('exponential', 10, 3);
+    const mean = Array.from({ length: 20_000 }, exp).reduce((a, b) => a + b, 0) / 20_000;
+    expect(mean).toBeGreaterThan(9);
+    expect(mean).toBeLessThan(11);
+  });
+});
+
+describe('NDJSON request log', () => {
+  it('writes valid request records, counts them, and counts a failing file as dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prio-reqlog-'));
+    try {
+      const counts = { written: 0, dropped: 0 };
+      const log = fileRequestLog({ file: join(dir, 'log.ndjson'), onCount: (e, n) => (counts[e] += n) });
+      const record = { requestId: 'r1', timestamp: '2026-01-01T00:00:00.000Z', accountId: 'a', modelId: 'm', region: 'r', classification: 'PTV1', observed: { priority: 0, qos: 0 } };
+      log.write(record);
+      log.write({ ...record, requestId: 'r2' });
+      await log.close();
+      const lines = readFileSync(join(dir, 'log.ndjson'), 'utf8').trim().split('\n');
+      expect(lines.map((l) => checkRecord(JSON.parse(l)))).toEqual([undefined, undefined]);
+      expect(counts).toEqual({ written: 2, dropped: 0 });
+
+      const errors: string[] = [];
+      const broken = fileRequestLog({ file: join(dir, 'missing-dir', 'log.ndjson'), onCount: (e, n) => (counts[e] += n), onError: (m) => errors.push(m) });
+      await new Promise((r) => setTimeout(r, 50));
+      broken.write(record);
+      await broken.close();
+      expect(counts.dropped).toBe(1);
+      expect(errors[0]).toContain('missing-dir');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('CLI usage errors', () => {
+  it('prio serve and prio load refuse bad options with exit 2 and one line', async () => {
+    const both = await runCli('serve', '--dev-keys', '--request-log', 'x.ndjson', '--request-log-kafka', '127.0.0.1:9092');
+    expect(both.code).toBe(2);
+    expect(both.err).toBe('error: give --request-log or --request-log-kafka, not both\n');
+    const capacity = await runCli('serve', '--dev-keys', '--capacity', '/nonexistent/capacity.json');
+    expect(capacity.code).toBe(2);
+    expect(capacity.err).toMatch(/^error: \/nonexistent\/capacity.json: cannot read/);
+    const noBound = await runCli('load', '--target', 'http://127.0.0.1:1');
+    expect(noBound.code).toBe(2);
+    expect(noBound.err).toBe('error: give --duration, --requests, or both\n');
+    const badMix = await runCli('load', '--target', 'http://127.0.0.1:1', '--requests', '1', '--classifications', 'A:x');
+    expect(badMix.err).toContain('bad mix entry "A:x"');
+  });
+});
