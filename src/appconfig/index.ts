@@ -47,3 +47,6 @@ export {
   type SourceSink,
 } from './provider/index.js';
 // --- end of documents and runtime provider ----------------------------------------------------
+
+// --- the deploy pipeline (src/appconfig/pipeline), for the rollout runner and the CLI ----------
+export * from './pipeline/index.js';

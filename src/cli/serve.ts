@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { createConfigProvider } from '../appconfig/index.js';
+import { createConfigProvider, type AppConfigDataSourceOptions } from '../appconfig/index.js';
+import { isLocalEndpoint } from '../eventstore/index.js';
 import { DEFAULT_RULES_DIR, loadDomain, loadTokenKeyring, readJsonFile } from '../config/index.js';
 import { parseCapacity } from '../scheduler/index.js';
 import {
@@ -35,6 +36,11 @@ interface ServeOptions {
   simStreamChunks: number;
   config?: string;
   configPollMs: number;
+  appconfig?: string;
+  appconfigEndpoint?: string;
+  appconfigPollSeconds: number;
+  appconfigRegion: string;
+  appconfigOverrides?: boolean;
   rulesDir?: string;
   capacity: string;
   keyFile?: string;
@@ -88,6 +94,11 @@ export const registerServe: Register = (program, io, setExit) => {
     .option('--sim-stream-chunks <n>', 'simulated model server: events per streamed answer', positiveInt, 8)
     .option('--config <path>', 'configuration directory (rules.json, flags.json, overrides.json) or one rules file, watched for changes (default: the baked rules)')
     .option('--config-poll-ms <ms>', 'how often --config is re-read besides file-change events', positiveInt, 1000)
+    .option('--appconfig <app/env>', 'take the configuration from AWS AppConfig (AppConfigData): application and environment; profiles rules and flags')
+    .addOption(new Option('--appconfig-endpoint <url>', 'AppConfigData endpoint, e.g. prio appconfig local').env('AWS_ENDPOINT_URL_APPCONFIGDATA'))
+    .option('--appconfig-poll-seconds <s>', 'poll interval asked of AppConfigData (AWS accepts 15 and more)', positiveInt, 15)
+    .option('--appconfig-overrides', 'also take the account overrides from the overrides profile (deploy it to the environment first)')
+    .option('--appconfig-region <region>', 'AWS region of AppConfig', process.env.AWS_REGION ?? 'us-east-1')
     .option('--rules-dir <dir>', 'directory with catalog.json and priorities.json (default: the packaged rules/)')
     .addOption(new Option('--capacity <file>', 'capacity file: per-model concurrency, queue bounds, reserved units, account throttles').default(DEFAULT_CAPACITY_FILE, 'rules/capacity.json'))
     .option('--key-file <file>', `session token keys (default: $PRIO_TOKEN_KEYS)`)
@@ -111,6 +122,28 @@ export const registerServe: Register = (program, io, setExit) => {
     });
 };
 
+/** The AppConfigData source `--appconfig app/env` names; dummy credentials only for an endpoint on this machine. */
+function appConfigSource(options: ServeOptions): AppConfigDataSourceOptions {
+  const [application, environment, ...rest] = (options.appconfig ?? '').split('/');
+  if (application === undefined || application === '' || environment === undefined || environment === '' || rest.length > 0) {
+    throw new UsageError(`--appconfig takes APPLICATION/ENVIRONMENT, got "${options.appconfig}"`);
+  }
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const endpoint = options.appconfigEndpoint;
+  const local = endpoint !== undefined && isLocalEndpoint(endpoint);
+  return {
+    application,
+    environment,
+    profiles: { rules: 'rules', flags: 'flags', ...(options.appconfigOverrides === true ? { overrides: 'overrides' } : {}) },
+    minimumPollIntervalSeconds: options.appconfigPollSeconds,
+    clientConfig: {
+      region: options.appconfigRegion,
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    },
+  };
+}
+
 async function runServe(options: ServeOptions, io: Io): Promise<number> {
   if (options.requestLog !== undefined && options.requestLogKafka !== undefined) throw new UsageError('give --request-log or --request-log-kafka, not both');
   const logger = pino({ name: 'prio-serve', level: options.logLevel }, pino.destination(2));
@@ -127,6 +160,7 @@ async function runServe(options: ServeOptions, io: Io): Promise<number> {
   }
   const provider = createConfigProvider({
     ...(options.config === undefined ? {} : { file: { path: options.config, pollIntervalMs: options.configPollMs } }),
+    ...(options.appconfig === undefined ? {} : { appConfig: appConfigSource(options) }),
     ...(options.rulesDir === undefined ? {} : { rulesDir: options.rulesDir }),
     logger: logger.child({ part: 'config' }),
   });

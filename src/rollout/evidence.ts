@@ -1,0 +1,115 @@
+/**
+ * Shadow evidence for a step: the newest records of the stage's request logs replayed against
+ * the mapping in force and the mapping the step brings, judged by the step's gate, with the
+ * gate's alarms as the fleet shows them now. The newest records are copied first, whole lines
+ * only, so a log the fleet is still appending to is read as a consistent snapshot.
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import type { Domain } from '../catalog/index.js';
+import { FileReadError, loadRuleSet, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
+import { parseEvidence, type AlarmState, type Evidence, type Flags, type Step } from '../migration/index.js';
+import type { CompiledRuleSet } from '../rules/index.js';
+import { fileSource, parseGate, runReplay, type ProgressReporter } from '../shadow/index.js';
+
+/** The rule sets the flags' rulesVersion may name, by their version label. */
+export class RuleSetsByVersion {
+  private readonly byVersion = new Map<string, CompiledRuleSet>();
+  constructor(files: readonly string[], domain: Domain) {
+    for (const file of files) {
+      const doc = readJsonFile(file) as { version?: unknown };
+      if (typeof doc.version === 'string') this.byVersion.set(doc.version, loadRuleSet(file, domain));
+    }
+  }
+  /** The mapping flags put in force. @throws Error naming the versions known */
+  mappingFor(flags: Flags): CompiledRuleSet {
+    const found = this.byVersion.get(flags.rulesVersion);
+    if (found === undefined) throw new Error(`rulesVersion "${flags.rulesVersion}" names no rule set known here (${[...this.byVersion.keys()].join(', ')})`);
+    return found;
+  }
+}
+
+const TAIL_CHUNK = 1 << 20;
+
+/** The last `maxRecords` whole lines of a file (a line still being written is left out). */
+export function tailLines(file: string, maxRecords: number): string[] {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new FileReadError(file, err);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const chunks: Buffer[] = [];
+    let position = size;
+    let newlines = 0;
+    while (position > 0 && newlines <= maxRecords) {
+      const length = Math.min(TAIL_CHUNK, position);
+      position -= length;
+      const chunk = Buffer.alloc(length);
+      readSync(fd, chunk, 0, length, position);
+      chunks.unshift(chunk);
+      for (const b of chunk) if (b === 0x0a) newlines += 1;
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    const lines = complete.split('\n').filter((l) => l.trim() !== '');
+    // Starting mid-file, the first piece may be the end of a longer line.
+    if (position > 0) lines.shift();
+    return lines.slice(-maxRecords);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface EvidenceRequest {
+  readonly step: Step;
+  readonly run: number;
+  /** Flags the stage runs now, and the flags the step deploys. */
+  readonly before: Flags;
+  readonly after: Flags;
+  readonly logFiles: readonly string[];
+  readonly records: number;
+  readonly outDir: string;
+  readonly alarms: Readonly<Record<string, AlarmState>>;
+  readonly domain: Domain;
+  readonly ruleSets: RuleSetsByVersion;
+  readonly progress: ProgressReporter;
+}
+
+export interface GatheredEvidence {
+  readonly evidence: Evidence;
+  readonly reportDir: string;
+}
+
+export async function gatherEvidence(request: EvidenceRequest): Promise<GatheredEvidence> {
+  const dir = join(request.outDir, 'evidence', `${request.step.id}-run${request.run}`);
+  mkdirSync(dir, { recursive: true });
+  const perFile = Math.max(1, Math.ceil(request.records / request.logFiles.length));
+  const lines = request.logFiles.flatMap((f) => tailLines(f, perFile));
+  const snapshot = join(dir, 'requests.ndjson');
+  writeFileSync(snapshot, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+  const gateFile = isAbsolute(request.step.gate.shadowGate) ? request.step.gate.shadowGate : join(PACKAGE_ROOT, request.step.gate.shadowGate);
+  const gate = parseGate(readJsonFile(gateFile), gateFile);
+  const result = await runReplay({
+    source: fileSource(snapshot),
+    domain: request.domain,
+    baseline: request.ruleSets.mappingFor(request.before),
+    candidate: request.ruleSets.mappingFor(request.after),
+    outDir: dir,
+    gate,
+    sampleSize: 20,
+    sampleSeed: 1,
+    progress: request.progress,
+    runInfo: { step: request.step.id, run: request.run, logs: request.logFiles, records: lines.length },
+  });
+  if (result.kind !== 'complete') throw new Error(`shadow replay of ${snapshot} was interrupted: ${result.error.message}`);
+  const evidence = parseEvidence({
+    report: result.report,
+    reportFile: join(dir, 'report.json'),
+    ...(result.verdict === undefined ? {} : { verdict: result.verdict, verdictFile: gateFile }),
+    alarms: request.alarms,
+  });
+  return { evidence, reportDir: dir };
+}
