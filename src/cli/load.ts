@@ -107,7 +107,13 @@ async function runLoadCommand(options: LoadCliOptions, io: Io): Promise<number> 
   }
   const models = options.models.split(',').map((m) => m.trim()).filter((m) => m !== '');
   if (models.length === 0) throw new UsageError('--models names no model');
+  // SIGINT or SIGTERM ends the run early and still prints its report (a rehearsal stops its load this way).
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const report = await runLoad({
+    signal: stop.signal,
     targets: options.target,
     mode: options.mode,
     rate: options.rate,
@@ -123,6 +129,8 @@ async function runLoadCommand(options: LoadCliOptions, io: Io): Promise<number> 
     timeoutMs: options.timeoutMs,
     onNote: options.json ? undefined : (m) => io.err(m),
   });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   if (options.json) printJson(io, report);
   else io.out(describe(report));
   return report.ok ? ExitCode.ok : ExitCode.findings;
