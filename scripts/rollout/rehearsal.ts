@@ -57,7 +57,11 @@ export interface Rehearsal {
  * P100 on the new scale) beside v1 (moves to P90), as in production, so the default gate's
  * P100 downgrade bound means what it says.
  */
-export const REHEARSAL_MIX = 'ON_DEMAND:6,PREMIUM_ON_DEMAND:1,PTV1:1,PTV2:3,BATCH:1,FLEX:1';
+export const REHEARSAL_MIX = 'ON_DEMAND:8,PREMIUM_ON_DEMAND:1,PTV1:1,PTV2:2,BATCH:1,FLEX:1';
+/** Service tiers as they arrive: most requests name none or DEFAULT. */
+export const REHEARSAL_TIERS = 'DEFAULT:4,PRIORITY:1,FLEX:1,none:4';
+/** The `prio load` options of a rehearsal's traffic. */
+export const REHEARSAL_LOAD_MIX = ['--classifications', REHEARSAL_MIX, '--service-tiers', REHEARSAL_TIERS];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

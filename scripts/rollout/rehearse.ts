@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readJsonFile } from '../../src/config/index.js';
 import { parseMigrationDefinition } from '../../src/migration/index.js';
-import { PRIO, REHEARSAL_MIX, ROOT, startRehearsal } from './rehearsal.js';
+import { PRIO, REHEARSAL_LOAD_MIX, ROOT, startRehearsal } from './rehearsal.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,7 +53,7 @@ try {
   const targets = rehearsal.instances.flatMap((i) => ['--target', i.url]);
   const loadFile = join(dir, 'load.json');
   say(`prio load at ${values.rate} requests/s over ${rehearsal.instances.length} instances until the rehearsal ends`);
-  const load = spawn(process.execPath, [PRIO, 'load', ...targets, '--rate', values.rate, '--duration', '3600', '--sessions', '400', '--classifications', REHEARSAL_MIX, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const load = spawn(process.execPath, [PRIO, 'load', ...targets, '--rate', values.rate, '--duration', '3600', '--sessions', '400', ...REHEARSAL_LOAD_MIX, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let loadOut = '';
   load.stdout?.on('data', (d: Buffer) => (loadOut += d.toString()));
   const loadDone = new Promise<number>((done) => load.once('exit', (code) => done(code ?? 1)));
