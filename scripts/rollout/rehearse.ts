@@ -48,7 +48,7 @@ const rehearsal = await startRehearsal({
 });
 const store = process.env.DYNAMODB_ENDPOINT === undefined ? ['--store', 'file', '--store-dir', join(dir, 'store')] : ['--store', 'dynamodb'];
 const env = { ...rehearsal.env };
-let exit = 0;
+let exit: number;
 try {
   const targets = rehearsal.instances.flatMap((i) => ['--target', i.url]);
   const loadFile = join(dir, 'load.json');

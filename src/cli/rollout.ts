@@ -3,15 +3,19 @@
  * options, open the store and the AppConfig connection, call the library, print, exit code.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { connect, describeAwsError, PipelineError } from '../appconfig/index.js';
 import { loadDomain, PACKAGE_ROOT, readJsonFile, DEFAULT_RULES_DIR } from '../config/index.js';
 import type { EventStore, LeaseManager } from '../eventstore/index.js';
-import { handleCommand, loadMigration, parseMigrationDefinition, type Plan } from '../migration/index.js';
+import { handleCommand, loadMigration, parseMigrationDefinition, type MigrationEvent, type Plan } from '../migration/index.js';
 import {
+  buildRolloutReport,
+  renderRolloutHtml,
+  renderRolloutMarkdown,
+  type LoadSummary,
   gatherEvidence,
   MetricsAlarmSource,
   parseRolloutSettings,
@@ -41,6 +45,8 @@ interface RolloutCliOptions extends StoreOptions {
   json?: boolean;
   to?: string;
   reason?: string;
+  load?: string;
+  out: string;
 }
 
 /** MIGRATION is a definition file (planned when the stream is empty) or the id of a planned migration. */
@@ -248,6 +254,39 @@ export const registerRollout: Register = (program, io, setExit) => {
         }
         io.out(table(['stage', 'flags live'], view.stages.map((s) => [s.stage, s.flags])));
         io.out(table(['step', 'status', 'runs'], view.steps.map((s) => [s.id, s.status, s.runs])));
+        return ExitCode.ok;
+      });
+    });
+
+  addStoreOptions(
+    group
+      .command('report')
+      .description('Write the rollout report (report.md and a self-contained report.html): the timeline of steps, deployments, bakes, evidence, alarms and rollbacks, and, given a prio load --json report, the load\'s per-tier latency and errors across the rollout.')
+      .argument('<migration>', 'migration id or definition file')
+      .option('--load <file>', 'the JSON report of prio load run across the rollout')
+      .option('--out <dir>', 'where to write report.md and report.html', 'reports/rollout')
+      .option('--json', 'print the report model as JSON'),
+  )
+    .addHelpText('after', '\nExample:\n  prio rollout report 001-legacy-4-to-7-tier --store dynamodb --load load.json --out reports/rollout\n')
+    .action(async (arg: string, options: RolloutCliOptions) => {
+      const migration = migrationArgument(arg);
+      await withStore(options, io, setExit, async (store) => {
+        const { stored } = await loadMigration(store, migration.id);
+        if (stored.length === 0) {
+          io.err(`error: migration ${migration.id} has no events in this store`);
+          return ExitCode.findings;
+        }
+        const load = options.load === undefined ? undefined : (readJsonFile(options.load) as LoadSummary);
+        const report = buildRolloutReport(
+          stored.map((e) => ({ event: e.data as MigrationEvent, recordedAt: e.meta.recordedAt })),
+          load,
+          new Date().toISOString(),
+        );
+        mkdirSync(options.out, { recursive: true });
+        writeFileSync(resolve(options.out, 'report.md'), renderRolloutMarkdown(report));
+        writeFileSync(resolve(options.out, 'report.html'), renderRolloutHtml(report));
+        if (options.json === true) printJson(io, report);
+        else io.out(`rollout report: ${resolve(options.out, 'report.md')}, ${resolve(options.out, 'report.html')}`);
         return ExitCode.ok;
       });
     });

@@ -13,3 +13,4 @@ export { gatherEvidence, RuleSetsByVersion, tailLines, type EvidenceRequest, typ
 export { StageEnvironments, flagsDocument } from './stages.js';
 export { runRollout, deploymentMarker, ALL_AT_ONCE_STRATEGY, type RunnerDeps, type RunnerEvent, type RunnerOptions, type RunOutcome, type StagePort } from './runner.js';
 export { planView, rolloutStatus, type PlannedStep, type RolloutPlanView, type RolloutStatusView } from './views.js';
+export { buildRolloutReport, renderRolloutHtml, renderRolloutMarkdown, type LoadSummary, type RolloutReport, type StoredMigrationEvent, type TimelineEntry } from './report.js';
