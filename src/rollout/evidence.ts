@@ -10,6 +10,7 @@ import type { Domain } from '../catalog/index.js';
 import { FileReadError, loadRuleSet, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
 import { parseEvidence, type AlarmState, type Evidence, type Flags, type Step } from '../migration/index.js';
 import type { CompiledRuleSet } from '../rules/index.js';
+import { rankingMapping } from '../service/index.js';
 import { fileSource, parseGate, runReplay, type ProgressReporter } from '../shadow/index.js';
 
 /** The rule sets the flags' rulesVersion may name, by their version label. */
@@ -21,12 +22,35 @@ export class RuleSetsByVersion {
       if (typeof doc.version === 'string') this.byVersion.set(doc.version, loadRuleSet(file, domain));
     }
   }
-  /** The mapping flags put in force. @throws Error naming the versions known */
+  /**
+   * The mapping flags put in force, as prio serve ranks with it: the legacy rule set until
+   * service tiers are enforced (or the scheme is tiered), then the tier rule set rulesVersion names.
+   * @throws Error naming the versions known
+   */
   mappingFor(flags: Flags): CompiledRuleSet {
-    const found = this.byVersion.get(flags.rulesVersion);
+    const legacy = [...this.byVersion.values()].find((r) => r.scheme === 'legacy');
+    if (rankingMapping(flags) === 'legacy' && legacy !== undefined) return legacy;
+    const found = this.byVersion.get(flags.rulesVersion) ?? (flags.rulesVersion === legacyLabel(this.byVersion) ? [...this.byVersion.values()].find((r) => r.scheme === 'tier') : undefined);
     if (found === undefined) throw new Error(`rulesVersion "${flags.rulesVersion}" names no rule set known here (${[...this.byVersion.keys()].join(', ')})`);
     return found;
   }
+
+  /**
+   * The mapping a step brings: the tier rule set its rulesVersion names (the first one known when
+   * it still names the legacy set), which its readers observe or rank by. Evidence replays it
+   * against the mapping in force, so each step's gate judges the move the fleet is heading for.
+   */
+  stepMapping(flags: Flags): CompiledRuleSet {
+    const named = this.byVersion.get(flags.rulesVersion);
+    if (named !== undefined && named.scheme !== 'legacy') return named;
+    const tier = [...this.byVersion.values()].find((r) => r.scheme !== 'legacy');
+    if (tier === undefined) throw new Error('no tier rule set is known here');
+    return tier;
+  }
+}
+
+function legacyLabel(byVersion: ReadonlyMap<string, CompiledRuleSet>): string | undefined {
+  return [...byVersion.entries()].find(([, r]) => r.scheme === 'legacy')?.[0];
 }
 
 const TAIL_CHUNK = 1 << 20;
@@ -96,7 +120,7 @@ export async function gatherEvidence(request: EvidenceRequest): Promise<Gathered
     source: fileSource(snapshot),
     domain: request.domain,
     baseline: request.ruleSets.mappingFor(request.before),
-    candidate: request.ruleSets.mappingFor(request.after),
+    candidate: request.ruleSets.stepMapping(request.after),
     outDir: dir,
     gate,
     sampleSize: 20,

@@ -224,7 +224,7 @@ describe('prio rollout on a rehearsal fleet (migration 001, 3 stages × 2 prio s
     expect(kills.length).toBeGreaterThan(0);
     for (const k of kills) expect(k.tookOverMs).toBeLessThan(10_000);
     const exits = await Promise.race([a.exit, b.exit]);
-    expect(exits, `${a.stderr()}\n${b.stderr()}`).toBe(0);
+    expect(exits, `${JSON.stringify([...a.lines, ...b.lines].filter((l) => l.kind !== undefined).slice(-12))}\n${a.stderr()}\n${b.stderr()}`).toBe(0);
     for (const r of [a, b]) if (r.child.exitCode === null) r.child.kill('SIGKILL');
 
     const state = (await loadMigration(store, plan.id)).state;
@@ -250,7 +250,9 @@ describe('prio rollout on a rehearsal fleet (migration 001, 3 stages × 2 prio s
     }
     await new Promise((r) => setTimeout(r, 2000));
     load.kill('SIGINT');
-    expect(await loadExit).toBe(0);
+    const loadCode = await loadExit;
+    const summary = loadOut.length > 0 ? (JSON.parse(loadOut) as { statuses: unknown; failures: unknown; sessions: unknown }) : undefined;
+    expect(loadCode, JSON.stringify({ statuses: summary?.statuses, failures: summary?.failures, sessions: summary?.sessions })).toBe(0);
     const report = JSON.parse(loadOut) as { sent: number; unexpected: number; sessions: { misRanked: number; tierChanged: number; compared: number } };
     expect(report.sent).toBeGreaterThan(1000);
     expect(report.unexpected).toBe(0);
