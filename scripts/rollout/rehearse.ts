@@ -60,7 +60,9 @@ try {
 
   const settings = ['--settings', rehearsal.settingsFile];
   await prio(['rollout', 'run', migrationFile, ...settings, ...store, '--dry-run'], env);
-  const run = await prio(['rollout', 'run', migrationFile, ...settings, ...store], env);
+  // Every step, but the migration is not marked complete: a completed migration is final, and the rehearsal rolls it back.
+  const last = plan.steps[plan.steps.length - 1]?.id ?? '';
+  const run = await prio(['rollout', 'run', migrationFile, ...settings, ...store, '--until', last], env);
   say(`prio rollout run exited ${run}`);
   const back = await prio(['rollout', 'rollback', plan.id, '--to', 'start', '--reason', 'rehearsal: full rollback to legacy', ...settings, ...store], env);
   say(`prio rollout rollback exited ${back}`);
