@@ -40,7 +40,7 @@ import {
   type EnvironmentStatus,
   type ProfileName,
   type ValidateResult,
-} from '../appconfig/pipeline/index.js';
+} from '../appconfig/index.js';
 import { createProgress } from '../shadow/index.js';
 import { localCommand } from './appconfig-local.js';
 import { formatIssue } from '../validation/index.js';
