@@ -71,7 +71,7 @@ try {
   const loadExit = await loadDone;
   writeFileSync(loadFile, loadOut);
   say(`prio load exited ${loadExit} (report ${loadFile})`);
-  const report = await prio(['rollout', 'report', plan.id, ...settings, ...store, '--load', loadFile, '--out', join(dir, 'report')], env);
+  const report = await prio(['rollout', 'report', plan.id, ...store, '--load', loadFile, '--out', join(dir, 'report')], env);
   exit = run !== 0 || back !== 0 || loadExit !== 0 || report !== 0 ? 1 : 0;
 } finally {
   if (values['keep-fleet'] !== true) await rehearsal.stop();
