@@ -25,6 +25,7 @@ import {
   runRollout,
   scaledClock,
   StageEnvironments,
+  RolloutError,
   type RolloutSettings,
   type RunOutcome,
   type RunnerEvent,
@@ -79,6 +80,10 @@ async function withStore(options: StoreOptions, io: Io, setExit: (code: number) 
   } catch (err) {
     const stored = reportStoreError(err, io);
     if (stored !== undefined) return setExit(stored);
+    if (err instanceof RolloutError) {
+      io.err(`error: ${err.message}`);
+      return setExit(ExitCode.findings);
+    }
     const aws = err instanceof PipelineError ? err : describeAwsError(err, 'AppConfig');
     if (aws === undefined) throw err;
     io.err(`error: ${aws.message}`);

@@ -70,6 +70,11 @@ export type RunOutcome =
   | { readonly kind: 'aborted' }
   | { readonly kind: 'stopped' };
 
+/** The runner cannot go on: a command refused, a stage without settings, nothing planned. One line for a person. */
+export class RolloutError extends Error {
+  override readonly name = 'RolloutError';
+}
+
 class LeaseLost extends Error {
   override readonly name = 'LeaseLost';
 }
@@ -156,7 +161,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
   async function loop(): Promise<RunOutcome> {
     let loaded = await loadMigration(deps.store, migrationId);
     if (loaded.state.status === 'unplanned') {
-      if (options.plan === undefined) throw new Error(`migration ${migrationId} is not planned: give its definition file, or run prio migrate plan first`);
+      if (options.plan === undefined) throw new RolloutError(`migration ${migrationId} is not planned: give its definition file, or run prio migrate plan first`);
       await command({ type: 'plan', plan: options.plan, actor: options.owner, at: new Date(deps.wall()).toISOString() }, `${migrationId}/plan`);
       log('plan', `planned ${migrationId}`);
       loaded = await loadMigration(deps.store, migrationId);
@@ -203,14 +208,14 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
         case 'start-step': {
           const run = (state.steps[action.step.id]?.runs ?? 0) + 1;
           const out = await command({ type: 'startStep', stepId: action.step.id, actor: options.owner, at: clock().toISOString() }, `${migrationId}/${action.step.id}/run${run}/start`);
-          if (out.outcome === 'rejected') throw new Error(`cannot start ${action.step.id}: ${out.rejection.message}`);
+          if (out.outcome === 'rejected') throw new RolloutError(`cannot start ${action.step.id}: ${out.rejection.message}`);
           log('start', `started ${action.step.id} in ${action.step.stage} (run ${run})`, action.step.id);
           return undefined;
         }
         case 'gather-evidence': {
           const step = action.step;
           const stageSettings = settings.stages[step.stage];
-          if (stageSettings === undefined) throw new Error(`no settings for stage ${step.stage}`);
+          if (stageSettings === undefined) throw new RolloutError(`no settings for stage ${step.stage}`);
           await deps.alarms.resetWindow(step.stage);
           const run = state.steps[step.id]?.runs ?? 1;
           const before = obs.stages[step.stage]?.deployedFlags ?? plan.initialFlags;
@@ -227,7 +232,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
           const alarms = alarmStates(await deps.alarms.read(step.stage, step.gate.alarms));
           const evidence = { ...gathered.evidence, alarms };
           const out = await command({ type: 'attachEvidence', stepId: step.id, evidence, actor: options.owner, at: clock().toISOString() });
-          if (out.outcome === 'rejected') throw new Error(`evidence for ${step.id} refused: ${out.rejection.message}`);
+          if (out.outcome === 'rejected') throw new RolloutError(`evidence for ${step.id} refused: ${out.rejection.message}`);
           const event = out.events[0];
           const passed = event?.type === 'EvidenceAttached' ? event.passed : false;
           log('evidence', `${step.id}: ${evidence.totals.compared} requests replayed, ${evidence.outcomes.changed} changed, gate ${passed ? 'passed' : 'FAILED'} (${gathered.reportDir})`, step.id);
@@ -236,7 +241,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
         case 'deploy': {
           const { step, run } = action;
           const stageSettings = settings.stages[step.stage];
-          if (stageSettings === undefined) throw new Error(`no settings for stage ${step.stage}`);
+          if (stageSettings === undefined) throw new RolloutError(`no settings for stage ${step.stage}`);
           const version = await deps.stages.publish(action.flags);
           const marker = deploymentMarker(migrationId, step.id, run);
           let number = await deps.stages.findDeployment(step.stage, version, marker);
@@ -256,7 +261,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
             { type: 'recordDeployment', stepId: step.id, state: 'started', deployment: { environment: stageSettings.environment, number, configVersion: version }, actor: options.owner, at: clock().toISOString() },
             `${marker}/deployment-started`,
           );
-          if (out.outcome === 'rejected') throw new Error(`deployment #${number} of ${step.id} could not be recorded: ${out.rejection.message}`);
+          if (out.outcome === 'rejected') throw new RolloutError(`deployment #${number} of ${step.id} could not be recorded: ${out.rejection.message}`);
           return undefined;
         }
         case 'record-deployed': {
@@ -283,7 +288,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
         }
         case 'complete-migration': {
           const out = await command({ type: 'complete', actor: options.owner, at: clock().toISOString() });
-          if (out.outcome === 'rejected') throw new Error(`cannot complete ${migrationId}: ${out.rejection.message}`);
+          if (out.outcome === 'rejected') throw new RolloutError(`cannot complete ${migrationId}: ${out.rejection.message}`);
           log('complete', `completed the migration ${migrationId}`);
           return undefined;
         }
@@ -293,7 +298,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
             await deps.stages.stop(action.step.stage, action.stop.number).catch((err: unknown) => log('rollback', `stopping deployment #${action.stop?.number}: ${(err as Error).message}`));
           }
           const out = await command({ type: 'rollback', toStep: action.toStep, reason: action.reason, pause: true, actor: options.owner, at: clock().toISOString() });
-          if (out.outcome === 'rejected') throw new Error(`rollback of ${action.step.id} refused: ${out.rejection.message}`);
+          if (out.outcome === 'rejected') throw new RolloutError(`rollback of ${action.step.id} refused: ${out.rejection.message}`);
           rolledBack = action.reason;
           return undefined;
         }
