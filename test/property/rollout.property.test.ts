@@ -1,7 +1,7 @@
 /**
  * For any sequence of step outcomes — gate passes or fails, a deployment completes or is rolled
- * back, an alarm fires while deploying or baking, the runner crashes (after starting a
- * deployment and before recording it, or anywhere else) — the real planner and the real decider,
+ * back, an alarm fires while deploying or baking, a person rolls back to any earlier step, the
+ * runner crashes (after starting a deployment and before recording it, or anywhere else) — the real planner and the real decider,
  * driving simulated AppConfig environments in which a gradual deployment leaves old and new
  * flags live side by side, never put a reader next to a token format it cannot read: every
  * flag set live anywhere accepts every token format ever written.
@@ -15,7 +15,7 @@ import { nextAction, sameFlags, type Observations } from '../../src/rollout/inde
 const file = `${PACKAGE_ROOT}/migrations/001-legacy-4-to-7-tier.json`;
 const plan: Plan = parseMigrationDefinition(readJsonFile(file), file);
 
-type Outcome = 'pass' | 'gate-fail' | 'complete' | 'rolled-back' | 'alarm' | 'crash';
+type Outcome = 'pass' | 'gate-fail' | 'complete' | 'rolled-back' | 'alarm' | 'crash' | 'manual-rollback';
 
 interface Env {
   deployed: Flags;
@@ -116,10 +116,17 @@ function simulate(outcomes: readonly Outcome[]): { problem?: string; state: Migr
         if (dep !== undefined) apply({ type: 'recordDeployment', stepId: action.step.id, state: 'complete', deployment: dep, actor: 't', at });
         break;
       }
-      case 'bake':
-        if (draw() === 'alarm') alarm = { name: 'latency', detail: 'drawn' };
-        else now = Date.parse(action.until) / 60_000 - T0_MIN + 1;
+      case 'bake': {
+        const o = draw();
+        if (o === 'alarm') alarm = { name: 'latency', detail: 'drawn' };
+        else if (o === 'manual-rollback') {
+          // A person takes the fleet back on purpose (prio rollout rollback --to), anywhere before the live step.
+          const done = plan.steps.filter((s) => state.steps[s.id]?.status === 'completed');
+          const target = done[next % (done.length + 1)]?.id ?? 'start';
+          apply({ type: 'rollback', toStep: target, reason: 'on purpose', pause: true, actor: 't', at });
+        } else now = Date.parse(action.until) / 60_000 - T0_MIN + 1;
         break;
+      }
       case 'complete-step':
         apply({ type: 'completeStep', stepId: action.step.id, actor: 't', at });
         break;
@@ -149,7 +156,7 @@ const fold = (commands: MigrationCommand[]): MigrationState =>
     return d.events.reduce(evolve, s);
   }, initialState);
 
-const outcome = fc.constantFrom<Outcome>('pass', 'pass', 'pass', 'complete', 'complete', 'gate-fail', 'rolled-back', 'alarm', 'crash');
+const outcome = fc.constantFrom<Outcome>('pass', 'pass', 'pass', 'complete', 'complete', 'gate-fail', 'rolled-back', 'alarm', 'crash', 'manual-rollback');
 
 describe('rollout planner × decider under any sequence of step outcomes', () => {
   it('no reader ever meets a token format it cannot read', () => {
