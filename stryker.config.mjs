@@ -9,6 +9,10 @@ const part = process.env.PRIO_MUTATE_PART ?? 'scheduler';
  */
 const mutateByPart = {
   scheduler: ['src/scheduler/**/*.ts', '!src/scheduler/**/index.ts', '!src/scheduler/core/types.ts'],
+  tokens: ['src/tokens/**/*.ts', '!src/tokens/index.ts'],
+  rules: ['src/rules/**/*.ts', '!src/rules/index.ts'],
+  // The pure heart of the part: the decider and the views folded from its events.
+  migration: ['src/migration/decider.ts', 'src/migration/projections.ts'],
 };
 
 export default {

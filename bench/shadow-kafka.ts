@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- shadow-kafka [--json] [--records N] [--rounds N] [--partitions N] [--workers N]`,
+ * `npm run bench -- shadow-kafka [--json] [--records N] [--rounds N] [--partitions N] [--workers N] [--codec C]`,
  * and the Kafka half of `npm run bench -- shadow` (which calls `benchShadowKafka` with its own log).
  *
  * Loads the generated log into a topic of a real broker (started here on a free port unless
@@ -10,13 +10,17 @@
  *   - prio:single-thread: the same replay judged in one thread (`--workers 0`);
  *   - prio:kafka-source: prio's Kafka source alone (values handed out untouched);
  *   - kcat: `kcat -C -o beginning -e` printing every value, the peer a user would reach for.
+ * With `--codec gzip|snappy|lz4|zstd` the topic is written compressed, and two more passes read
+ * it in the same rounds: prio's Kafka source as a consumer-group member
+ * (`prio:kafka-source:group`), and kafkajs's own consumer in a group (`kafkajs:consumer`, its
+ * codecs as prio registers them), the peer for codecs kcat may lack.
  * Every pass must see every record (counts and bytes are checked, and kcat's first messages of
  * partition 0 are compared with prio's). Rounds interleave the passes so background load hits
  * all alike; the best round of each counts. Target: replay >= 50% of kcat's rate.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { compared, defaultWorkerCount, kafkaSource, produceLog } from '../src/shadow/index.js';
+import { compared, defaultWorkerCount, KAFKA_CODECS, kafkaSource, produceLog, type KafkaCodec } from '../src/shadow/index.js';
 import kafkajs from 'kafkajs';
 import { fetchKafkaJars, newBrokerLocation, removeBrokerData, startBroker, stopBroker } from '../test/support/kafka/broker.js';
 import type { BenchOptions, BenchReport, BenchResult, BenchSuite } from './harness.js';
@@ -65,13 +69,44 @@ function kcatPass(brokers: string, topic: string): Promise<{ records: number; by
   });
 }
 
-async function sourcePass(brokers: string[], topic: string): Promise<{ records: number; bytes: number }> {
+async function sourcePass(brokers: string[], topic: string, group?: string): Promise<{ records: number; bytes: number }> {
   let records = 0;
   let bytes = 0;
-  for await (const batch of kafkaSource({ brokers, topic, window: { from: 'beginning' } }).batches()) {
+  for await (const batch of kafkaSource({ brokers, topic, window: { from: 'beginning' }, ...(group === undefined ? {} : { group }) }).batches()) {
     records += batch.length;
     for (const r of batch) bytes += r.value?.length ?? 0;
   }
+  return { records, bytes };
+}
+
+/** kafkajs's consumer in a fresh group, alone, until every partition reaches its high-water mark at start. */
+async function kafkajsPass(brokers: string[], topic: string): Promise<{ records: number; bytes: number }> {
+  const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: `prio-bench-${randomUUID()}`, maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 250 });
+  let records = 0;
+  let bytes = 0;
+  const open = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    if (open.size === 0) resolve();
+    consumer
+      .run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) bytes += m.value?.length ?? 0;
+          records += batch.messages.length;
+          if (Number(batch.lastOffset()) + 1 >= (ends.get(batch.partition) ?? 0)) open.delete(batch.partition);
+          if (open.size === 0) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
   return { records, bytes };
 }
 
@@ -105,6 +140,8 @@ interface KafkaBenchOptions {
   /** Worker threads of the default replay. */
   readonly workers: number;
   readonly log: (message: string) => void;
+  /** Compression of the topic's batches; anything but none adds the group passes. */
+  readonly codec: KafkaCodec;
 }
 
 async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'results' | 'targets'>> {
@@ -125,7 +162,7 @@ async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'r
   try {
     log(`producing ${records.toLocaleString('en-US')} records into ${topic} (${options.partitions} partitions) ...`);
     const produceStart = process.hrtime.bigint();
-    const produced = await produceLog({ brokers, file, topic, partitions: options.partitions });
+    const produced = await produceLog({ brokers, file, topic, partitions: options.partitions, compression: options.codec });
     const produceSeconds = Number(process.hrtime.bigint() - produceStart) / 1e9;
     if (produced.produced !== records) throw new Error(`produced ${produced.produced} of ${records} records`);
     log(`produced in ${produceSeconds.toFixed(1)} s (${rate(records / produceSeconds)})`);
@@ -137,6 +174,9 @@ async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'r
     let replayBest: PassResult | undefined;
     let singleBest: PassResult | undefined;
     let singleReport: string | undefined;
+    const withGroups = options.codec !== 'none';
+    let groupBest: PassResult | undefined;
+    let kafkajsBest: PassResult | undefined;
     const best = (a: PassResult | undefined, b: PassResult) => (a === undefined || b.seconds < a.seconds ? b : a);
     const replayed = (passWorkers: number) =>
       timed(async () => {
@@ -152,11 +192,16 @@ async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'r
       const source = await timed(() => sourcePass(brokers, topic));
       const single = await replayed(0);
       const threaded = await replayed(workers);
-      for (const [name, pass] of [['kcat', kcat], ['prio source', source], ['prio replay', threaded], ['prio single-thread replay', single]] as const) {
+      const grouped = withGroups ? await timed(() => sourcePass(brokers, topic, `prio-bench-${randomUUID()}`)) : undefined;
+      const viaKafkajs = withGroups ? await timed(() => kafkajsPass(brokers, topic)) : undefined;
+      for (const [name, pass] of [['kcat', kcat], ['prio source', source], ['prio replay', threaded], ['prio single-thread replay', single], ['prio group source', grouped], ['kafkajs consumer', viaKafkajs]] as const) {
         if (pass !== undefined && pass.records !== records) throw new Error(`${name} saw ${pass.records} of ${records} records`);
       }
       if (source.bytes !== produced.bytes) throw new Error(`prio read ${source.bytes} value bytes, ${produced.bytes} were produced`);
       if (kcat !== undefined && kcat.bytes !== source.bytes) throw new Error(`kcat and prio disagree on the bytes read: ${kcat.bytes} vs ${source.bytes}`);
+      for (const pass of [grouped, viaKafkajs]) if (pass !== undefined && pass.bytes !== produced.bytes) throw new Error(`a group pass read ${pass.bytes} value bytes, ${produced.bytes} were produced`);
+      if (grouped !== undefined) groupBest = best(groupBest, grouped);
+      if (viaKafkajs !== undefined) kafkajsBest = best(kafkajsBest, viaKafkajs);
       if (kcat !== undefined) kcatBest = best(kcatBest, kcat);
       sourceBest = best(sourceBest, source);
       replayBest = best(replayBest, threaded);
@@ -164,20 +209,27 @@ async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'r
       log(
         `round ${round}: ${kcat ? `kcat ${rate(records / kcat.seconds)}, ` : ''}prio source ${rate(records / source.seconds)}, ` +
           `prio replay (${workers} workers) ${rate(records / threaded.seconds)} (${rate(records / threaded.cpuSeconds)} per CPU second), ` +
-          `single-thread ${rate(records / single.seconds)} (${rate(records / single.cpuSeconds)} per CPU second)`,
+          `single-thread ${rate(records / single.seconds)} (${rate(records / single.cpuSeconds)} per CPU second)` +
+          (grouped && viaKafkajs ? `, prio group source ${rate(records / grouped.seconds)}, kafkajs consumer ${rate(records / viaKafkajs.seconds)}` : ''),
       );
     }
     if (sourceBest === undefined || replayBest === undefined || singleBest === undefined) throw new Error('no rounds run');
     const replayRate = records / replayBest.seconds;
     const singleRate = records / singleBest.seconds;
     const sourceRate = records / sourceBest.seconds;
-    const common = { records, bytes: produced.bytes, partitions: options.partitions };
+    const common = { records, bytes: produced.bytes, partitions: options.partitions, codec: options.codec };
     const what = 'shadow replay from Kafka (direct fetch and decode, parse, validate, two rule sets, two token readers, aggregates)';
     const results: BenchResult[] = [
       { name: options.replayName, opsPerSec: replayRate, what: `${what}; default worker threads`, workers, seconds: replayBest.seconds, perCpuSecond: records / replayBest.cpuSeconds, ...common },
       { name: `${options.replayName}:single-thread`, opsPerSec: singleRate, what: `${what}; --workers 0`, workers: 0, seconds: singleBest.seconds, perCpuSecond: records / singleBest.cpuSeconds, ...common },
       { name: 'prio:kafka-source', opsPerSec: sourceRate, what: "prio's Kafka source alone (values handed out untouched)", seconds: sourceBest.seconds, perCpuSecond: records / sourceBest.cpuSeconds, ...common },
     ];
+    if (groupBest !== undefined && kafkajsBest !== undefined) {
+      results.push(
+        { name: 'prio:kafka-source:group', opsPerSec: records / groupBest.seconds, what: "prio's Kafka source as a one-member consumer group", seconds: groupBest.seconds, perCpuSecond: records / groupBest.cpuSeconds, ...common },
+        { name: 'kafkajs:consumer', opsPerSec: records / kafkajsBest.seconds, what: "kafkajs's consumer in a one-member group, every message counted", seconds: kafkajsBest.seconds, perCpuSecond: records / kafkajsBest.cpuSeconds, ...common },
+      );
+    }
     if (kcatBest === undefined) {
       return { results, targets: [{ target: 'Kafka replay >= 50% of kcat -C', measured: 'not measured: kcat is not installed', met: false }] };
     }
@@ -207,6 +259,14 @@ async function measure(options: KafkaBenchOptions): Promise<Pick<BenchReport, 'r
   }
 }
 
+function codecArg(args: readonly string[]): KafkaCodec {
+  const at = args.indexOf('--codec');
+  if (at < 0) return 'none';
+  const codec = KAFKA_CODECS.find((c) => c === args[at + 1]);
+  if (codec === undefined) throw new RangeError(`--codec takes one of ${KAFKA_CODECS.join(', ')}`);
+  return codec;
+}
+
 /** The Kafka half of the `shadow` suite, on the log that suite generated. */
 export async function benchShadowKafka(context: ShadowBenchContext): Promise<Pick<BenchReport, 'results' | 'targets'>> {
   return measure({
@@ -217,6 +277,7 @@ export async function benchShadowKafka(context: ShadowBenchContext): Promise<Pic
     replayName: 'prio:kafka',
     workers: context.args.includes('--workers') ? argValue(context.args, '--workers', 1) : defaultWorkerCount(),
     log: context.log,
+    codec: codecArg(context.args),
   });
 }
 
@@ -231,6 +292,7 @@ export const suite: BenchSuite = async (options: BenchOptions) => {
     replayName: 'prio',
     workers: options.args.includes('--workers') ? argValue(options.args, '--workers', 1) : defaultWorkerCount(),
     log: options.log,
+    codec: codecArg(options.args),
   });
   return { suite: 'shadow-kafka', ...measured };
 };

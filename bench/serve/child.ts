@@ -2,8 +2,11 @@
  * One server of the `serve` benchmark, in a process of its own (one event loop, one core):
  * `upstream` (answers at once), `proxy` (a bare pass-through proxy on the same HTTP stack as
  * the gateway: node:http in, undici out, no scheduling), `gateway` or `decide` (prio serve).
- * Prints `url <url>` on stdout once listening; exits on SIGTERM.
+ * Prints `url <url>` on stdout once listening; answers a `cpu` line on stdin with `cpu <µs>`,
+ * the CPU time (user + system) this process has used, so the bench can count requests per CPU
+ * second of the server alone; exits on SIGTERM.
  */
+import { createInterface } from 'node:readline';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
@@ -79,6 +82,12 @@ if (role === 'upstream') {
   throw new Error(`unknown role ${role}`);
 }
 process.stdout.write(`url ${url}\n`);
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.stdout.write(`cpu ${user + system}\n`);
+  }
+});
 process.once('SIGTERM', () => {
   void stop().then(() => process.exit(0));
 });

@@ -48,5 +48,6 @@ export {
 } from './provider/index.js';
 // --- end of documents and runtime provider ----------------------------------------------------
 
-// --- the deploy pipeline (src/appconfig/pipeline), for the rollout runner and the CLI ----------
+// --- the deploy pipeline (src/appconfig/pipeline) and `prio appconfig local` (src/appconfig/local) ---
 export * from './pipeline/index.js';
+export * from './local/index.js';

@@ -3,7 +3,7 @@
  * Thin: parses options, starts src/appconfig/local, prints where it listens.
  */
 import { Command, Option } from 'commander';
-import { startLocalAppConfig, StateFileError, type LocalAppConfig } from '../appconfig/local/index.js';
+import { startLocalAppConfig, StateFileError, type LocalAppConfig } from '../appconfig/index.js';
 import type { Register } from './main.js';
 import { ExitCode, printJson, processIo, UsageError, type Io } from './output.js';
 

@@ -3,7 +3,7 @@
  * bouncing between them; per-tier latency, status counts and mis-ranked sessions (src/load).
  */
 import { InvalidArgumentError, Option } from 'commander';
-import { NONE, parseMix, runLoad, type LoadReport } from '../load/index.js';
+import { NONE, parseMix, runLoad, TargetUnavailable, type LoadReport } from '../load/index.js';
 import type { Register } from './main.js';
 import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
 
@@ -112,25 +112,33 @@ async function runLoadCommand(options: LoadCliOptions, io: Io): Promise<number> 
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const report = await runLoad({
-    signal: stop.signal,
-    targets: options.target,
-    mode: options.mode,
-    rate: options.rate,
-    ...(options.duration === undefined ? {} : { durationMs: options.duration }),
-    ...(options.requests === undefined ? {} : { requests: options.requests }),
-    sessions: options.sessions,
-    accounts: Math.max(1, options.accounts),
-    ...mixes,
-    models,
-    seed: options.seed,
-    stream: options.stream === true,
-    allowStatus: options.allowStatus,
-    timeoutMs: options.timeoutMs,
-    onNote: options.json ? undefined : (m) => io.err(m),
-  });
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  let report: LoadReport;
+  try {
+    report = await runLoad({
+      signal: stop.signal,
+      targets: options.target,
+      mode: options.mode,
+      rate: options.rate,
+      ...(options.duration === undefined ? {} : { durationMs: options.duration }),
+      ...(options.requests === undefined ? {} : { requests: options.requests }),
+      sessions: options.sessions,
+      accounts: Math.max(1, options.accounts),
+      ...mixes,
+      models,
+      seed: options.seed,
+      stream: options.stream === true,
+      allowStatus: options.allowStatus,
+      timeoutMs: options.timeoutMs,
+      onNote: options.json ? undefined : (m) => io.err(m),
+    });
+  } catch (err) {
+    if (!(err instanceof TargetUnavailable)) throw err;
+    io.err(`error: ${err.message}`);
+    return ExitCode.usage;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   if (options.json) printJson(io, report);
   else io.out(describe(report));
   return report.ok ? ExitCode.ok : ExitCode.findings;

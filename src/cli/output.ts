@@ -88,3 +88,31 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
   const [head, ...body] = cells;
   return [line(head ?? []), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
+
+/**
+ * The one signal handler of long-running commands: the first SIGINT or SIGTERM aborts the
+ * returned signal (its reason is the signal's name) so the command stops cleanly and writes
+ * what it must; a second one exits at once (130), for a user who will not wait. `dispose`
+ * removes the handlers once the command is done.
+ */
+export function interruptOnSignals(): { readonly signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(name);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** A word as a POSIX shell reads it back unchanged (quoted only when it needs to be). */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}

@@ -90,7 +90,8 @@ function parseTime(option: string, text: string): Date {
 export function kafkaSourceFromOptions(
   commandOptions: Readonly<Record<string, unknown>>,
   resumeFrom?: Checkpoint,
-): (RecordSource & ProgressReporting) | undefined {
+  stop?: AbortSignal,
+): (RecordSource & ProgressReporting & Required<Pick<RecordSource, 'damage' | 'checkpoint'>>) | undefined {
   const options = kafkaOptionsOf(commandOptions);
   const kafkaOnly = (['topic', 'fromBeginning', 'from', 'to', 'follow', 'group'] as const).filter((k) => options[k] !== undefined);
   if (options.kafkaBrokers === undefined) {
@@ -108,7 +109,6 @@ export function kafkaSourceFromOptions(
     ...(options.to === undefined ? {} : { to: parseTime('--to', options.to) }),
   };
   const follow = options.follow === true;
-  const signal = follow ? stopOnInterrupt() : undefined;
   let source: ReturnType<typeof kafkaSource>;
   try {
     source = kafkaSource({
@@ -118,7 +118,9 @@ export function kafkaSourceFromOptions(
       follow,
       ...(options.group === undefined ? {} : { group: options.group }),
       ...(resumeFrom === undefined ? {} : { resumeFrom }),
-      ...(signal === undefined ? {} : { signal }),
+      // Following, a signal ends the replay and the report is written: a followed topic has no
+      // other end. A bounded replay is interrupted by it instead (see runReplay's signal).
+      ...(follow && stop !== undefined ? { signal: stop } : {}),
     });
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(err.message);
@@ -127,6 +129,8 @@ export function kafkaSourceFromOptions(
   return {
     label: source.label,
     progress: () => source.progress(),
+    damage: () => source.damage(),
+    checkpoint: () => source.checkpoint(),
     async *batches() {
       try {
         yield* source.batches();
@@ -136,19 +140,6 @@ export function kafkaSourceFromOptions(
       }
     },
   };
-}
-
-/** A followed replay ends cleanly (report written) on the first Ctrl-C or SIGTERM. */
-function stopOnInterrupt(): AbortSignal {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  controller.signal.addEventListener('abort', () => {
-    process.removeListener('SIGINT', stop);
-    process.removeListener('SIGTERM', stop);
-  });
-  return controller.signal;
 }
 
 function kebab(name: string): string {

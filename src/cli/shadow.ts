@@ -25,6 +25,7 @@ import {
   evaluateGate,
   aggregateFromReport,
   buildReport,
+  describeDamage,
   type Checkpoint,
   type GateSpec,
   type GateVerdict,
@@ -33,7 +34,7 @@ import {
 } from '../shadow/index.js';
 import { createTokenReader, createTokenWriter, type Keyring } from '../tokens/index.js';
 import type { Register } from './main.js';
-import { ExitCode, gateExitCode, printJson, table, UsageError, type Io } from './output.js';
+import { ExitCode, gateExitCode, interruptOnSignals, printJson, shellWord, table, UsageError, type Io } from './output.js';
 import { addKafkaSourceOptions, kafkaSourceFromOptions, registerProduce } from './shadow-kafka.js';
 
 export const DEFAULT_BASELINE = join(DEFAULT_RULES_DIR, 'legacy.json');
@@ -41,6 +42,24 @@ export const DEFAULT_CANDIDATE = join(DEFAULT_RULES_DIR, 'service_tier.json');
 export const DEFAULT_GATE = join(PACKAGE_ROOT, 'shadow', 'gates', 'default.json');
 
 const shown = (file: string): string => relative(process.cwd(), file) || file;
+
+/**
+ * The command line that resumes this run: the user's own arguments, without any earlier
+ * --resume, plus --resume CHECKPOINT. Read from the root command's rawArgs (commander keeps
+ * the argv it parsed there; its typings do not declare it).
+ */
+function resumeCommand(command: Command, checkpointFile: string): string {
+  let root = command;
+  while (root.parent !== null) root = root.parent;
+  const args = ((root as unknown as { rawArgs?: string[] }).rawArgs ?? []).slice(2);
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--resume') i += 1;
+    else if (!a.startsWith('--resume=')) kept.push(a);
+  }
+  return ['prio', ...kept, '--resume', shown(checkpointFile)].map(shellWord).join(' ');
+}
 
 function positiveInt(what: string, min = 0) {
   return (text: string): number => {
@@ -62,17 +81,24 @@ export interface SourceOptions {
 }
 
 function addSourceOptions(command: Command): Command {
-  return addKafkaSourceOptions(command.option('--file <path>', 'NDJSON request log (.gz is decompressed)'));
+  return addKafkaSourceOptions(command.option('--file <path>', 'NDJSON request log: a file, a named pipe, or - for stdin (gzip is decompressed, by name or by content)'));
 }
 
-/** The source the options name, started at `resumeFrom` when resuming an interrupted run. */
-function selectSource(options: SourceOptions, resumeFrom?: Checkpoint, workers = 0): RecordSource {
+/**
+ * The source the options name, started at `resumeFrom` when resuming an interrupted run.
+ * `stop` (SIGINT/SIGTERM) is handed to sources that may wait for long (a pipe, a followed topic).
+ */
+function selectSource(options: SourceOptions, resumeFrom?: Checkpoint, workers = 0, stop?: AbortSignal): RecordSource {
   if (options.file !== undefined && options.kafkaBrokers !== undefined) throw new UsageError('name one source: --file or --kafka-brokers');
   if (options.file !== undefined) {
     // Workers get whole jobs at once; one thread reads on in small batches, as before.
-    return fileSource(options.file, { ...(resumeFrom === undefined ? {} : { resumeFrom }), ...(workers > 0 ? { batchSize: JOB_RECORDS } : {}) });
+    return fileSource(options.file, {
+      ...(resumeFrom === undefined ? {} : { resumeFrom }),
+      ...(workers > 0 ? { batchSize: JOB_RECORDS } : {}),
+      ...(stop === undefined ? {} : { signal: stop }),
+    });
   }
-  const kafka = kafkaSourceFromOptions(options, resumeFrom);
+  const kafka = kafkaSourceFromOptions(options, resumeFrom, stop);
   if (kafka !== undefined) return kafka;
   throw new UsageError('name a source: --file PATH, or --kafka-brokers H:P --topic T with --from-beginning or --from ISO');
 }
@@ -117,6 +143,11 @@ export function summarize(report: ShadowReport, verdict: GateVerdict | undefined
   const lines: string[] = [];
   lines.push(`baseline fidelity: ${report.fidelity.status} (${pct(report.fidelity.rate)} of ${report.fidelity.checked} observed)`);
   if (report.fidelity.status !== 'reproduced') lines.push(`  ${report.fidelity.message}`);
+  const damage = describeDamage(report.damage);
+  if (damage !== undefined) {
+    lines.push(`SOURCE DAMAGED: ${damage.replace(/^Source damaged: /, '')}`);
+    for (const e of report.damage.events) lines.push(`  ${e.kind} ${e.where}: ${e.detail}`);
+  }
   lines.push(`read ${report.totals.read}: compared ${report.totals.compared}, quarantined ${report.totals.quarantined}`);
   const reasons = Object.entries(report.quarantine.byReason);
   if (reasons.length > 0) lines.push(`  quarantined by reason (see ${report.quarantine.file}): ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -166,7 +197,11 @@ function registerReplay(shadow: Command, io: Io, setExit: (code: number) => void
 Every record read is either compared (same / changed / baselineError / candidateError /
 bothError) or quarantined with its position and reason: read = compared + quarantined.
 The same input always gives a byte-identical report.json (wall-clock facts live under "run").
-If the source is interrupted, no report is written: checkpoint.json says where to resume.
+Interrupted (Ctrl-C, SIGTERM, or a source that loses its input), the replay stops after the
+batch in hand, writes checkpoint.json and report.partial.json/.md/.html, prints the command
+that resumes it and exits 1. Reports are written under temporary names and renamed into
+place, so the report of an earlier complete run in --out stays until a complete new one
+replaces it. A second Ctrl-C exits at once (130) without a checkpoint.
 
 Workers: the main thread reads the source and writes the quarantine in source order; worker
 threads parse and judge. The first 20,000 records are judged in the main thread while the
@@ -180,7 +215,7 @@ Examples:
   $ prio shadow replay --file logs/day.ndjson.gz --out out/day --gate shadow/gates/default.json --quiet
   $ prio shadow replay --file logs/day.ndjson --out out/day --workers 0     # one thread`,
     )
-    .action(async (options: ReplayOptions) => {
+    .action(async (options: ReplayOptions, command: Command) => {
       const workers = options.workers ?? defaultWorkerCount();
       // One spec for this thread's judge and every worker's: they judge alike by construction.
       const spec = readJudgeSpec({
@@ -191,52 +226,73 @@ Examples:
       const { domain, baseline, candidate, tokens } = judgeParts(spec);
       const gate = loadGate(options.gate);
       const resumed = options.resume === undefined ? undefined : readCheckpoint(options.resume);
-      const source = selectSource(options, resumed?.checkpoint, workers);
-      if (resumed !== undefined) {
-        // Resuming onto another source or comparison would mix two runs into one report.
-        if (resumed.source !== source.label) throw new UsageError(`${options.resume}: checkpoint of ${resumed.source}, not ${source.label}`);
-        if (resumed.rulesets.baseline !== baseline.name || resumed.rulesets.candidate !== candidate.name) {
-          throw new UsageError(`${options.resume}: checkpoint compares ${resumed.rulesets.baseline} -> ${resumed.rulesets.candidate}, not ${baseline.name} -> ${candidate.name}`);
+      const stop = interruptOnSignals();
+      try {
+        await replayOnce(stop.signal);
+      } finally {
+        stop.dispose();
+      }
+      async function replayOnce(signal: AbortSignal): Promise<void> {
+        const source = selectSource(options, resumed?.checkpoint, workers, signal);
+        if (resumed !== undefined) {
+          // Resuming onto another source or comparison would mix two runs into one report.
+          if (resumed.source !== source.label) throw new UsageError(`${options.resume}: checkpoint of ${resumed.source}, not ${source.label}`);
+          if (resumed.rulesets.baseline !== baseline.name || resumed.rulesets.candidate !== candidate.name) {
+            throw new UsageError(`${options.resume}: checkpoint compares ${resumed.rulesets.baseline} -> ${resumed.rulesets.candidate}, not ${baseline.name} -> ${candidate.name}`);
+          }
         }
-      }
-      const result = await runReplay({
-        source,
-        domain,
-        baseline,
-        candidate,
-        ...(tokens === undefined ? {} : { tokens }),
-        outDir: options.out,
-        ...(gate === undefined ? {} : { gate }),
-        sampleSize: options.sampleSize,
-        sampleSeed: options.sampleSeed,
-        ...(resumed === undefined ? {} : { resumeFrom: resumed.partial }),
-        progress: createProgress({ stream: process.stderr, quiet: options.quiet === true, label: 'replay' }),
-        runInfo: { baselineFile: shown(options.baseline), candidateFile: shown(options.candidate), workers },
-        ...(workers > 0 ? { parallel: { workers, spec } } : {}),
-      });
-      if (result.kind === 'interrupted') {
-        io.err(
-          `error: replay interrupted after ${result.partial.read} records: ${result.error.message}\n` +
-            `no report was written; resume with: prio shadow replay <same source options> --out ${options.out} --resume ${shown(result.checkpointFile)}`,
-        );
-        if (options.json === true) printJson(io, { status: 'interrupted', message: result.error.message, checkpoint: result.checkpointFile, read: result.partial.read });
-        setExit(ExitCode.findings);
-        return;
-      }
-      if (options.json === true) {
-        printJson(io, {
-          status: 'complete',
-          reports: result.files,
-          quarantine: result.quarantineFile,
-          fidelity: result.report.fidelity,
-          totals: result.report.totals,
-          outcomes: result.report.outcomes,
-          gate: result.verdict ?? null,
+        const result = await runReplay({
+          source,
+          domain,
+          baseline,
+          candidate,
+          ...(tokens === undefined ? {} : { tokens }),
+          outDir: options.out,
+          ...(gate === undefined ? {} : { gate }),
+          sampleSize: options.sampleSize,
+          sampleSeed: options.sampleSeed,
+          ...(resumed === undefined ? {} : { resumeFrom: resumed.partial }),
+          progress: createProgress({ stream: process.stderr, quiet: options.quiet === true, label: 'replay' }),
+          runInfo: { baselineFile: shown(options.baseline), candidateFile: shown(options.candidate), workers },
+          ...(workers > 0 ? { parallel: { workers, spec } } : {}),
+          // Following a topic, a signal is its end (the source stops and the report is written).
+          ...(options.follow === true ? {} : { signal }),
         });
-      } else {
-        io.out(`${summarize(result.report, result.verdict)}\nreports: ${shown(result.files.json)}, ${shown(result.files.markdown)}, ${shown(result.files.html)}`);
+        if (result.kind === 'interrupted') {
+          const resume = resumeCommand(command, result.checkpointFile);
+          io.err(
+            `error: replay interrupted after ${result.partial.read} records: ${result.error.message}\n` +
+              `partial report (not complete, no gate applied): ${shown(result.partialFiles.json)}, ${shown(result.partialFiles.html)}\n` +
+              `resume with: ${resume}`,
+          );
+          if (options.json === true) {
+            printJson(io, {
+              status: 'interrupted',
+              message: result.error.message,
+              checkpoint: result.checkpointFile,
+              partialReports: result.partialFiles,
+              resume,
+              read: result.partial.read,
+            });
+          }
+          setExit(ExitCode.findings);
+          return;
+        }
+        if (options.json === true) {
+          printJson(io, {
+            status: 'complete',
+            reports: result.files,
+            quarantine: result.quarantineFile,
+            fidelity: result.report.fidelity,
+            totals: result.report.totals,
+            outcomes: result.report.outcomes,
+            gate: result.verdict ?? null,
+          });
+        } else {
+          io.out(`${summarize(result.report, result.verdict)}\nreports: ${shown(result.files.json)}, ${shown(result.files.markdown)}, ${shown(result.files.html)}`);
+        }
+        setExit(gateExitCode(result.verdict));
       }
-      setExit(gateExitCode(result.verdict));
     });
 }
 

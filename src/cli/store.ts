@@ -153,10 +153,11 @@ export const registerStore: Register = (program, io, setExit) => {
     .action(async (options: { storeDir?: string; json?: boolean }) => {
       const files = fileStoreAt(options.storeDir);
       const streams = await files.listStreams();
-      const rows = streams.map((s) => {
-        const damage = files.verify(s);
-        return { stream: s, ok: damage === undefined, ...(damage ? { line: damage.line, offset: damage.offset, reason: damage.reason } : {}) };
-      });
+      const rows = [];
+      for (const s of streams) {
+        const damage = await files.verify(s);
+        rows.push({ stream: s, ok: damage === undefined, ...(damage ? { line: damage.line, offset: damage.offset, reason: damage.reason } : {}) });
+      }
       if (options.json === true) printJson(io, rows);
       else if (rows.length === 0) io.out('no streams');
       else io.out(table(['stream', 'state', 'detail'], rows.map((r) => [r.stream, r.ok ? 'ok' : 'DAMAGED', r.ok ? '' : `line ${r.line}, byte ${r.offset}: ${r.reason}`])));
@@ -172,7 +173,7 @@ export const registerStore: Register = (program, io, setExit) => {
     .action(async (stream: string, options: { storeDir?: string }) => {
       const files = fileStoreAt(options.storeDir);
       try {
-        const quarantine = files.repairTornTail(stream);
+        const quarantine = await files.repairTornTail(stream);
         io.out(quarantine === undefined ? `${stream}: intact, nothing to repair` : `${stream}: torn last line moved to ${quarantine}`);
         setExit(ExitCode.ok);
       } catch (err) {

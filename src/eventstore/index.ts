@@ -4,4 +4,4 @@
  */
 export * from './port.js';
 export { FileEventStore, type FileStoreOptions } from './stores/file.js';
-export { DynamoDbEventStore, createEventTable, dynamoDbClient, isLocalEndpoint, toItem, type DynamoDbStoreOptions } from './stores/dynamodb.js';
+export { DynamoDbEventStore, MAX_TRANSACTION_ACTIONS, createEventTable, dynamoDbClient, isLocalEndpoint, maxEventsPerAppend, toItem, type DynamoDbStoreOptions } from './stores/dynamodb.js';

@@ -105,6 +105,24 @@ export class CorruptStream extends Error {
   }
 }
 
+/**
+ * An append holding more events than the store can write in one atomic operation. Refused
+ * whole before anything is sent: splitting it would let a reader or a crash see half of it.
+ */
+export class AppendTooLarge extends Error {
+  override readonly name = 'AppendTooLarge';
+  constructor(
+    readonly stream: string,
+    readonly events: number,
+    /** The most events this append could have held. */
+    readonly limit: number,
+    /** Why the limit is what it is (the store's own bound). */
+    readonly why: string,
+  ) {
+    super(`append to stream ${stream} refused, nothing written: ${events} events, but one atomic append holds at most ${limit} here (${why})`);
+  }
+}
+
 /** The store could not be reached or used (missing table, lock held too long, bad endpoint). */
 export class StoreUnavailable extends Error {
   override readonly name = 'StoreUnavailable';

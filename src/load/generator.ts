@@ -123,6 +123,11 @@ interface Session {
   readonly history: string[];
 }
 
+/** A target did not answer its health check before the run: nothing was sent. */
+export class TargetUnavailable extends Error {
+  override readonly name = 'TargetUnavailable';
+}
+
 function picker<T>(mix: readonly Weighted<T>[], random: () => number): () => T {
   const total = mix.reduce((a, m) => a + m.weight, 0);
   if (mix.length === 0 || !(total > 0)) throw new RangeError('a mix needs at least one entry with a positive weight');
@@ -315,6 +320,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     if (token !== undefined) session.token = token;
     if (pooled) session.busy = false;
   }
+
+  // Every target must answer /healthz before the clock starts; this also loads the HTTP client's
+  // parser, whose first use would otherwise count as latency against the first requests.
+  await Promise.all(
+    pools.map(async (pool, i) => {
+      try {
+        const res = await pool.request({ path: '/healthz', method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+        await res.body.dump();
+        if (res.statusCode !== 200) throw new Error(`/healthz answered ${res.statusCode}`);
+      } catch (err) {
+        await Promise.all(pools.map((p) => p.close()));
+        throw new TargetUnavailable(`target ${targets[i]} is not available: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }),
+  );
 
   const interval = 1000 / rate;
   const started = performance.now();

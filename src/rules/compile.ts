@@ -50,18 +50,6 @@ function compileMatcher(c: Condition | undefined): Matcher {
   };
 }
 
-/** Merges two ascending lists of rule positions into one. */
-function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && (a[i] as number) < (b[j] as number))) out.push(a[i++] as number);
-    else out.push(b[j++] as number);
-  }
-  return out;
-}
-
 export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode): CompiledRuleSet {
   const { catalog } = domain;
   const rules = model.rules;
@@ -82,7 +70,7 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   const needsRuntime = rules.map((r) => r.when.modelId !== undefined || r.when.region !== undefined);
 
   // Rules any account matches, and per named account the rules that name it: each account's
-  // table is then built from (agnostic ∪ its own) rules, keeping thousands of overrides linear.
+  // table is then merged from its own rules and the agnostic ones, keeping thousands of overrides linear.
   const agnostic: number[] = [];
   const named = new Map<string, number[]>();
   const forMissing: number[] = [];
@@ -101,44 +89,124 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
     }
   });
 
-  /** Builds the decision table from `eligible` rule positions (ascending = evaluation order). */
-  const buildTable = (eligible: readonly number[]): Table => {
-    const direct: (Outcome | null)[] = Array.from({ length: cells }, () => null);
-    const start = new Int32Array(cells + 1);
-    const cand: number[] = [];
-    for (let s = 0; s < nS; s++) {
-      for (let c = 0; c < nC; c++) {
-        for (let t = 0; t < nR; t++) {
-          const cell = (s * nC + c) * nR + t;
-          start[cell] = cand.length;
-          const serviceTier = s === nS - 1 ? null : (serviceTiers[s] as string);
-          const requestType = t === nR - 1 ? null : (requestTypes[t] as string);
-          // Mode folded in: the ignored routing attribute is seen as missing.
-          const ignoreServiceTier = mode === 'request-type' || (mode === 'service-tier-with-fallback' && serviceTier === null);
-          const seenServiceTier = ignoreServiceTier ? null : serviceTier;
-          const seenRequestType = ignoreServiceTier ? requestType : null;
-          const classification = classifications[c] as string;
-          for (const i of eligible) {
-            const r = rules[i] as RuleDef;
-            if (!conditionMatches(r.when.serviceTier, seenServiceTier) || !conditionMatches(r.when.classification, classification) || !conditionMatches(r.when.requestType, seenRequestType)) continue;
-            if (!needsRuntime[i]) {
-              if (cand.length === start[cell]) direct[cell] = outcomes[i] as Outcome;
-              else cand.push(i);
-              break;
-            }
-            cand.push(i);
+  // Which rules each cell's catalog attributes match, worked out once: the tables below are
+  // then put together from short per-cell lists instead of testing every rule in every cell of
+  // every account's table (which made hundreds of overrides cost milliseconds per compile).
+  const cellRules: Int32Array[] = new Array<Int32Array>(cells);
+  const matchesCell = new Uint8Array(rules.length * cells);
+  const matching: number[] = [];
+  for (let s = 0; s < nS; s++) {
+    for (let c = 0; c < nC; c++) {
+      for (let t = 0; t < nR; t++) {
+        const cell = (s * nC + c) * nR + t;
+        const serviceTier = s === nS - 1 ? null : (serviceTiers[s] as string);
+        const requestType = t === nR - 1 ? null : (requestTypes[t] as string);
+        // Mode folded in: the ignored routing attribute is seen as missing.
+        const ignoreServiceTier = mode === 'request-type' || (mode === 'service-tier-with-fallback' && serviceTier === null);
+        const seenServiceTier = ignoreServiceTier ? null : serviceTier;
+        const seenRequestType = ignoreServiceTier ? requestType : null;
+        const classification = classifications[c] as string;
+        matching.length = 0;
+        for (let i = 0; i < rules.length; i++) {
+          const r = rules[i] as RuleDef;
+          if (conditionMatches(r.when.serviceTier, seenServiceTier) && conditionMatches(r.when.classification, classification) && conditionMatches(r.when.requestType, seenRequestType)) {
+            matching.push(i);
+            matchesCell[i * cells + cell] = 1;
           }
         }
+        cellRules[cell] = Int32Array.from(matching);
       }
     }
-    start[cells] = cand.length;
-    return { direct, start, cand: Int32Array.from(cand) };
+  }
+
+  /** A table under construction: rules are placed cell by cell, in evaluation order. */
+  class TableBuilder {
+    readonly direct: (Outcome | null)[] = new Array<Outcome | null>(cells).fill(null);
+    readonly start = new Int32Array(cells + 1);
+    readonly cand: number[] = [];
+    open(cell: number): void {
+      this.start[cell] = this.cand.length;
+    }
+    /** Places rule `i` in `cell`; true once the cell is complete (a rule with no runtime condition ends it). */
+    place(cell: number, i: number): boolean {
+      if (!needsRuntime[i]) {
+        if (this.cand.length === this.start[cell]) this.direct[cell] = outcomes[i] as Outcome;
+        else this.cand.push(i);
+        return true;
+      }
+      this.cand.push(i);
+      return false;
+    }
+    done(): Table {
+      this.start[cells] = this.cand.length;
+      return { direct: this.direct, start: this.start, cand: Int32Array.from(this.cand) };
+    }
+  }
+
+  /** The table over the rules `eligible` marks, each cell walked through its matching rules. */
+  const tableOf = (eligible: Uint8Array): Table => {
+    const b = new TableBuilder();
+    for (let cell = 0; cell < cells; cell++) {
+      b.open(cell);
+      const list = cellRules[cell] as Int32Array;
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k] as number;
+        if (eligible[i] === 1 && b.place(cell, i)) break;
+      }
+    }
+    return b.done();
+  };
+  const marks = (positions: readonly number[]): Uint8Array => {
+    const m = new Uint8Array(rules.length);
+    for (const i of positions) m[i] = 1;
+    return m;
   };
 
-  const missingAccount = buildTable(forMissing);
-  const unlistedAccount = buildTable(agnostic);
+  const missingAccount = tableOf(marks(forMissing));
+  // Per cell, the agnostic rules up to and including the first that ends the cell: what every
+  // account's table shares, and by itself the table of accounts no rule names.
+  const agnosticMark = marks(agnostic);
+  const agnosticCell: Int32Array[] = new Array<Int32Array>(cells);
+  for (let cell = 0; cell < cells; cell++) {
+    const list = cellRules[cell] as Int32Array;
+    const shared: number[] = [];
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k] as number;
+      if (agnosticMark[i] === 0) continue;
+      shared.push(i);
+      if (!needsRuntime[i]) break;
+    }
+    agnosticCell[cell] = Int32Array.from(shared);
+  }
+  const unlistedAccount = tableOf(agnosticMark);
+  /** An account's table: its own rules matching each cell merged, in evaluation order, into the shared list. */
+  const accountTable = (own: readonly number[]): Table => {
+    const b = new TableBuilder();
+    for (let cell = 0; cell < cells; cell++) {
+      b.open(cell);
+      const shared = agnosticCell[cell] as Int32Array;
+      let a = 0;
+      let o = 0;
+      for (;;) {
+        while (o < own.length && matchesCell[(own[o] as number) * cells + cell] === 0) o++;
+        const nextOwn = o < own.length ? (own[o] as number) : Number.MAX_SAFE_INTEGER;
+        const nextShared = a < shared.length ? (shared[a] as number) : Number.MAX_SAFE_INTEGER;
+        if (nextOwn === Number.MAX_SAFE_INTEGER && nextShared === Number.MAX_SAFE_INTEGER) break;
+        let i: number;
+        if (nextOwn < nextShared) {
+          i = nextOwn;
+          o++;
+        } else {
+          i = nextShared;
+          a++;
+        }
+        if (b.place(cell, i)) break;
+      }
+    }
+    return b.done();
+  };
   const byAccount = new Map<string, Table>();
-  for (const [account, own] of named) byAccount.set(account, buildTable(mergeAscending(agnostic, own)));
+  for (const [account, own] of named) byAccount.set(account, accountTable(own));
 
   let failClosedCount = 0;
   const fail = (err: FailClosedError): never => {

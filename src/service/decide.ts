@@ -4,7 +4,7 @@
  * snapshot, the token codecs, the time and the session id for a new session are passed in.
  * The rules are written out in docs/service.md ("Ranking").
  */
-import type { ConfigSnapshot } from '../appconfig/snapshot.js';
+import type { ConfigSnapshot } from '../appconfig/index.js';
 import type { LegacyLevel, Tier } from '../catalog/index.js';
 import type { Flags } from '../migration/index.js';
 import { FailClosedError, type CompiledRuleSet, type Outcome, type RequestAttributes } from '../rules/index.js';

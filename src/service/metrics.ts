@@ -4,7 +4,7 @@
  * `prio_`. Label children for tiers are resolved once, so the hot path does no label look-up.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ConfigSnapshot } from '../appconfig/snapshot.js';
+import type { ConfigSnapshot } from '../appconfig/index.js';
 import type { SchedulerEventKind } from '../scheduler/index.js';
 
 /** Distinct fail-closed values kept as labels; the rest are counted under `other` (values come from clients). */

@@ -6,6 +6,7 @@
  * `aggregateToJson`/`aggregateFromJson` are lossless, which is how partial reports merge. Pure.
  */
 import { emptyReservoir, mergeReservoirs, type Reservoir } from './reservoir.js';
+import type { SourceDamage } from './source.js';
 
 export const OUTCOME_KINDS = ['same', 'changed', 'baselineError', 'candidateError', 'bothError'] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
@@ -92,6 +93,8 @@ export interface ShadowAggregate {
     readonly mismatches: Map<string, number>;
   };
   readonly sample: Reservoir<SampledRecord>;
+  /** Input the sources know they lost (see {@link SourceDamage}), in {@link compareDamage} order once merged. */
+  readonly damage: SourceDamage[];
 }
 
 export interface AggregateShape {
@@ -116,7 +119,15 @@ export function emptyAggregate(shape: AggregateShape): ShadowAggregate {
     tokens: { absent: 0, unchecked: 0, checked: 0, valid: 0, invalid: new Map(), mismatch: new Map() },
     fidelity: { checked: 0, matched: 0, priorityMismatch: 0, qosMismatch: 0, baselineError: 0, mismatches: new Map() },
     sample: emptyReservoir<SampledRecord>(shape.sampleSize, shape.sampleSeed),
+    damage: [],
   };
+}
+
+/** A total order on damage events, so merged aggregates list them the same whatever the merge order. */
+export function compareDamage(a: SourceDamage, b: SourceDamage): number {
+  const ka = `${a.where}\u0000${a.kind}\u0000${a.detail}`;
+  const kb = `${b.where}\u0000${b.kind}\u0000${b.detail}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
 export function compared(agg: ShadowAggregate): number {
@@ -198,6 +209,7 @@ export function mergeAggregates(a: ShadowAggregate, b: ShadowAggregate): ShadowA
       mismatches: mergeCounters(a.fidelity.mismatches, b.fidelity.mismatches),
     },
     sample: mergeReservoirs(a.sample, b.sample),
+    damage: [...a.damage, ...b.damage].sort(compareDamage),
   };
 }
 
@@ -226,6 +238,7 @@ export interface AggregateJson {
     mismatches: Record<string, number>;
   };
   readonly sample: { readonly size: number; readonly seed: number; readonly records: readonly { rank: number; record: SampledRecord }[] };
+  readonly damage: readonly SourceDamage[];
 }
 
 export function sortedObject<V>(map: ReadonlyMap<string, V>): Record<string, V> {
@@ -284,6 +297,7 @@ export function aggregateToJson(agg: ShadowAggregate): AggregateJson {
       seed: agg.sample.seed,
       records: agg.sample.items.map((item) => ({ rank: item.rank, record: item.value })),
     },
+    damage: [...agg.damage].sort(compareDamage),
   };
 }
 
@@ -368,5 +382,18 @@ export function aggregateFromJson(json: unknown, where = 'state'): ShadowAggrega
     agg.sample.items.push({ rank: num(e.rank, `${where}.sample.records[${i}].rank`), text: JSON.stringify(record), value: record });
   }
   if (agg.sample.items.length > agg.sample.capacity) throw new AggregateFormatError(`${where}.sample holds more records than its size`);
+  // Absent in reports written before damage was tracked: nothing known lost.
+  if (o.damage !== undefined) {
+    if (!Array.isArray(o.damage)) throw new AggregateFormatError(`${where}.damage must be an array`);
+    for (const [i, entry] of o.damage.entries()) agg.damage.push(damageFromJson(entry, `${where}.damage[${i}]`));
+  }
   return agg;
+}
+
+function damageFromJson(value: unknown, where: string): SourceDamage {
+  const d = obj(value, where);
+  if (d.kind !== 'truncated-gzip' && d.kind !== 'offset-gap') throw new AggregateFormatError(`${where}.kind must be "truncated-gzip" or "offset-gap"`);
+  if (typeof d.where !== 'string' || typeof d.detail !== 'string') throw new AggregateFormatError(`${where}.where and .detail must be strings`);
+  const orNull = (v: unknown, field: string): number | null => (v === null ? null : num(v, `${where}.${field}`));
+  return { kind: d.kind, where: d.where, detail: d.detail, recordsLost: orNull(d.recordsLost, 'recordsLost'), bytesLost: orNull(d.bytesLost, 'bytesLost') };
 }

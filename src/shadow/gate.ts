@@ -22,6 +22,7 @@ export interface GateSpec {
   readonly maxQuarantinedShare?: number;
   readonly maxTokenInvalidShare?: number;
   readonly maxTokenMismatches?: number;
+  readonly maxSourceDamage?: number;
 }
 
 export interface GateCheck {
@@ -125,6 +126,14 @@ export function evaluateGate(report: ShadowReport, gate: GateSpec): GateVerdict 
   if (gate.maxTokenMismatches !== undefined) {
     const mismatches = Object.values(report.tokens.mismatch).reduce((a, b) => a + b, 0);
     atMost('maxTokenMismatches', gate.maxTokenMismatches, mismatches, 'tokens the legacy and dual readers disagree on', false);
+  }
+  if (gate.maxSourceDamage !== undefined) {
+    const d = report.damage;
+    const lost = [
+      d.recordsLost > 0 ? `${d.recordsLost} records known lost` : '',
+      d.unknownLoss > 0 ? `${d.unknownLoss} with a loss that cannot be counted` : '',
+    ].filter((x) => x !== '');
+    atMost('maxSourceDamage', gate.maxSourceDamage, d.events.length, `damaged source input (cut or corrupt .gz, Kafka offset gaps${lost.length > 0 ? `; ${lost.join(', ')}` : ''})`, false);
   }
   const failed = checks.filter((c) => !c.passed);
   return { passed: failed.length === 0, checks, failed };

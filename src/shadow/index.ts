@@ -7,7 +7,7 @@
  * from), sinks/ (files, progress), parallel/ (judging in worker threads), runner and merge (one
  * run from source to files).
  */
-export type { Checkpoint, RecordSource, SourcePosition, SourceRecord } from './source.js';
+export type { Checkpoint, RecordSource, SourceDamage, SourcePosition, SourceRecord } from './source.js';
 export { SourceInterruptedError } from './source.js';
 export { checkRecord, daysFromCivil, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './record.js';
 export {
@@ -46,9 +46,11 @@ export {
   aggregateFromReport,
   buildReport,
   DEFAULT_FIDELITY_FLOOR,
+  describeDamage,
   REPORT_FORMAT,
   serializeReport,
   type BuildReportOptions,
+  type DamageSection,
   type FidelitySection,
   type RunInfo,
   type ShadowReport,
@@ -61,8 +63,8 @@ export { DEFAULT_START_MS, generateRecords, type GenerateDeps, type GenerateOpti
 export { checkToken, createTokenChecker, tokenMismatch, type TokenChecker, type TokenVerdict } from './token-cache.js';
 export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
-export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
-export { runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
+export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeAtomically, writeReports, type WrittenReports } from './sinks/report-files.js';
+export { interruptible, runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
 export { mergeReports, type MergeResult } from './merge.js';
 export {
   defaultWorkerCount,

@@ -12,7 +12,7 @@ import { ConfigError } from '../validation/index.js';
 import { AggregateFormatError, mergeAggregates, type ShadowAggregate } from './aggregate.js';
 import { evaluateGate, type GateSpec, type GateVerdict } from './gate.js';
 import { aggregateFromReport, buildReport, type ShadowReport } from './report.js';
-import { prepareOutputDir, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
+import { completeOutputDir, prepareOutputDir, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
 
 export interface MergeResult {
   readonly report: ShadowReport;
@@ -65,12 +65,13 @@ export async function mergeReports(inputs: readonly string[], outDir: string, ga
   }
   prepareOutputDir(outDir, { keepQuarantine: false });
   // Quarantine first, so the reports (report.json last) only appear once everything is in place.
-  const out = createWriteStream(join(outDir, REPORT_FILES.quarantine));
+  const out = createWriteStream(join(outDir, REPORT_FILES.partialQuarantine));
   for (const input of inputs) {
     const q = join(statSync(input).isDirectory() ? input : join(input, '..'), REPORT_FILES.quarantine);
     if (existsSync(q)) await pipeline(createReadStream(q), out, { end: false });
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  completeOutputDir(outDir);
   const report = buildReport(merged, { rulesets: first.rulesets, run: { merged: partials.map((p) => ({ report: p.file, run: p.run })) } });
   const verdict = gate === undefined ? undefined : evaluateGate(report, gate);
   const files = writeReports(outDir, report, verdict);

@@ -6,7 +6,7 @@
  */
 import { OUTCOME_KINDS, type OutcomeKind } from './aggregate.js';
 import type { GateVerdict } from './gate.js';
-import type { ShadowReport } from './report.js';
+import { describeDamage, type ShadowReport } from './report.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
@@ -143,6 +143,17 @@ export function renderHtml(report: ShadowReport, verdict?: GateVerdict): string 
     .map(([k, v]) => `<div class="card"><b>${int(v as number)}</b><span>${esc(String(k))}</span></div>`)
     .join('');
   const quarantine = Object.entries(report.quarantine.byReason);
+  const damageText = describeDamage(report.damage);
+  const damage =
+    damageText === undefined
+      ? ''
+      : `<div class="banner bad">${esc(damageText)}</div><table><tr><th>damage</th><th>where</th><th>what</th></tr>${report.damage.events
+          .map((e) => `<tr><td>${esc(e.kind)}</td><td><code>${esc(e.where)}</code></td><td>${esc(e.detail)}</td></tr>`)
+          .join('')}</table>`;
+  const partial =
+    report.run?.partial === true
+      ? `<div class="banner warn">PARTIAL REPORT — the replay was ${esc(String(report.run.interrupted))}; resume it from ${esc(String(report.run.checkpoint))}. No gate applies to it.</div>`
+      : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Shadow replay: ${esc(report.rulesets.baseline.name)} → ${esc(report.rulesets.candidate.name)}</title><style>${CSS}</style></head>
@@ -150,6 +161,8 @@ export function renderHtml(report: ShadowReport, verdict?: GateVerdict): string 
 <h1>Shadow replay: ${esc(report.rulesets.baseline.name)} → ${esc(report.rulesets.candidate.name)}</h1>
 <div class="sub">baseline <code>${esc(report.rulesets.baseline.name)}</code> (${esc(report.rulesets.baseline.scheme)}) · candidate <code>${esc(report.rulesets.candidate.name)}</code> (${esc(report.rulesets.candidate.scheme)})</div>
 <div class="banner ${fidelityClass}">Baseline fidelity ${pct(f.rate)} — ${esc(f.message)}</div>
+${partial}
+${damage}
 ${gate}
 <h2>Totals</h2><div class="cards">${cards}</div>
 <p>Changes: ${int(report.changes.priority)} priority (${int(report.changes.upgrades)} up, ${int(report.changes.downgrades)} down, ${int(report.changes.withinLegacyLevel)} within the same legacy level), ${int(report.changes.qos)} QoS, ${int(report.changes.preemptable)} preemptable.</p>

@@ -4,7 +4,7 @@
  * where they concentrate. Pure.
  */
 import type { GateVerdict } from './gate.js';
-import type { ShadowReport } from './report.js';
+import { describeDamage, type ShadowReport } from './report.js';
 
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 const int = (n: number): string => n.toLocaleString('en-US');
@@ -24,6 +24,14 @@ export function renderMarkdown(report: ShadowReport, verdict?: GateVerdict): str
   if (fidelity.status === 'not-reproduced') {
     const worst = Object.entries(fidelity.mismatches).sort((a, b) => b[1] - a[1]).slice(0, 5);
     out.push(mdTable(['observed → baseline', 'records'], worst.map(([k, v]) => [`\`${k.replace('>', ' → ')}\``, v])), '');
+  }
+  if (report.run?.partial === true) {
+    out.push(`**⚠️ PARTIAL REPORT — the replay was ${String(report.run.interrupted)}; resume it from ${String(report.run.checkpoint)}. No gate applies to it.**`, '');
+  }
+  const damage = describeDamage(report.damage);
+  if (damage !== undefined) {
+    out.push(`**❌ ${damage}**`, '');
+    out.push(mdTable(['damage', 'where', 'what'], report.damage.events.map((e) => [e.kind, `\`${e.where}\``, e.detail])), '');
   }
   if (verdict !== undefined) {
     out.push(verdict.passed ? '**Gate: PASSED** ✅' : `**Gate: FAILED** ❌ (${verdict.failed.length} of ${verdict.checks.length} thresholds)`, '');

@@ -70,7 +70,46 @@ export interface ShadowReport {
   readonly failClosed: Record<string, number>;
   readonly quarantine: { readonly file: string; readonly byReason: Record<string, number> };
   readonly sample: AggregateJson['sample'];
+  /**
+   * Input the sources know they lost. `events` lists each damage (a cut .gz, a Kafka offset
+   * gap); `recordsLost`/`bytesLost` add up the losses that could be counted, `unknownLoss` is
+   * how many events lost an amount nobody can know (the missing end of a .gz).
+   */
+  readonly damage: DamageSection;
   readonly run?: RunInfo;
+}
+
+export interface DamageSection {
+  readonly events: AggregateJson['damage'];
+  readonly recordsLost: number;
+  readonly bytesLost: number;
+  readonly unknownLoss: number;
+}
+
+/**
+ * One sentence on a damaged source for every rendering (summary, .md, .html), or undefined when
+ * nothing was lost: the figures of a damaged replay cover only what could be read.
+ */
+export function describeDamage(d: DamageSection): string | undefined {
+  if (d.events.length === 0) return undefined;
+  const losses = [
+    d.recordsLost > 0 ? `${d.recordsLost} records known lost` : '',
+    d.unknownLoss > 0 ? `${d.unknownLoss} loss${d.unknownLoss === 1 ? '' : 'es'} that cannot be counted` : '',
+    d.bytesLost > 0 ? `${d.bytesLost} input bytes not read` : '',
+  ].filter((x) => x !== '');
+  return `Source damaged: ${d.events.length} damage event${d.events.length === 1 ? '' : 's'} (${losses.join(', ')}); every figure covers only the input that could be read.`;
+}
+
+function damageSection(events: AggregateJson['damage']): DamageSection {
+  let recordsLost = 0;
+  let bytesLost = 0;
+  let unknownLoss = 0;
+  for (const e of events) {
+    recordsLost += e.recordsLost ?? 0;
+    bytesLost += e.bytesLost ?? 0;
+    if (e.recordsLost === null) unknownLoss += 1;
+  }
+  return { events, recordsLost, bytesLost, unknownLoss };
 }
 
 export const TOP_N = 10;
@@ -140,6 +179,7 @@ export function buildReport(agg: ShadowAggregate, options: BuildReportOptions): 
     failClosed: s.failClosed,
     quarantine: { file: 'quarantine.ndjson', byReason: s.quarantineReasons },
     sample: s.sample,
+    damage: damageSection(s.damage),
   };
   return options.run === undefined ? report : { ...report, run: options.run };
 }
@@ -183,6 +223,7 @@ export function aggregateFromReport(doc: unknown): { aggregate: ShadowAggregate;
       mismatches: fidelity.mismatches,
     },
     sample: r.sample,
+    damage: r.damage === undefined ? undefined : obj(r.damage, 'report.damage').events,
   };
   const aggregate = aggregateFromJson(state, 'report');
   if (aggregate.read !== compared(aggregate) + aggregate.quarantined) {

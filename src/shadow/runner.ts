@@ -1,8 +1,9 @@
 /**
  * One replay run from source to files: the imperative shell around the pure core. Builds the
  * judge, replays the source with progress, writes the quarantine as it goes, then either the
- * reports (and the gate verdict) or — when the source was interrupted — a checkpoint and no
- * report at all, so a partial result can never pass for a complete one.
+ * reports (and the gate verdict) or — when the source was interrupted, or a signal stopped the
+ * run — a checkpoint and a partial report under its own name (report.partial.*), so a partial
+ * result can never pass for a complete one and an earlier complete report stays in place.
  */
 import type { Domain } from '../catalog/index.js';
 import type { TokenReader } from '../tokens/index.js';
@@ -13,13 +14,16 @@ import { replayInParallel, type ParallelOptions } from './parallel/pool.js';
 import { replay } from './replay.js';
 import { buildReport, type ShadowReport } from './report.js';
 import {
+  completeOutputDir,
   prepareOutputDir,
   QuarantineFile,
-  removeCheckpoint,
+  REPORT_FILES,
   writeCheckpoint,
+  writePartialReports,
   writeReports,
   type WrittenReports,
 } from './sinks/report-files.js';
+import { join } from 'node:path';
 import type { ProgressReporter } from './sinks/progress.js';
 import { SourceInterruptedError, type RecordSource } from './source.js';
 import type { ProgressReporting } from './sources/file.js';
@@ -53,11 +57,45 @@ export interface ReplayRunOptions {
    * Either way report.json comes out byte for byte the same.
    */
   readonly parallel?: ParallelOptions;
+  /**
+   * Interrupts the replay (SIGINT, SIGTERM): after the batch in hand, the run stops as if the
+   * source had lost its input — checkpoint and partial report written, no report.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export type ReplayRunResult =
   | { readonly kind: 'complete'; readonly report: ShadowReport; readonly verdict?: GateVerdict; readonly files: WrittenReports; readonly quarantineFile: string }
-  | { readonly kind: 'interrupted'; readonly error: SourceInterruptedError; readonly checkpointFile: string; readonly partial: ShadowAggregate };
+  | {
+      readonly kind: 'interrupted';
+      readonly error: SourceInterruptedError;
+      readonly checkpointFile: string;
+      readonly partial: ShadowAggregate;
+      /** report.partial.json/.md/.html: the figures so far, never taken for a complete report. */
+      readonly partialFiles: WrittenReports;
+    };
+
+/**
+ * The source, stopped by `signal` between batches: the abort becomes a SourceInterruptedError
+ * with the source's checkpoint after the last batch it handed out, which the replay already
+ * turns into a checkpoint file. A source that can wait for long (a pipe) honours the signal
+ * itself as well; one without a checkpoint cannot be interrupted this way.
+ */
+export function interruptible<S extends RecordSource>(source: S, signal: AbortSignal): S {
+  const checkpoint = source.checkpoint?.bind(source);
+  if (checkpoint === undefined) return source;
+  const interruption = () => new SourceInterruptedError(`interrupted by ${String(signal.reason ?? 'an abort')}`, checkpoint());
+  return {
+    ...source,
+    async *batches() {
+      if (signal.aborted) throw interruption();
+      for await (const batch of source.batches()) {
+        yield batch;
+        if (signal.aborted) throw interruption();
+      }
+    },
+  };
+}
 
 export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunResult> {
   const now = options.now ?? Date.now;
@@ -73,7 +111,7 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
   prepareOutputDir(options.outDir, { keepQuarantine: options.resumeFrom !== undefined });
   const quarantine = new QuarantineFile(options.outDir, { append: options.resumeFrom !== undefined });
   const readAtStart = agg.read;
-  const source = options.source;
+  const source = options.signal === undefined ? options.source : interruptible(options.source, options.signal);
   const onBatch = (read: number) => {
     options.progress.update(read, source.progress?.());
     return quarantine.drained();
@@ -96,12 +134,23 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
     await quarantine.close();
   }
   const total = outcome.aggregate;
+  // Damage is not a record: counted once, after the source has said all it will.
+  total.damage.push(...(source.damage?.() ?? []));
+  const rulesets = {
+    baseline: { name: options.baseline.name, scheme: options.baseline.scheme },
+    candidate: { name: options.candidate.name, scheme: options.candidate.scheme },
+  };
   if (outcome.interruption !== undefined) {
-    const rulesets = { baseline: options.baseline.name, candidate: options.candidate.name };
-    const checkpointFile = writeCheckpoint(options.outDir, source.label, rulesets, outcome.interruption.message, outcome.interruption.checkpoint, total);
-    return { kind: 'interrupted', error: outcome.interruption, checkpointFile, partial: total };
+    const names = { baseline: options.baseline.name, candidate: options.candidate.name };
+    const checkpointFile = writeCheckpoint(options.outDir, source.label, names, outcome.interruption.message, outcome.interruption.checkpoint, total);
+    const partial = buildReport(total, {
+      rulesets,
+      run: { source: source.label, partial: true, interrupted: outcome.interruption.message, checkpoint: REPORT_FILES.checkpoint, ...options.runInfo },
+    });
+    const partialFiles = writePartialReports(options.outDir, partial);
+    return { kind: 'interrupted', error: outcome.interruption, checkpointFile, partial: total, partialFiles };
   }
-  removeCheckpoint(options.outDir);
+  completeOutputDir(options.outDir);
   const finishedAt = now();
   const durationMs = Math.max(0, finishedAt - startedAt);
   const run = {
@@ -114,14 +163,8 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayRunRes
     resumed: options.resumeFrom !== undefined,
     ...options.runInfo,
   };
-  const report = buildReport(total, {
-    rulesets: {
-      baseline: { name: options.baseline.name, scheme: options.baseline.scheme },
-      candidate: { name: options.candidate.name, scheme: options.candidate.scheme },
-    },
-    run,
-  });
+  const report = buildReport(total, { rulesets, run });
   const verdict = options.gate === undefined ? undefined : evaluateGate(report, options.gate);
   const files = writeReports(options.outDir, report, verdict);
-  return { kind: 'complete', report, files, quarantineFile: quarantine.path, ...(verdict === undefined ? {} : { verdict }) };
+  return { kind: 'complete', report, files, quarantineFile: join(options.outDir, REPORT_FILES.quarantine), ...(verdict === undefined ? {} : { verdict }) };
 }

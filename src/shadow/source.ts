@@ -25,11 +25,33 @@ export type Checkpoint =
   | { readonly kind: 'line'; readonly file: string; readonly nextLine: number }
   | { readonly kind: 'kafka'; readonly topic: string; readonly nextOffsets: Readonly<Record<string, string>> };
 
+/**
+ * Input a source knows it lost: a .gz whose stream is cut or corrupt, a Kafka partition whose
+ * oldest records were deleted (retention) before the replay reached them. Not a record: the
+ * records it stood for were never read, so it cannot be counted in `read`; it is reported and
+ * gated on its own (report.damage, gate threshold maxSourceDamage).
+ */
+export interface SourceDamage {
+  readonly kind: 'truncated-gzip' | 'offset-gap';
+  /** The file, or `topic/partition`. */
+  readonly where: string;
+  /** One sentence: where reading stopped or skipped, and why. */
+  readonly detail: string;
+  /** Records known lost (a Kafka offset gap); null when the loss cannot be counted (the missing end of a .gz). */
+  readonly recordsLost: number | null;
+  /** Bytes of the input known not to have been read (compressed bytes of a .gz); null when unknown. */
+  readonly bytesLost: number | null;
+}
+
 export interface RecordSource {
   /** A label for reports and errors, e.g. `file:logs/x.ndjson` or `kafka:requests@127.0.0.1:9092`. */
   readonly label: string;
   /** Records in batches (batching keeps the per-record cost of async iteration off the hot path). */
   batches(): AsyncIterable<readonly SourceRecord[]>;
+  /** What the source knows it lost so far (read once `batches()` has ended or was interrupted). */
+  damage?(): readonly SourceDamage[];
+  /** The resume point after the last batch handed out (how a replay stopped by a signal resumes). */
+  checkpoint?(): Checkpoint;
 }
 
 /**

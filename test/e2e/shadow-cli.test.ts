@@ -115,6 +115,31 @@ describe('prio shadow replay', () => {
     expect(report.totals.compared).toBeLessThan(lines.length);
   });
 
+  it('a damaged source never passes the default gate: the damage is in report.json, .md, .html and the summary (issue 11.1)', async () => {
+    // The sample passes the default gate whole; cut, it fails on the damage whatever else it fails on.
+    const gz = gzipSync(`${lines.join('\n')}\n`);
+    const file = join(root, 'cut-gated.ndjson.gz');
+    writeFileSync(file, gz.subarray(0, Math.floor(gz.length / 2)));
+    const out = join(root, 'cut-gated');
+    const r = await runCli('shadow', 'replay', '--file', file, '--out', out, '--quiet', '--gate', join(PACKAGE_ROOT, 'shadow', 'gates', 'default.json'));
+    expect(r.code).toBe(3);
+    const report = readReport(out);
+    expect(report.damage.events).toHaveLength(1);
+    expect(report.damage.events[0]).toMatchObject({ kind: 'truncated-gzip', where: file, recordsLost: null });
+    expect(report.damage.unknownLoss).toBe(1);
+    const gate = JSON.parse(readFileSync(join(out, 'gate.json'), 'utf8')) as { failed: { threshold: string }[] };
+    expect(gate.failed.map((c) => c.threshold)).toContain('maxSourceDamage');
+    expect(r.out).toContain('SOURCE DAMAGED');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('Source damaged');
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('Source damaged');
+    // The whole log is undamaged: the same gate passes and the report says so.
+    const whole = join(root, 'whole.ndjson.gz');
+    writeFileSync(whole, gz);
+    const wholeOut = join(root, 'whole-gated');
+    expect((await runCli('shadow', 'replay', '--file', whole, '--out', wholeOut, '--quiet', '--gate', join(PACKAGE_ROOT, 'shadow', 'gates', 'default.json'))).code).toBe(0);
+    expect(readReport(wholeOut).damage).toEqual({ events: [], recordsLost: 0, bytesLost: 0, unknownLoss: 0 });
+  });
+
   it('exits 3 when the gate fails, listing each failed threshold with its measured value', async () => {
     const gate = join(root, 'strict.json');
     writeFileSync(gate, JSON.stringify({ maxChangedShare: 0.1, maxDowngrades: { '*': 0 }, maxCandidateErrors: 0 }));

@@ -23,6 +23,11 @@ import {
   CreateDeploymentStrategyCommand,
   CreateEnvironmentCommand,
   CreateHostedConfigurationVersionCommand,
+  DeleteApplicationCommand,
+  DeleteConfigurationProfileCommand,
+  DeleteDeploymentStrategyCommand,
+  DeleteEnvironmentCommand,
+  DeleteHostedConfigurationVersionCommand,
   GetApplicationCommand,
   GetConfigurationProfileCommand,
   GetDeploymentCommand,
@@ -36,10 +41,16 @@ import {
   ListDeploymentStrategiesCommand,
   ListEnvironmentsCommand,
   ListHostedConfigurationVersionsCommand,
+  ListTagsForResourceCommand,
   ResourceNotFoundException,
   ServiceQuotaExceededException,
   StartDeploymentCommand,
   StopDeploymentCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateApplicationCommand,
+  UpdateConfigurationProfileCommand,
+  UpdateDeploymentStrategyCommand,
   UpdateEnvironmentCommand,
   ValidateConfigurationCommand,
   type AppConfigClient,
@@ -296,6 +307,56 @@ describe('control plane through @aws-sdk/client-appconfig', () => {
   });
 });
 
+describe('updates, deletes and tags through @aws-sdk/client-appconfig', () => {
+  it('updates an application, a profile and a custom strategy; the predefined ones are fixed', async () => {
+    const { control } = shared;
+    const f = await fixture(control);
+    const app = await control.send(new UpdateApplicationCommand({ ApplicationId: f.appId, Description: 'renamed', Name: `${f.appName}-2` }));
+    expect(app).toMatchObject({ Id: f.appId, Name: `${f.appName}-2`, Description: 'renamed' });
+    const profile = await control.send(new UpdateConfigurationProfileCommand({ ApplicationId: f.appId, ConfigurationProfileId: f.profileId, Description: 'no schema', Validators: [] }));
+    expect(profile).toMatchObject({ Description: 'no schema', Validators: [] });
+    const id = await strategy(control, 10, 20, 0);
+    const s = await control.send(new UpdateDeploymentStrategyCommand({ DeploymentStrategyId: id, GrowthFactor: 50, GrowthType: 'EXPONENTIAL' }));
+    expect(s).toMatchObject({ Id: id, GrowthFactor: 50, GrowthType: 'EXPONENTIAL', DeploymentDurationInMinutes: 10 });
+    await expect(control.send(new UpdateDeploymentStrategyCommand({ DeploymentStrategyId: 'AppConfig.AllAtOnce', GrowthFactor: 50 }))).rejects.toBeInstanceOf(BadRequestException);
+    await expect(control.send(new DeleteDeploymentStrategyCommand({ DeploymentStrategyId: 'AppConfig.AllAtOnce' }))).rejects.toBeInstanceOf(BadRequestException);
+    await control.send(new DeleteDeploymentStrategyCommand({ DeploymentStrategyId: id }));
+    await expect(control.send(new GetDeploymentStrategyCommand({ DeploymentStrategyId: id }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('deletes bottom-up; a resource others depend on is a ConflictException', async () => {
+    const { control } = shared;
+    const f = await fixture(control, { validate: false });
+    const v = await publish(control, f, { a: 1 });
+    await deploy(control, f, await strategy(control, 600, 10, 0), v);
+    await expect(control.send(new DeleteApplicationCommand({ ApplicationId: f.appId }))).rejects.toBeInstanceOf(ConflictException);
+    await expect(control.send(new DeleteConfigurationProfileCommand({ ApplicationId: f.appId, ConfigurationProfileId: f.profileId }))).rejects.toBeInstanceOf(ConflictException);
+    await expect(control.send(new DeleteHostedConfigurationVersionCommand({ ApplicationId: f.appId, ConfigurationProfileId: f.profileId, VersionNumber: v }))).rejects.toBeInstanceOf(ConflictException);
+    await expect(control.send(new DeleteEnvironmentCommand({ ApplicationId: f.appId, EnvironmentId: f.envId }))).rejects.toBeInstanceOf(ConflictException);
+    await control.send(new StopDeploymentCommand({ ApplicationId: f.appId, EnvironmentId: f.envId, DeploymentNumber: 1 }));
+    await control.send(new DeleteEnvironmentCommand({ ApplicationId: f.appId, EnvironmentId: f.envId }));
+    await control.send(new DeleteHostedConfigurationVersionCommand({ ApplicationId: f.appId, ConfigurationProfileId: f.profileId, VersionNumber: v }));
+    await control.send(new DeleteConfigurationProfileCommand({ ApplicationId: f.appId, ConfigurationProfileId: f.profileId }));
+    const deleted = await control.send(new DeleteApplicationCommand({ ApplicationId: f.appId }));
+    expect(deleted.$metadata.httpStatusCode).toBe(204);
+    await expect(control.send(new GetApplicationCommand({ ApplicationId: f.appId }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('tags given at creation and by TagResource, read and removed by ARN', async () => {
+    const { control } = shared;
+    const app = await control.send(new CreateApplicationCommand({ Name: unique('tagged'), Tags: { team: 'scheduling' } }));
+    const arn = `arn:aws:appconfig:us-east-1:111122223333:application/${app.Id}`;
+    expect((await control.send(new ListTagsForResourceCommand({ ResourceArn: arn }))).Tags).toEqual({ team: 'scheduling' });
+    await control.send(new TagResourceCommand({ ResourceArn: arn, Tags: { stage: 'beta', owner: 'prio' } }));
+    await control.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: ['team', 'owner'] }));
+    expect((await control.send(new ListTagsForResourceCommand({ ResourceArn: arn }))).Tags).toEqual({ stage: 'beta' });
+    const env = await control.send(new CreateEnvironmentCommand({ ApplicationId: app.Id, Name: 'e', Tags: { tier: 'P50' } }));
+    expect((await control.send(new ListTagsForResourceCommand({ ResourceArn: `${arn}/environment/${env.Id}` }))).Tags).toEqual({ tier: 'P50' });
+    await expect(control.send(new ListTagsForResourceCommand({ ResourceArn: `${arn}/environment/nope123` }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(control.send(new ListTagsForResourceCommand({ ResourceArn: 'not-an-arn' }))).rejects.toBeInstanceOf(BadRequestException);
+  });
+});
+
 describe('deployments', () => {
   it('run to COMPLETE under the time scale, with AppConfig event log and summaries', async () => {
     const { control } = shared;
@@ -426,6 +487,7 @@ describe('AppConfigData through @aws-sdk/client-appconfigdata', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     const second = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: first.NextPollConfigurationToken }));
     expect(second.Configuration?.length ?? 0).toBe(0); // unchanged
+    expect(second.VersionLabel).toBeUndefined();
     expect(second.NextPollConfigurationToken).not.toBe(first.NextPollConfigurationToken);
     const spent = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: first.NextPollConfigurationToken })).catch((e: unknown) => e);
     expect(spent).toBeInstanceOf(DataBadRequestException);
@@ -521,6 +583,24 @@ describe('private endpoints', () => {
       }
       const d = await getDeployment(control, f, 2);
       expect(d).toMatchObject({ State: 'ROLLED_BACK', PercentageComplete: 50 });
+    } finally {
+      clients.destroy();
+      await local.close();
+    }
+  });
+
+  it('a token older than 24 hours is refused as expired', async () => {
+    const { local, clients, clock } = await privateEndpoint();
+    try {
+      const { control, data } = clients;
+      const f = await fixture(control, { validate: false });
+      await deploy(control, f, 'AppConfig.AllAtOnce', await publish(control, f, { a: 1 }));
+      const first = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: await session(data, f) }));
+      clock.now = T0 + 23 * 60 * MIN;
+      const kept = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: first.NextPollConfigurationToken }));
+      clock.now += 24 * 60 * MIN + 1;
+      const expired = await data.send(new GetLatestConfigurationCommand({ ConfigurationToken: kept.NextPollConfigurationToken })).catch((e: unknown) => e);
+      expect((expired as DataBadRequestException).Details?.InvalidParameters?.ConfigurationToken?.Problem).toBe('Expired');
     } finally {
       clients.destroy();
       await local.close();

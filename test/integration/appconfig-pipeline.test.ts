@@ -17,9 +17,7 @@ import {
   type AppConfigClient,
 } from '@aws-sdk/client-appconfig';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeAwsError, profileSchemas } from '../../src/appconfig/pipeline/index.js';
-import { listDeployments } from '../../src/appconfig/pipeline/deployments.js';
-import { resolveApplication, resolveEnvironment, resolveProfile } from '../../src/appconfig/pipeline/resolve.js';
+import { describeAwsError, listDeployments, profileSchemas, resolveApplication, resolveEnvironment, resolveProfile } from '../../src/appconfig/pipeline/index.js';
 import { readJsonFile } from '../../src/config/index.js';
 import { appConfigClients, appConfigEndpoint, clearFaults, injectFault, setAlarm, type AppConfigClients } from '../support/appconfig.js';
 import { runCli, type CliRun } from '../support/cli.js';

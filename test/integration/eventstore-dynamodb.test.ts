@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import {
+  AppendTooLarge,
   ConcurrencyConflict,
   DynamoDbEventStore,
   FencedAppend,
   StoreUnavailable,
+  MAX_TRANSACTION_ACTIONS,
   createEventTable,
   dynamoDbClient,
+  maxEventsPerAppend,
+  toItem,
   type NewEvent,
 } from '../../src/eventstore/index.js';
 
@@ -70,6 +75,51 @@ describe('DynamoDB event store', () => {
     await store.release(c.lease);
     const d = await store.acquire('m1', 'a', 1_000, now + 2_002);
     expect(d.acquired && d.lease.token).toBe(c.lease.token + 1);
+  });
+
+  it('appends exactly the largest atomic batch, and refuses one event more whole, with the limit named', async () => {
+    const store = new DynamoDbEventStore({ table, client });
+    const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => event(from + i, `batch-${from + i}`));
+    const refused = async (stream: string, expected: number, count: number, fence?: { lease: string; token: number }) => {
+      const before = await store.read(stream);
+      const err = await store.append(stream, expected, batch(expected + 1, count), fence === undefined ? {} : { fence }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppendTooLarge);
+      expect(err).toMatchObject({ stream, events: count, limit: count - 1 });
+      expect((err as Error).message).toContain(`at most ${count - 1}`);
+      expect(await store.read(stream)).toEqual(before); // nothing half-written
+    };
+    const lease = await store.acquire(`batch-${randomUUID()}`, 'bulk', 60_000, Date.now());
+    if (!lease.acquired) throw new Error('a fresh lease is free');
+    const fence = { lease: lease.lease.name, token: lease.lease.token };
+
+    // New stream: 100 puts, no head check.
+    const fresh = `batch-${randomUUID()}`;
+    expect(maxEventsPerAppend(0, false)).toBe(MAX_TRANSACTION_ACTIONS);
+    await refused(fresh, 0, 101);
+    expect(await store.append(fresh, 0, batch(1, 100))).toEqual({ fromVersion: 1, toVersion: 100 });
+    // After the head: 99 puts and the head check.
+    await refused(fresh, 100, 100);
+    expect(await store.append(fresh, 100, batch(101, 99))).toEqual({ fromVersion: 101, toVersion: 199 });
+    // After the head under a lease: 98 puts, the head check and the fencing check.
+    await refused(fresh, 199, 99, fence);
+    expect(await store.append(fresh, 199, batch(200, 98), { fence })).toEqual({ fromVersion: 200, toVersion: 297 });
+    // New stream under a lease: 99 puts and the fencing check.
+    const fencedFresh = `batch-${randomUUID()}`;
+    await refused(fencedFresh, 0, 100, fence);
+    expect(await store.append(fencedFresh, 0, batch(1, 99), { fence })).toEqual({ fromVersion: 1, toVersion: 99 });
+
+    const read = await store.read(fresh);
+    expect(read.map((e) => e.version)).toEqual(Array.from({ length: 297 }, (_, i) => i + 1));
+    expect(read.slice(199).every((e) => e.meta.fencingToken === fence.token)).toBe(true);
+    expect(await store.version(fencedFresh)).toBe(99);
+  });
+
+  it('the bound is DynamoDB Local\'s own: a transaction of 101 actions is refused by the service', async () => {
+    const stream = `raw-${randomUUID()}`;
+    const put = (version: number) => ({ Put: { TableName: table, Item: toItem(stream, version, event(version)), ConditionExpression: 'attribute_not_exists(#v)', ExpressionAttributeNames: { '#v': 'version' } } });
+    const tooMany = Array.from({ length: MAX_TRANSACTION_ACTIONS + 1 }, (_, i) => put(i + 1));
+    await expect(client.send(new TransactWriteItemsCommand({ TransactItems: tooMany }))).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(await new DynamoDbEventStore({ table, client }).version(stream)).toBe(0);
   });
 
   it('two writers racing for 1,000 rounds: no event lost or duplicated, exactly one winner per version', async () => {

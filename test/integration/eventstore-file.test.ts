@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ describe('file event store', () => {
     expect((err as Error).message).toContain('torn write');
     await expect(store.append('m', 2, [event(3)])).rejects.toBeInstanceOf(CorruptStream);
     expect(readFileSync(file).length).toBeGreaterThan(intact.length); // still there: nothing dropped
-    const quarantine = store.repairTornTail('m');
+    const quarantine = await store.repairTornTail('m');
     expect(quarantine).toBeDefined();
     expect(readFileSync(quarantine ?? '', 'utf8')).toBe('{"event":{"version":3,"type":"Num');
     expect((await store.read('m')).length).toBe(2);
@@ -72,7 +72,7 @@ describe('file event store', () => {
     expect(err).toBeInstanceOf(CorruptStream);
     expect(err.line).toBe(1);
     expect(err.reason).toContain('checksum mismatch');
-    expect(() => store.repairTornTail('d')).toThrow(CorruptStream);
+    await expect(store.repairTornTail('d')).rejects.toThrow(CorruptStream);
   });
 
   it('takes over a lock left by a dead process and refuses fenced appends', async () => {
@@ -83,6 +83,43 @@ describe('file event store', () => {
     await store.append('l', 1, [event(2)]);
     expect(readdirSync(join(dir, 'streams'))).toEqual(['l.ndjson']);
     await expect(store.append('l', 2, [event(3)], { fence: { lease: 'x', token: 1 } })).rejects.toBeInstanceOf(StoreUnavailable);
+  });
+
+  it('waits for a held lock without blocking the event loop, then appends', async () => {
+    const dir = tempDir();
+    const store = new FileEventStore({ dir, lockTimeoutMs: 20_000 });
+    await store.append('w', 0, [event(1)]);
+    const lock = `${store.fileOf('w')}.lock`;
+    // A lock naming a live process (this one): exactly what a writer mid-append leaves on disk.
+    symlinkSync(String(process.pid), lock);
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 5);
+    let settled = false;
+    const waiting = store.append('w', 1, [event(2)]).finally(() => (settled = true));
+    try {
+      // The waiter must leave the loop free: the interval keeps firing while the lock is held.
+      while (ticks < 20) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(settled).toBe(false);
+      expect(readFileSync(store.fileOf('w'), 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+      unlinkSync(lock);
+      expect(await waiting).toEqual({ fromVersion: 2, toVersion: 2 });
+    } finally {
+      clearInterval(ticker);
+    }
+    expect((await store.read('w')).map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it('gives up on a lock held past the timeout with a clear error, without blocking the loop', async () => {
+    const store = new FileEventStore({ dir: tempDir(), lockTimeoutMs: 200 });
+    await store.append('t', 0, [event(1)]);
+    symlinkSync(String(process.pid), `${store.fileOf('t')}.lock`);
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 5);
+    const err = await store.append('t', 1, [event(2)]).catch((e: unknown) => e);
+    clearInterval(ticker);
+    expect(err).toBeInstanceOf(StoreUnavailable);
+    expect((err as Error).message).toMatch(new RegExp(`lock .*t\\.ndjson\\.lock is held by process ${process.pid} for more than 200 ms`));
+    expect(ticks).toBeGreaterThan(0);
   });
 
   it('two processes racing for 1,000 rounds: no event lost or duplicated, one winner per version', async () => {

@@ -20,8 +20,8 @@ import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../.
 import { sharedBroker } from '../support/kafka/shared.js';
 import { runCli } from '../support/cli.js';
 import { compileJavaProducer, type JavaProducer, type ProduceLinesOptions } from '../support/kafka/java-producer.js';
-import { keyringFor, DEFAULT_BASELINE, DEFAULT_CANDIDATE } from '../../src/cli/shadow.js';
-import { createProgress, judgeParts, readCheckpoint, readJudgeSpec, runReplay, type RecordSource } from '../../src/shadow/index.js';
+import { keyringFor, DEFAULT_BASELINE, DEFAULT_CANDIDATE, DEFAULT_GATE } from '../../src/cli/shadow.js';
+import { aggregateToJson, CHECKPOINT_FORMAT, createProgress, emptyAggregate, judgeParts, readCheckpoint, readJudgeSpec, runReplay, type RecordSource } from '../../src/shadow/index.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'prio-kafka-source-'));
@@ -553,6 +553,87 @@ describe('topics written by the Java producer', () => {
 });
 
 // Last: takes the shared broker down and brings it back.
+describe('records retention deleted before the replay read them (issue 11.1)', () => {
+  async function deleteBefore(topic: string, offset: number): Promise<void> {
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(offset) }] });
+    await admin.disconnect();
+  }
+
+  it('a gap met mid-read is counted as damage and the read goes on at the new log start', async () => {
+    const topic = topicName('gap-mid');
+    // Small record batches, so a small fetch holds only a few of them and the read takes many fetches.
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 600; i += 10) {
+      await producer.send({ topic, messages: Array.from({ length: 10 }, (_, j) => ({ value: record(i + j) })) });
+    }
+    await producer.disconnect();
+    const source = kafkaSource({ brokers, topic, window: { from: 'beginning' }, maxBytesPerPartition: 2048 });
+    const seen: SourceRecord[] = [];
+    let deleted = false;
+    for await (const batch of source.batches()) {
+      seen.push(...batch);
+      if (!deleted) {
+        await deleteBefore(topic, 400);
+        deleted = true;
+      }
+    }
+    const offsets = seen.map((r) => (r.position.kind === 'kafka' ? Number(r.position.offset) : -1));
+    const damage = source.damage();
+    expect(damage).toHaveLength(1);
+    const lost = damage[0]?.recordsLost ?? 0;
+    expect(damage[0]).toMatchObject({ kind: 'offset-gap', where: `${topic}/0`, bytesLost: null });
+    expect(lost).toBeGreaterThan(0);
+    // Every offset is either read once or counted lost, none both.
+    expect(new Set(offsets).size).toBe(offsets.length);
+    expect(offsets.length + lost).toBe(600);
+    expect(offsets.at(-1)).toBe(599);
+    expect(source.checkpoint()).toEqual({ kind: 'kafka', topic, nextOffsets: { '0': '600' } });
+  });
+
+  it('a resumed replay whose checkpoint retention has overtaken counts the gap, and the default gate fails on it', async () => {
+    const { file } = writeLog('gap-resume.ndjson', 600);
+    const topic = topicName('gap-resume');
+    await produceLog({ brokers, file, topic, partitions: 1 });
+    await deleteBefore(topic, 300);
+    const source = kafkaSource({ brokers, topic, window: { from: 'beginning' }, resumeFrom: { kind: 'kafka', topic, nextOffsets: { '0': '100' } } });
+    const rest: SourceRecord[] = [];
+    for await (const batch of source.batches()) rest.push(...batch);
+    expect(rest).toHaveLength(300);
+    expect(source.damage()).toEqual([expect.objectContaining({ kind: 'offset-gap', where: `${topic}/0`, recordsLost: 200 })]);
+
+    // The same through the CLI: a checkpoint at offset 100, resumed with the default gate.
+    const { baseline, candidate } = judgeParts(readJudgeSpec({ baselineFile: DEFAULT_BASELINE, candidateFile: DEFAULT_CANDIDATE }));
+    const outDir = join(dir, 'out-gap-resume');
+    const checkpointFile = join(dir, 'gap-checkpoint.json');
+    writeFileSync(
+      checkpointFile,
+      JSON.stringify({
+        format: CHECKPOINT_FORMAT,
+        source: `kafka:${topic}@${brokers.join(',')}`,
+        rulesets: { baseline: baseline.name, candidate: candidate.name },
+        message: 'interrupted',
+        checkpoint: { kind: 'kafka', topic, nextOffsets: { '0': '100' } },
+        state: aggregateToJson(emptyAggregate({ tiers: ['P100', 'P90', 'P75', 'P50', 'P25', 'P10', 'P5'], sampleSize: 50, sampleSeed: 1 })),
+      }),
+    );
+    const r = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--out', outDir, '--resume', checkpointFile, '--gate', DEFAULT_GATE, '--quiet');
+    expect(r.code).toBe(3);
+    expect(r.out).toContain('maxSourceDamage');
+    const report = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as { totals: { read: number }; damage: { recordsLost: number } };
+    expect(report.totals.read).toBe(300);
+    expect(report.damage.recordsLost).toBe(200);
+  });
+});
+
 describe('a broker that goes away mid-replay', () => {
   const broker = sharedBroker();
 

@@ -7,6 +7,7 @@ import {
   rolloutSteps,
   scaledMinutes,
   servesNewVersion,
+  sessionBucket,
   type DeploymentTimeline,
   type RolloutStrategy,
 } from '../../src/appconfig/local/index.js';
@@ -167,5 +168,25 @@ describe('servesNewVersion', () => {
     expect(buckets.filter((b) => servesNewVersion(v, b))).toHaveLength(40);
     const rolledBack = at(timeline(linear20, { stop: { at: T0 + 13 * MIN, by: 'USER', description: 's' } }), 14);
     expect(buckets.some((b) => servesNewVersion(rolledBack, b))).toBe(false);
+  });
+});
+
+describe('sessionBucket', () => {
+  it('is stable and in [0, 100)', () => {
+    for (let n = 0; n < 1000; n++) {
+      expect(sessionBucket(n)).toBe(sessionBucket(n));
+      expect(sessionBucket(n)).toBeGreaterThanOrEqual(0);
+      expect(sessionBucket(n)).toBeLessThan(100);
+    }
+  });
+
+  it('any run of up to 100 consecutive sessions splits at any percentage within 3 of the exact share', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 100 }), (start, count, percentage) => {
+        let served = 0;
+        for (let n = start; n < start + count; n++) if (sessionBucket(n) < percentage) served++;
+        expect(Math.abs(served - (count * percentage) / 100)).toBeLessThanOrEqual(3);
+      }),
+    );
   });
 });

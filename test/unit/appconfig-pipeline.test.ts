@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '@aws-sdk/client-appconfig';
 import { Ajv } from 'ajv';
@@ -32,6 +35,7 @@ import {
 } from '../../src/appconfig/pipeline/index.js';
 import { loadDomain, readJsonFile } from '../../src/config/index.js';
 import type { ConfigError } from '../../src/validation/index.js';
+import { runCli } from '../support/cli.js';
 
 const domain = loadDomain();
 
@@ -307,5 +311,43 @@ describe('connection and AWS errors', () => {
     const missing = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
     expect(describeAwsError(missing, 'x')).toMatchObject({ kind: 'aws', message: expect.stringMatching(/^no AWS credentials found/) as unknown });
     expect(describeAwsError(new RangeError('a bug'), 'x')).toBeUndefined();
+  });
+});
+
+describe('prio appconfig (what needs no endpoint)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prio-appconfig-unit-'));
+
+  it('every command and the group have --help with an example', async () => {
+    for (const command of [[], ['init'], ['validate'], ['publish'], ['deploy'], ['watch'], ['rollback'], ['status'], ['history'], ['diff'], ['local']]) {
+      const run = await runCli('appconfig', ...command, '--help');
+      expect(run.code, command.join(' ')).toBe(0);
+      expect(run.out, command.join(' ')).toMatch(/Examples?[^\n]*:\n\s+(\$ )?prio appconfig/);
+    }
+  });
+
+  it('validate without --app needs no AppConfig: a valid document exits 0, an invalid one 1 with stage, file and pointer', async () => {
+    const ok = await runCli('appconfig', 'validate', '--profile', 'overrides', 'rules/overrides.example.json');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toBe('rules/overrides.example.json: valid overrides document (schema, lint, the configuration it makes compiles)\n');
+    const file = join(dir, 'flags.json');
+    writeFileSync(file, JSON.stringify({ ...(readJsonFile('rules/flags.json') as object), tokenWriteMode: 'v3' }));
+    const bad = await runCli('appconfig', 'validate', '--profile', 'flags', file, '--json');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toBe(`schema: ${file}#/tokenWriteMode: must be one of ["v1","v2"]\n`);
+    expect(JSON.parse(bad.out)).toMatchObject({ valid: false, issues: [{ stage: 'schema', file, pointer: '/tokenWriteMode' }] });
+    writeFileSync(join(dir, 'broken.json'), '{"schemaVersion": 1,');
+    const broken = await runCli('appconfig', 'validate', '--profile', 'flags', join(dir, 'broken.json'));
+    expect(broken.code).toBe(1);
+    expect(broken.err).toMatch(/^schema: .*broken\.json: not valid JSON: /);
+  });
+
+  it('usage errors are one line, exit 2: an unreadable file, an alarm for an environment not listed, a bad --alarm', async () => {
+    const missing = await runCli('appconfig', 'validate', '--profile', 'rules', join(dir, 'nope.json'));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/^error: .*nope\.json: cannot read: ENOENT/);
+    const alarm = await runCli('appconfig', 'init', '--app', 'a', '--envs', 'beta', '--alarm', 'prod=arn:x', '--endpoint-url', 'http://127.0.0.1:9');
+    expect(alarm).toMatchObject({ code: 2, err: 'error: --alarm names environment "prod", which --envs does not list\n' });
+    const malformed = await runCli('appconfig', 'init', '--app', 'a', '--envs', 'beta', '--alarm', 'prod', '--endpoint-url', 'http://127.0.0.1:9');
+    expect(malformed).toMatchObject({ code: 2, err: 'error: --alarm takes env=ARN, got "prod"\n' });
   });
 });

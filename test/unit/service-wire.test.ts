@@ -101,5 +101,8 @@ describe('CLI usage errors', () => {
     expect(noBound.err).toBe('error: give --duration, --requests, or both\n');
     const badMix = await runCli('load', '--target', 'http://127.0.0.1:1', '--requests', '1', '--classifications', 'A:x');
     expect(badMix.err).toContain('bad mix entry "A:x"');
+    const down = await runCli('load', '--target', 'http://127.0.0.1:1', '--requests', '1');
+    expect(down.code).toBe(2);
+    expect(down.err).toMatch(/^error: target http:\/\/127.0.0.1:1 is not available: /);
   });
 });

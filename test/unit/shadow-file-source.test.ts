@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileReadError } from '../../src/config/index.js';
-import { fileSource, type SourceRecord } from '../../src/shadow/index.js';
+import { fileSource, SourceInterruptedError, type SourceRecord } from '../../src/shadow/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'prio-shadow-source-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,6 +50,27 @@ describe('file source', () => {
     expect(good.length).toBeLessThan(2000);
     expect(good.every((r) => r.sourceError === undefined)).toBe(true);
     expect(lines(rs)).toEqual(Array.from({ length: rs.length }, (_, i) => i + 1));
+  });
+
+  it('a cut or corrupt .gz is reported as damage, with where decoding stopped; a whole one is not (issue 11.1)', async () => {
+    const body = Array.from({ length: 3000 }, (_, i) => `{"requestId":"r${i}","pad":"${String(i * 31).repeat(1 + (i % 7))}"}`).join('\n');
+    const gz = gzipSync(body);
+    const whole = fileSource(file(gz, '.gz'));
+    for await (const _ of whole.batches());
+    expect(whole.damage()).toEqual([]);
+    const cutPath = file(gz.subarray(0, Math.floor(gz.length / 2)), '.gz');
+    const cut = fileSource(cutPath);
+    for await (const _ of cut.batches());
+    expect(cut.damage()).toEqual([expect.objectContaining({ kind: 'truncated-gzip', where: cutPath, recordsLost: null, bytesLost: null })]);
+    expect(cut.damage()[0]?.detail).toMatch(/^decoding stopped at line \d+ after \d+ of \d+ compressed bytes .*the end of the stream is missing$/);
+    // Corrupt in the middle: what follows the damage is known not to have been decoded.
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0xff, Math.floor(gz.length / 3), Math.floor(gz.length / 3) + 64);
+    const corruptSource = fileSource(file(corrupt, '.gz'));
+    for await (const _ of corruptSource.batches());
+    const [event] = corruptSource.damage();
+    expect(event?.bytesLost).toBeGreaterThan(0);
+    expect(event?.bytesLost).toBeLessThan(gz.length);
   });
 
   it('a truncated .gz hands out the same records however slowly they are taken', async () => {
@@ -125,5 +148,53 @@ describe('file source', () => {
 
   it('a missing file is a FileReadError at once', () => {
     expect(() => fileSource(join(dir, 'nope.ndjson'))).toThrow(FileReadError);
+  });
+
+  describe('stdin, pipes and sniffed gzip (issue 11.5)', () => {
+    it('reads `-` from stdin, plain or gzip (recognised by its magic bytes)', async () => {
+      const plain = fileSource('-', { stdin: Readable.from([Buffer.from('{"a":1}\n{"b"'), Buffer.from(':2}\n')]) });
+      const got: SourceRecord[] = [];
+      for await (const b of plain.batches()) got.push(...b);
+      expect(got.map(text)).toEqual(['{"a":1}', '{"b":2}']);
+      expect(got[0]?.position).toEqual({ kind: 'line', file: '-', line: 1 });
+      const zipped = fileSource('-', { stdin: Readable.from([gzipSync('{"c":3}\n')]) });
+      const z: SourceRecord[] = [];
+      for await (const b of zipped.batches()) z.push(...b);
+      expect(z.map(text)).toEqual(['{"c":3}']);
+    });
+
+    it('reads a named pipe, and a gzip file whatever its name', async () => {
+      const fifo = join(dir, 'pipe');
+      execFileSync('mkfifo', [fifo]);
+      const writer = createWriteStream(fifo);
+      writer.end('{"p":1}\n{"p":2}\n');
+      expect((await readAll(fifo)).map(text)).toEqual(['{"p":1}', '{"p":2}']);
+      expect((await readAll(file(gzipSync('{"g":1}\n'), '.ndjson'))).map(text)).toEqual(['{"g":1}']);
+    });
+
+    it('an abort stops a read that waits on a pipe: the checkpoint is the line after the last batch handed out (issue 11.3)', async () => {
+      const stdin = new PassThrough();
+      const controller = new AbortController();
+      const source = fileSource('-', { stdin, signal: controller.signal, batchSize: 2 });
+      stdin.write('{"n":1}\n\n{"n":2}\n{"n":3}\n');
+      const got: SourceRecord[] = [];
+      const read = (async () => {
+        for await (const b of source.batches()) {
+          got.push(...b);
+          // Everything written is handed out; the read now waits for more that never comes.
+          if (got.length === 2) setTimeout(() => controller.abort('SIGINT'), 50);
+        }
+      })();
+      await expect(read).rejects.toBeInstanceOf(SourceInterruptedError);
+      await expect(read).rejects.toThrow('interrupted by SIGINT');
+      expect(got.map(text)).toEqual(['{"n":1}', '{"n":2}']);
+      // Line 4 was read but its batch never handed out: a resumed run starts there.
+      expect(source.checkpoint()).toEqual({ kind: 'line', file: '-', nextLine: 4 });
+    });
+
+    it('refuses a directory at once, naming it', () => {
+      expect(() => fileSource(dir)).toThrow(FileReadError);
+      expect(() => fileSource(dir)).toThrow(/is a directory/);
+    });
   });
 });

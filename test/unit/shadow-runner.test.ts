@@ -8,18 +8,21 @@ import {
   fileSource,
   mergeReports,
   readCheckpoint,
+  readJudgeSpec,
   runReplay,
   SourceInterruptedError,
   type RecordSource,
   type ReplayRunOptions,
   type SourceRecord,
 } from '../../src/shadow/index.js';
-import { baseline, candidate, domain, dualReader, generatedLines, legacyReader } from '../fixtures/shadow/harness.js';
+import { baseline, candidate, domain, dualReader, generatedLines, keyring, legacyReader } from '../fixtures/shadow/harness.js';
+import { DEFAULT_RULES_DIR } from '../../src/config/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'prio-shadow-run-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const quiet = createProgress({ stream: process.stderr, quiet: true, label: 'test' });
 const fixedClock = () => 1_700_000_000_000;
+const judgeSpec = readJudgeSpec({ baselineFile: join(DEFAULT_RULES_DIR, 'legacy.json'), candidateFile: join(DEFAULT_RULES_DIR, 'service_tier.json'), keyring });
 
 function options(source: RecordSource, outDir: string, extra: Partial<ReplayRunOptions> = {}): ReplayRunOptions {
   return {
@@ -85,16 +88,17 @@ describe('a replay run from file to reports', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
   });
 
-  it('an interrupted source leaves a checkpoint and no report; resuming gives the uninterrupted report', async () => {
+  it('an interrupted source leaves a checkpoint and a partial report, never report.json; resuming gives the uninterrupted report', async () => {
     const whole = join(root, 'whole');
     const cut = join(root, 'cut');
     await runReplay(options(fileSource(logFile), whole));
-    // A complete-looking report from an earlier run must not survive an interrupted one.
+    // An earlier complete report stays until a complete new one replaces it (issue 11.3).
     mkdirSync(cut, { recursive: true });
-    writeFileSync(join(cut, 'report.json'), '{"stale": true}\n');
+    writeFileSync(join(cut, 'report.json'), '{"earlier": true}\n');
     const first = await runReplay(options(interruptedAfter(logFile, 3), cut));
     expect(first.kind).toBe('interrupted');
-    expect(existsSync(join(cut, 'report.json'))).toBe(false);
+    expect(readFileSync(join(cut, 'report.json'), 'utf8')).toBe('{"earlier": true}\n');
+    expect(JSON.parse(readFileSync(join(cut, 'report.partial.json'), 'utf8'))).toMatchObject({ totals: { read: 75 }, run: { partial: true } });
     const saved = readCheckpoint(join(cut, 'checkpoint.json'));
     expect(saved.checkpoint).toEqual({ kind: 'line', file: logFile, nextLine: 76 });
     expect(saved.partial.read).toBe(75);
@@ -104,6 +108,33 @@ describe('a replay run from file to reports', () => {
     expect(existsSync(join(cut, 'checkpoint.json'))).toBe(false);
     expect(withoutRun(join(cut, 'report.json'))).toBe(withoutRun(join(whole, 'report.json')));
     expect(readFileSync(join(cut, 'quarantine.ndjson'), 'utf8')).toBe(readFileSync(join(whole, 'quarantine.ndjson'), 'utf8'));
+  });
+
+  it('a signal stops any source that keeps a checkpoint after the batch in hand, with and without workers (issue 11.3)', async () => {
+    for (const workers of [0, 2]) {
+      const controller = new AbortController();
+      const inner = fileSource(logFile, { batchSize: 25 });
+      // A source that does not watch the signal itself (as the Kafka source does not): the runner stops it.
+      let handed = 0;
+      const source: RecordSource = {
+        label: inner.label,
+        checkpoint: () => inner.checkpoint(),
+        async *batches() {
+          for await (const batch of inner.batches()) {
+            handed += 1;
+            if (handed === 2) controller.abort('SIGTERM');
+            yield batch;
+          }
+        },
+      };
+      const out = join(root, `signalled-${workers}`);
+      const result = await runReplay(options(source, out, { signal: controller.signal, ...(workers > 0 ? { parallel: { workers, spec: judgeSpec } } : {}) }));
+      if (result.kind !== 'interrupted') throw new Error('expected an interrupted replay');
+      expect(result.error.message).toBe('interrupted by SIGTERM');
+      expect(result.partial.read).toBe(50);
+      expect(readCheckpoint(result.checkpointFile).checkpoint).toEqual({ kind: 'line', file: logFile, nextLine: 51 });
+      expect(existsSync(join(out, 'report.json'))).toBe(false);
+    }
   });
 
   it('prio shadow replay --resume continues a checkpoint, and refuses one from another source', async () => {

@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { deploymentAt, servesNewVersion, type DeploymentView } from './deployment.js';
 import {
+  DEFAULT_QUOTAS,
+  emptyState,
   PREDEFINED_STRATEGIES,
   type AlarmState,
   type ApplicationRecord,
@@ -13,6 +15,7 @@ import {
   type HostedVersionRecord,
   type LocalState,
   type ProfileRecord,
+  type Quotas,
   type StrategyRecord,
 } from './model.js';
 import { notFound } from './protocol.js';
@@ -33,6 +36,7 @@ export class LocalContext {
     private readonly store: StateStore,
     readonly clock: Clock,
     readonly timeScale: number,
+    readonly quotas: Quotas = DEFAULT_QUOTAS,
   ) {
     this.state = store.load();
   }
@@ -47,7 +51,7 @@ export class LocalContext {
   }
 
   reset(): void {
-    this.state = { format: 1, applications: [], environments: [], profiles: [], hostedVersions: [], strategies: [], deployments: [], alarms: {} };
+    this.state = emptyState();
     this.save();
   }
 

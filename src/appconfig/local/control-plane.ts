@@ -4,7 +4,6 @@
  * sends and reads them (paths, status codes and shapes from its service model).
  */
 import { newId, type LocalContext } from './context.js';
-import type { DeploymentView } from './deployment.js';
 import type { DeploymentRecord, EnvironmentRecord, HostedVersionRecord, MonitorRecord, ProfileRecord, StrategyRecord, ValidatorRecord } from './model.js';
 import {
   ApiError,
@@ -22,30 +21,17 @@ import {
   type Route,
 } from './protocol.js';
 import { compileValidator, validateContent } from './validators.js';
+import { tagOnCreate, tagsOf } from './tags.js';
+import { applicationShape, deploymentShape, deploymentSummary, environmentShape, hostedResponse, hostedSummary, profileShape, strategyShape } from './shapes.js';
 
-/** AppConfig's default quotas, so ServiceQuotaExceededException can be seen locally too. */
-export const QUOTAS = {
-  applications: 100,
-  environmentsPerApplication: 20,
-  profilesPerApplication: 100,
-  customStrategies: 20,
-  /** Hosted configuration size, bytes (AppConfig: 2 MB). */
-  hostedConfigurationBytes: 2 * 1024 * 1024,
-} as const;
 
 const json = (status: number, body: object): ApiResponse => ({ status, body });
-
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 function quota(what: string, limit: number): ApiError {
   return new ApiError('ServiceQuotaExceededException', `The number of ${what} exceeds the quota of ${limit}.`);
 }
 
-function applicationShape(a: { id: string; name: string; description?: string }) {
-  return compact({ Id: a.id, Name: a.name, Description: a.description });
-}
-
-function monitorsOf(input: Record<string, unknown>): MonitorRecord[] | undefined {
+export function monitorsOf(input: Record<string, unknown>): MonitorRecord[] | undefined {
   const raw = input.Monitors;
   if (raw === undefined || raw === null) return undefined;
   if (!Array.isArray(raw)) throw badRequest('Monitors must be a list.');
@@ -59,7 +45,7 @@ function monitorsOf(input: Record<string, unknown>): MonitorRecord[] | undefined
   });
 }
 
-function validatorsOf(input: Record<string, unknown>): ValidatorRecord[] {
+export function validatorsOf(input: Record<string, unknown>): ValidatorRecord[] {
   const raw = input.Validators;
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw badRequest('Validators must be a list.');
@@ -73,119 +59,6 @@ function validatorsOf(input: Record<string, unknown>): ValidatorRecord[] {
     if (type !== 'JSON_SCHEMA') throw badRequest(`Validator Type must be JSON_SCHEMA or LAMBDA, got ${String(type)}.`);
     compileValidator(content);
     return { type, content };
-  });
-}
-
-function environmentShape(ctx: LocalContext, e: EnvironmentRecord) {
-  return compact({
-    ApplicationId: e.applicationId,
-    Id: e.id,
-    Name: e.name,
-    Description: e.description,
-    State: ctx.environmentState(e),
-    Monitors: e.monitors.map((m) => compact({ AlarmArn: m.alarmArn, AlarmRoleArn: m.alarmRoleArn })),
-  });
-}
-
-function profileShape(p: ProfileRecord) {
-  return compact({
-    ApplicationId: p.applicationId,
-    Id: p.id,
-    Name: p.name,
-    Description: p.description,
-    LocationUri: p.locationUri,
-    Validators: p.validators.map((v) => ({ Type: v.type, Content: v.content })),
-    Type: p.type,
-  });
-}
-
-function hostedSummary(h: HostedVersionRecord) {
-  return compact({
-    ApplicationId: h.applicationId,
-    ConfigurationProfileId: h.profileId,
-    VersionNumber: h.versionNumber,
-    Description: h.description,
-    ContentType: h.contentType,
-    VersionLabel: h.versionLabel,
-  });
-}
-
-/** A hosted version travels with its metadata in headers and its content as the raw body. */
-function hostedResponse(status: number, h: HostedVersionRecord): ApiResponse {
-  return {
-    status,
-    headers: compact({
-      'Application-Id': h.applicationId,
-      'Configuration-Profile-Id': h.profileId,
-      'Version-Number': String(h.versionNumber),
-      Description: h.description,
-      'Content-Type': h.contentType,
-      VersionLabel: h.versionLabel,
-    }) as Record<string, string>,
-    body: Buffer.from(h.content, 'base64'),
-  };
-}
-
-function strategyShape(s: StrategyRecord) {
-  return compact({
-    Id: s.id,
-    Name: s.name,
-    Description: s.description,
-    DeploymentDurationInMinutes: s.deploymentDurationInMinutes,
-    GrowthType: s.growthType,
-    GrowthFactor: s.growthFactor,
-    FinalBakeTimeInMinutes: s.finalBakeTimeInMinutes,
-    ReplicateTo: s.replicateTo,
-  });
-}
-
-function deploymentShape(d: DeploymentRecord, view: DeploymentView) {
-  return compact({
-    ApplicationId: d.applicationId,
-    EnvironmentId: d.environmentId,
-    DeploymentStrategyId: d.strategyId,
-    ConfigurationProfileId: d.profileId,
-    DeploymentNumber: d.deploymentNumber,
-    ConfigurationName: d.configurationName,
-    ConfigurationLocationUri: d.locationUri,
-    ConfigurationVersion: d.configurationVersion,
-    Description: d.description,
-    DeploymentDurationInMinutes: d.strategy.deploymentDurationInMinutes,
-    GrowthType: d.strategy.growthType,
-    GrowthFactor: d.strategy.growthFactor,
-    FinalBakeTimeInMinutes: d.strategy.finalBakeTimeInMinutes,
-    State: view.state,
-    // AppConfig lists a deployment's events newest first.
-    EventLog: [...view.events].reverse().map((e) => ({
-      EventType: e.eventType,
-      TriggeredBy: e.triggeredBy,
-      Description: e.description,
-      ActionInvocations: [],
-      OccurredAt: iso(e.occurredAt),
-    })),
-    PercentageComplete: view.percentageComplete,
-    StartedAt: iso(d.startedAt),
-    CompletedAt: iso(view.completedAt),
-    AppliedExtensions: [],
-    VersionLabel: d.versionLabel,
-  });
-}
-
-function deploymentSummary(d: DeploymentRecord, view: DeploymentView) {
-  return compact({
-    DeploymentNumber: d.deploymentNumber,
-    ConfigurationProfileId: d.profileId,
-    ConfigurationName: d.configurationName,
-    ConfigurationVersion: d.configurationVersion,
-    DeploymentDurationInMinutes: d.strategy.deploymentDurationInMinutes,
-    GrowthType: d.strategy.growthType,
-    GrowthFactor: d.strategy.growthFactor,
-    FinalBakeTimeInMinutes: d.strategy.finalBakeTimeInMinutes,
-    State: view.state,
-    PercentageComplete: view.percentageComplete,
-    StartedAt: iso(d.startedAt),
-    CompletedAt: iso(view.completedAt),
-    VersionLabel: d.versionLabel,
   });
 }
 
@@ -215,11 +88,13 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
     // Applications
     r('POST', '/applications', 'CreateApplication', (req) => {
       const input = jsonBody(req);
+      const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 64 }) ?? '';
       const description = stringField(input, 'Description', { max: 1024 });
-      if (ctx.state.applications.length >= QUOTAS.applications) throw quota('applications', QUOTAS.applications);
+      if (ctx.state.applications.length >= ctx.quotas.applications) throw quota('applications', ctx.quotas.applications);
       const app = compact({ id: newId(), name, description });
       ctx.state.applications.push(app);
+      tagOnCreate(ctx, `application/${app.id}`, tags);
       ctx.save();
       return json(201, applicationShape(app));
     }),
@@ -231,14 +106,16 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const appId = req.params.ApplicationId ?? '';
       ctx.application(appId);
       const input = jsonBody(req);
+      const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 64 }) ?? '';
       const description = stringField(input, 'Description', { max: 1024 });
       const monitors = monitorsOf(input) ?? [];
-      if (ctx.state.environments.filter((e) => e.applicationId === appId).length >= QUOTAS.environmentsPerApplication) {
-        throw quota('environments in this application', QUOTAS.environmentsPerApplication);
+      if (ctx.state.environments.filter((e) => e.applicationId === appId).length >= ctx.quotas.environmentsPerApplication) {
+        throw quota('environments in this application', ctx.quotas.environmentsPerApplication);
       }
       const env: EnvironmentRecord = compact({ applicationId: appId, id: newId(), name, description, monitors });
       ctx.state.environments.push(env);
+      tagOnCreate(ctx, `application/${appId}/environment/${env.id}`, tags);
       ctx.save();
       return json(201, environmentShape(ctx, env));
     }),
@@ -269,6 +146,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const appId = req.params.ApplicationId ?? '';
       ctx.application(appId);
       const input = jsonBody(req);
+      const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 128 }) ?? '';
       const locationUri = stringField(input, 'LocationUri', { required: true, max: 2048 }) ?? '';
       if (locationUri !== 'hosted') {
@@ -279,8 +157,8 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
         throw badRequest(`Type must be AWS.Freeform or AWS.AppConfig.FeatureFlags, got ${type}.`);
       }
       const validators = validatorsOf(input);
-      if (ctx.state.profiles.filter((p) => p.applicationId === appId).length >= QUOTAS.profilesPerApplication) {
-        throw quota('configuration profiles in this application', QUOTAS.profilesPerApplication);
+      if (ctx.state.profiles.filter((p) => p.applicationId === appId).length >= ctx.quotas.profilesPerApplication) {
+        throw quota('configuration profiles in this application', ctx.quotas.profilesPerApplication);
       }
       const profile: ProfileRecord = compact({
         applicationId: appId,
@@ -292,6 +170,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
         validators,
       });
       ctx.state.profiles.push(profile);
+      tagOnCreate(ctx, `application/${appId}/configurationprofile/${profile.id}`, tags);
       ctx.save();
       return json(201, profileShape(profile));
     }),
@@ -321,10 +200,10 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
       const profile = ctx.profile(req.params.ApplicationId ?? '', req.params.ConfigurationProfileId ?? '');
       const contentType = header(req, 'content-type');
       if (contentType === undefined || contentType === '') throw badRequest('ContentType is required.');
-      if (req.body.length > QUOTAS.hostedConfigurationBytes) {
-        throw new ApiError('PayloadTooLargeException', `The configuration is ${req.body.length} bytes; the limit is ${QUOTAS.hostedConfigurationBytes}.`, {
+      if (req.body.length > ctx.quotas.hostedConfigurationBytes) {
+        throw new ApiError('PayloadTooLargeException', `The configuration is ${req.body.length} bytes; the limit is ${ctx.quotas.hostedConfigurationBytes}.`, {
           Measure: 'BYTES',
-          Limit: QUOTAS.hostedConfigurationBytes,
+          Limit: ctx.quotas.hostedConfigurationBytes,
           Size: req.body.length,
         });
       }
@@ -371,12 +250,13 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
     // Deployment strategies
     r('POST', '/deploymentstrategies', 'CreateDeploymentStrategy', (req) => {
       const input = jsonBody(req);
+      const tags = tagsOf(input);
       const name = stringField(input, 'Name', { required: true, max: 64 }) ?? '';
       const growthType = (stringField(input, 'GrowthType') ?? 'LINEAR') as StrategyRecord['growthType'];
       if (growthType !== 'LINEAR' && growthType !== 'EXPONENTIAL') throw badRequest(`GrowthType must be LINEAR or EXPONENTIAL, got ${growthType}.`);
       const replicateTo = (stringField(input, 'ReplicateTo') ?? 'NONE') as StrategyRecord['replicateTo'];
       if (replicateTo !== 'NONE' && replicateTo !== 'SSM_DOCUMENT') throw badRequest(`ReplicateTo must be NONE or SSM_DOCUMENT, got ${replicateTo}.`);
-      if (ctx.state.strategies.length >= QUOTAS.customStrategies) throw quota('deployment strategies', QUOTAS.customStrategies);
+      if (ctx.state.strategies.length >= ctx.quotas.customStrategies) throw quota('deployment strategies', ctx.quotas.customStrategies);
       const strategy: StrategyRecord = compact({
         id: newId(),
         name,
@@ -388,6 +268,7 @@ export function controlPlaneRoutes(ctx: LocalContext): Route[] {
         replicateTo,
       });
       ctx.state.strategies.push(strategy);
+      tagOnCreate(ctx, `deploymentstrategy/${strategy.id}`, tags);
       ctx.save();
       return json(201, strategyShape(strategy));
     }),

@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LocalContext } from './context.js';
+import { sessionBucket } from './deployment.js';
 import { ApiError, badRequest, jsonBody, numberField, route, stringField, type ApiRequest, type ApiResponse, type Route } from './protocol.js';
 
 interface TokenState {
@@ -40,8 +41,8 @@ const MAX_SESSIONS = 100_000;
 /** A poll this much earlier than the interval is still accepted (timers are not exact). */
 const POLL_SLACK_MS = 1_000;
 const DEFAULT_POLL_INTERVAL_S = 60;
-
-const GOLDEN = (Math.sqrt(5) - 1) / 2;
+/** AppConfigData: "the token is valid for up to 24 hours". */
+const TOKEN_LIFETIME_MS = 24 * 3_600_000;
 
 function encodeToken(t: TokenState): string {
   return TOKEN_PREFIX + Buffer.from(JSON.stringify(t), 'utf8').toString('base64url');
@@ -99,9 +100,7 @@ export function dataPlaneRoutes(ctx: LocalContext, options: DataPlaneOptions = {
     const app = resolve('Application', appIdentifier, ctx.state.applications);
     const env = resolve('Environment', envIdentifier, ctx.state.environments.filter((e) => e.applicationId === app.id));
     const profile = resolve('ConfigurationProfile', profileIdentifier, ctx.state.profiles.filter((p) => p.applicationId === app.id));
-    // Golden-ratio buckets: stable per session and evenly spread, so any N sessions split by a
-    // percentage within about one session of the exact share.
-    const bucket = ((sessionCount++ * GOLDEN) % 1) * 100;
+    const bucket = sessionBucket(sessionCount++);
     const token: TokenState = { s: randomUUID(), a: app.id, e: env.id, p: profile.id, b: bucket, n: 0, v: null, i: interval, t: ctx.now() };
     remember(token.s, 0);
     return { status: 201, body: { InitialConfigurationToken: encodeToken(token) } };
@@ -115,6 +114,9 @@ export function dataPlaneRoutes(ctx: LocalContext, options: DataPlaneOptions = {
     const expected = sessions.get(token.s);
     if (expected !== undefined && token.n !== expected) {
       throw tokenProblem('Expired', 'The configuration token was already used; use the NextPollConfigurationToken of the last response.');
+    }
+    if (now - token.t > TOKEN_LIFETIME_MS) {
+      throw tokenProblem('Expired', 'The configuration token expired (tokens are valid for 24 hours); start a new configuration session.');
     }
     if (token.n > 0 && now - token.t < token.i * 1000 - POLL_SLACK_MS) {
       throw tokenProblem('PollIntervalNotSatisfied', `Poll again after ${token.i} seconds (NextPollIntervalInSeconds).`);
@@ -134,8 +136,9 @@ export function dataPlaneRoutes(ctx: LocalContext, options: DataPlaneOptions = {
       'Next-Poll-Interval-In-Seconds': String(token.i),
       'Content-Type': served.version.contentType,
     };
-    if (served.version.versionLabel !== undefined) headers['Version-Label'] = served.version.versionLabel;
     const unchanged = token.v !== null && sameVersion(token.v, key);
+    // AppConfigData leaves VersionLabel empty, like the body, when the client has the version already.
+    if (served.version.versionLabel !== undefined && !unchanged) headers['Version-Label'] = served.version.versionLabel;
     return { status: 200, headers, body: unchanged ? Buffer.alloc(0) : Buffer.from(served.version.content, 'base64') };
   }
 

@@ -174,6 +174,17 @@ export function servesNewVersion(view: DeploymentView, bucket: number): boolean 
   return bucket < view.percentageComplete;
 }
 
+const GOLDEN = (Math.sqrt(5) - 1) / 2;
+
+/**
+ * The bucket (0 ≤ bucket < 100) of the n-th configuration session: frac(n·φ)·100, the golden-ratio
+ * sequence. Pseudo-random yet evenly spread, so any run of up to 100 consecutive sessions splits
+ * at any percentage within 3 sessions of the exact share (and 20 within about one).
+ */
+export function sessionBucket(sessionNumber: number): number {
+  return ((sessionNumber * GOLDEN) % 1) * 100;
+}
+
 function roundPercent(value: number): number {
   return Math.round(value * 1000) / 1000;
 }

@@ -5,9 +5,9 @@
 export { startLocalAppConfig, type LocalAppConfig, type LocalAppConfigOptions } from './server.js';
 export type { LocalAdmin, RolledBack } from './admin.js';
 export type { Fault, FaultKind, FaultSpec } from './faults.js';
-export { FAULT_KINDS } from './faults.js';
-export type { AlarmState } from './model.js';
-export { PREDEFINED_STRATEGIES } from './model.js';
+export { FAULT_KINDS, FaultTable, parseFaultSpec } from './faults.js';
+export type { AlarmState, Quotas } from './model.js';
+export { DEFAULT_QUOTAS, PREDEFINED_STRATEGIES } from './model.js';
 export { StateFileError, STATE_FILE } from './store.js';
 export {
   deploymentAt,
@@ -15,6 +15,7 @@ export {
   rolloutSteps,
   scaledMinutes,
   servesNewVersion,
+  sessionBucket,
   type DeploymentEvent,
   type DeploymentEventType,
   type DeploymentState,

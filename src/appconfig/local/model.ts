@@ -6,8 +6,8 @@ import type { DeploymentStop, RolloutStrategy } from './deployment.js';
 
 export interface ApplicationRecord {
   readonly id: string;
-  readonly name: string;
-  readonly description?: string;
+  name: string;
+  description?: string;
 }
 
 export interface MonitorRecord {
@@ -31,11 +31,11 @@ export interface ValidatorRecord {
 export interface ProfileRecord {
   readonly applicationId: string;
   readonly id: string;
-  readonly name: string;
-  readonly description?: string;
+  name: string;
+  description?: string;
   readonly locationUri: string;
   readonly type: string;
-  readonly validators: ValidatorRecord[];
+  validators: ValidatorRecord[];
 }
 
 export interface HostedVersionRecord {
@@ -84,10 +84,12 @@ export interface LocalState {
   strategies: StrategyRecord[];
   deployments: DeploymentRecord[];
   alarms: Record<string, AlarmState>;
+  /** Tags by resource path within the ARN (`application/abc1234`), region and account aside. */
+  tags: Record<string, Record<string, string>>;
 }
 
 export function emptyState(): LocalState {
-  return { format: 1, applications: [], environments: [], profiles: [], hostedVersions: [], strategies: [], deployments: [], alarms: {} };
+  return { format: 1, applications: [], environments: [], profiles: [], hostedVersions: [], strategies: [], deployments: [], alarms: {}, tags: {} };
 }
 
 /** AppConfig's predefined strategies, as its documentation lists them (ids are their names). */
@@ -133,3 +135,22 @@ export const PREDEFINED_STRATEGIES: readonly StrategyRecord[] = [
     replicateTo: 'NONE',
   },
 ];
+
+/** Limits that answer ServiceQuotaExceededException (or PayloadTooLargeException) when passed. */
+export interface Quotas {
+  readonly applications: number;
+  readonly environmentsPerApplication: number;
+  readonly profilesPerApplication: number;
+  readonly customStrategies: number;
+  /** Hosted configuration size, bytes. */
+  readonly hostedConfigurationBytes: number;
+}
+
+/** AppConfig's default quotas, so the quota errors can be seen locally too. */
+export const DEFAULT_QUOTAS: Quotas = {
+  applications: 100,
+  environmentsPerApplication: 20,
+  profilesPerApplication: 100,
+  customStrategies: 20,
+  hostedConfigurationBytes: 2 * 1024 * 1024,
+};

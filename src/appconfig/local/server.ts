@@ -11,7 +11,10 @@ import { LocalContext, type Clock } from './context.js';
 import { controlPlaneRoutes } from './control-plane.js';
 import { dataPlaneRoutes } from './data-plane.js';
 import { corrupt, FaultTable } from './faults.js';
+import { lifecycleRoutes } from './lifecycle.js';
+import { tagRoutes } from './tags.js';
 import { ApiError, matchRoute, type ApiResponse, type Route } from './protocol.js';
+import { DEFAULT_QUOTAS, type Quotas } from './model.js';
 import { fileStore, memoryStore } from './store.js';
 
 export interface LocalAppConfigOptions {
@@ -27,6 +30,8 @@ export interface LocalAppConfigOptions {
   readonly clock?: Clock;
   /** Smallest RequiredMinimumPollIntervalInSeconds accepted (AppConfig: 15); 1 by default. */
   readonly minPollIntervalSeconds?: number;
+  /** Overrides of AppConfig's default quotas (a shared test endpoint raises `applications`). */
+  readonly quotas?: Partial<Quotas>;
   /** Called with one line per request the endpoint failed on unexpectedly (a bug, answered 500). */
   readonly onInternalError?: (line: string) => void;
 }
@@ -92,11 +97,13 @@ export async function startLocalAppConfig(options: LocalAppConfigOptions = {}): 
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new RangeError(`timeScale must be a positive number, got ${timeScale}`);
   const store = options.stateDir === undefined ? memoryStore() : fileStore(options.stateDir);
-  const ctx = new LocalContext(store, options.clock ?? Date.now, timeScale);
+  const ctx = new LocalContext(store, options.clock ?? Date.now, timeScale, { ...DEFAULT_QUOTAS, ...options.quotas });
   const faults = new FaultTable();
   const admin = createAdmin(ctx, faults);
   const routes: Route[] = [
     ...controlPlaneRoutes(ctx),
+    ...lifecycleRoutes(ctx),
+    ...tagRoutes(ctx),
     ...dataPlaneRoutes(ctx, options.minPollIntervalSeconds === undefined ? {} : { minPollIntervalSeconds: options.minPollIntervalSeconds }),
   ];
   const info = { timeScale, stateLocation: store.location };

@@ -36,7 +36,7 @@ const BAD_CREDENTIALS = new Set(['UnrecognizedClientException', 'InvalidSignatur
 
 /** The first single line of a message (SDK messages sometimes span several). */
 function firstLine(text: string): string {
-  return text.split('\n')[0]?.trim() ?? '';
+  return (text.split('\n')[0]?.trim() ?? '').replace(/\.$/, '');
 }
 
 function networkCode(err: AwsLikeError): string | undefined {

@@ -23,6 +23,7 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import {
+  AppendTooLarge,
   ConcurrencyConflict,
   CorruptStream,
   FencedAppend,
@@ -48,8 +49,17 @@ export interface DynamoDbStoreOptions {
 }
 
 const LEASE_PREFIX = 'lease#';
-/** Transactions hold at most 100 items: the events plus the fencing check. */
-const MAX_EVENTS_PER_APPEND = 99;
+/** DynamoDB's limit on the actions of one TransactWriteItems call. */
+export const MAX_TRANSACTION_ACTIONS = 100;
+
+/**
+ * The most events one append can write atomically: a transaction's 100 actions, less the head
+ * check (appending after an existing version) and the fencing check (appending under a lease).
+ * 100 for a new stream, 99 after its head, 98 after its head under a lease.
+ */
+export function maxEventsPerAppend(expectedVersion: number, fenced: boolean): number {
+  return MAX_TRANSACTION_ACTIONS - (expectedVersion > 0 ? 1 : 0) - (fenced ? 1 : 0);
+}
 
 /** True for an endpoint on this machine, where DynamoDB Local accepts any credentials. */
 export function isLocalEndpoint(endpoint: string | undefined): boolean {
@@ -171,8 +181,11 @@ export class DynamoDbEventStore implements EventStore, LeaseManager {
   async append(stream: string, expectedVersion: number, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     if (stream.startsWith(LEASE_PREFIX)) throw new StoreUnavailable(`stream names starting with "${LEASE_PREFIX}" are reserved for leases`);
     if (events.length === 0) return { fromVersion: expectedVersion + 1, toVersion: expectedVersion };
-    if (events.length > MAX_EVENTS_PER_APPEND) {
-      throw new StoreUnavailable(`one append holds at most ${MAX_EVENTS_PER_APPEND} events (got ${events.length})`);
+    const fenced = options.fence !== undefined;
+    const limit = maxEventsPerAppend(expectedVersion, fenced);
+    if (events.length > limit) {
+      const checks = [...(expectedVersion > 0 ? ['the head check'] : []), ...(fenced ? ['the fencing check'] : [])];
+      throw new AppendTooLarge(stream, events.length, limit, `a DynamoDB transaction takes ${MAX_TRANSACTION_ACTIONS} actions: the events${checks.map((c) => ` plus ${c}`).join('')}`);
     }
     const result = { fromVersion: expectedVersion + 1, toVersion: expectedVersion + events.length };
     const fence = options.fence;

@@ -1,7 +1,8 @@
 /**
  * The embedded default store: one NDJSON file per stream under a directory (`.prio/` by
  * default). Every line carries a CRC-32 of its event; every append is fsynced; a lock (a symbolic link naming
- * the holder's pid) makes appends of two local processes take turns. A torn or damaged line is reported with its
+ * the holder's pid) makes appends of two local processes take turns. Waiting for the lock never
+ * blocks the event loop: the waiter retries on a timer. A torn or damaged line is reported with its
  * position and never dropped or repaired silently (see {@link repairTornTail} for the explicit fix).
  *
  * Line format: `{"event":<event JSON>,"crc":"<8 hex digits>"}` where the CRC covers the exact
@@ -27,6 +28,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import {
   ConcurrencyConflict,
@@ -158,7 +160,7 @@ export class FileEventStore implements EventStore {
   }
 
   /** Checks every line of a stream; returns the damage found, if any. */
-  verify(stream: string): CorruptStream | undefined {
+  async verify(stream: string): Promise<CorruptStream | undefined> {
     const damage = this.damageOf(stream);
     // An unfinished last line may be a write in progress: look again while holding the lock.
     return damage?.reason.startsWith('torn') ? this.withLock(stream, () => this.damageOf(stream)) : damage;
@@ -178,7 +180,7 @@ export class FileEventStore implements EventStore {
    * The explicit repair for a torn last write: moves the unfinished bytes into a quarantine
    * file beside the stream (nothing is deleted) and returns its path. Refuses any other damage.
    */
-  repairTornTail(stream: string): string | undefined {
+  async repairTornTail(stream: string): Promise<string | undefined> {
     return this.withLock(stream, () => {
       const damage = this.damageOf(stream);
       if (damage === undefined) return undefined;
@@ -260,13 +262,17 @@ export class FileEventStore implements EventStore {
     return { head };
   }
 
-  private withLock<T>(stream: string, body: () => T): T {
+  /**
+   * Runs `body` holding the stream's lock. The wait is asynchronous; the body is synchronous,
+   * so once the lock is ours nothing else in this process runs until it is released.
+   */
+  private async withLock<T>(stream: string, body: () => T): Promise<T> {
     if (!this.dirReady) {
       mkdirSync(this.streamsDir, { recursive: true });
       this.dirReady = true;
     }
     const lock = `${this.fileOf(stream)}.lock`;
-    acquireLock(lock, this.lockTimeoutMs);
+    await acquireLock(lock, this.lockTimeoutMs);
     try {
       return body();
     } finally {
@@ -354,18 +360,20 @@ function syncDirectory(dir: string): void {
   }
 }
 
-const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
-function pause(ms: number): void {
-  Atomics.wait(sleepBuffer, 0, 0, ms);
-}
-
 /**
  * Takes the lock by creating a symbolic link whose target is our pid: one atomic, exclusive
  * system call (EEXIST when held) that also records the holder, so no half-written lock file
  * can exist. A lock left by a dead process is taken over; the takeover itself is serialized by
  * a `.steal` directory so two waiters never both remove a lock, and one of them a fresh one.
+ * While the lock is held the waiter sleeps on a timer (1 ms, growing to 10 ms), so the event
+ * loop keeps serving everything else.
+ *
+ * Why not proper-lockfile: it judges a lock stale by its age (an mtime it refreshes on a
+ * timer), so a crashed holder blocks every writer for the stale period, and a holder stalled
+ * past it loses the lock while still writing. The pid in the link is exact on one machine, which
+ * is the only place a file store is shared.
  */
-function acquireLock(lock: string, timeoutMs: number): void {
+async function acquireLock(lock: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const me = String(process.pid);
   for (let attempt = 0; ; attempt += 1) {
@@ -380,7 +388,7 @@ function acquireLock(lock: string, timeoutMs: number): void {
     if (Date.now() > deadline) {
       throw new StoreUnavailable(`lock ${lock} is held by process ${holder ?? '?'} for more than ${timeoutMs} ms`);
     }
-    pause(Math.min(1 + attempt, 10));
+    await sleep(Math.min(1 + attempt, 10));
   }
 }
 

@@ -1,6 +1,13 @@
 /**
  * Where a replay's results land on disk: report.json/.md/.html, gate.json, quarantine.ndjson
- * and, for an interrupted run, checkpoint.json. The edge of the shadow part that writes files.
+ * and, for an interrupted run, checkpoint.json and report.partial.json/.md/.html. The edge of
+ * the shadow part that writes files.
+ *
+ * An earlier complete report is replaced only by a complete new one: every file is written
+ * under a temporary name and renamed into place, the quarantine of a run in progress lives in
+ * quarantine.partial.ndjson until the run completes, and nothing of an earlier run is deleted
+ * when a run starts. An interrupted run leaves the earlier report as it was, next to its own
+ * checkpoint and partial report (named so that it cannot pass for a complete one).
  */
 import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -21,23 +28,38 @@ export const REPORT_FILES = {
   gate: 'gate.json',
   quarantine: 'quarantine.ndjson',
   checkpoint: 'checkpoint.json',
+  /** The quarantine of a run not yet complete (appended to when it resumes). */
+  partialQuarantine: 'quarantine.partial.ndjson',
+  partialJson: 'report.partial.json',
+  partialMarkdown: 'report.partial.md',
+  partialHtml: 'report.partial.html',
 } as const;
 
-/** Atomic enough for a report: a reader never sees a half-written file under the final name. */
-function writeAtomically(file: string, text: string): void {
+/** A reader never sees a half-written file under the final name, and a failed write leaves the old one. */
+export function writeAtomically(file: string, text: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /**
- * Removes results a previous run left in `dir`, so a run that stops half-way can never leave
- * an older, complete-looking report behind. Keeps the quarantine file when resuming.
+ * Makes `dir` ready for a run: creates it and, unless resuming, drops the quarantine a run
+ * that never completed left behind. Reports of an earlier complete run stay until replaced.
  */
 export function prepareOutputDir(dir: string, options: { keepQuarantine: boolean }): void {
   mkdirSync(dir, { recursive: true });
-  for (const name of [REPORT_FILES.json, REPORT_FILES.markdown, REPORT_FILES.html, REPORT_FILES.gate]) rmSync(join(dir, name), { force: true });
-  if (!options.keepQuarantine) rmSync(join(dir, REPORT_FILES.quarantine), { force: true });
+  if (!options.keepQuarantine) rmSync(join(dir, REPORT_FILES.partialQuarantine), { force: true });
+}
+
+/** Moves a completed run's quarantine into place and removes what only an interrupted run needs. */
+export function completeOutputDir(dir: string): void {
+  renameSync(join(dir, REPORT_FILES.partialQuarantine), join(dir, REPORT_FILES.quarantine));
+  for (const name of [REPORT_FILES.checkpoint, REPORT_FILES.partialJson, REPORT_FILES.partialMarkdown, REPORT_FILES.partialHtml]) rmSync(join(dir, name), { force: true });
 }
 
 export interface WrittenReports {
@@ -62,10 +84,26 @@ export function writeReports(dir: string, report: ShadowReport, verdict?: GateVe
   if (verdict !== undefined) {
     gate = join(dir, REPORT_FILES.gate);
     writeAtomically(gate, `${JSON.stringify(verdict, null, 2)}\n`);
+  } else {
+    // An earlier run's verdict must not sit next to a report it was not given for.
+    rmSync(join(dir, REPORT_FILES.gate), { force: true });
   }
   // report.json last: its presence says the run completed.
   writeAtomically(files.json, serializeReport(report));
   return gate === undefined ? files : { ...files, gate };
+}
+
+/** The figures of an interrupted run so far, under names no complete run uses. */
+export function writePartialReports(dir: string, report: ShadowReport): WrittenReports {
+  const files = {
+    json: join(dir, REPORT_FILES.partialJson),
+    markdown: join(dir, REPORT_FILES.partialMarkdown),
+    html: join(dir, REPORT_FILES.partialHtml),
+  };
+  writeAtomically(files.markdown, renderMarkdown(report));
+  writeAtomically(files.html, renderHtml(report));
+  writeAtomically(files.json, serializeReport(report));
+  return files;
 }
 
 /** Appends quarantine entries as NDJSON through a buffered stream. */
@@ -74,9 +112,9 @@ export class QuarantineFile {
   readonly #stream: WriteStream;
   #failure: Error | undefined;
 
-  constructor(dir: string, options: { append: boolean }) {
+  constructor(dir: string, options: { append: boolean; name?: string }) {
     mkdirSync(dir, { recursive: true });
-    this.path = join(dir, REPORT_FILES.quarantine);
+    this.path = join(dir, options.name ?? REPORT_FILES.partialQuarantine);
     this.#stream = createWriteStream(this.path, { flags: options.append ? 'a' : 'w' });
     this.#stream.on('error', (err) => {
       this.#failure = err;

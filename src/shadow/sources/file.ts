@@ -5,12 +5,15 @@
  * see become `sourceError` records instead of exceptions: a line longer than
  * {@link MAX_RECORD_BYTES} (its bytes are skipped, never buffered whole, so memory stays
  * bounded) and a gzip stream that is truncated or corrupt (its tail is one quarantined record).
+ * A cut or corrupt .gz is also reported as damage (`damage()`): the records after the cut were
+ * never read, so no quarantine share can stand for them; the gate fails on damage itself.
  */
 import { createReadStream, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FileReadError } from '../../config/index.js';
 import { MAX_RECORD_BYTES } from '../record.js';
-import type { Checkpoint, RecordSource, SourceRecord } from '../source.js';
+import { SourceInterruptedError, type Checkpoint, type RecordSource, type SourceDamage, type SourceRecord } from '../source.js';
 
 /** Progress a source can report for a progress bar (bytes of the file read so far). */
 export interface SourceProgress {
@@ -33,6 +36,22 @@ export interface FileSourceOptions {
   readonly batchBytes?: number;
   /** Maximum record size; lines above it are quarantined as oversized. */
   readonly maxRecordBytes?: number;
+  /**
+   * Stops the read, even one waiting on a pipe or stdin: the source then throws a
+   * {@link SourceInterruptedError} with the checkpoint after the last batch handed out.
+   */
+  readonly signal?: AbortSignal;
+  /** What `-` reads (default process.stdin); for tests. */
+  readonly stdin?: Readable;
+}
+
+/** The path that names standard input. */
+export const STDIN_PATH = '-';
+
+/** A file source: also says where it got to and what it lost. */
+export interface FileSource extends RecordSource, ProgressReporting {
+  checkpoint(): Checkpoint;
+  damage(): readonly SourceDamage[];
 }
 
 const NEWLINE = 0x0a;
@@ -44,15 +63,28 @@ export function isGzipPath(path: string): boolean {
   return path.endsWith('.gz');
 }
 
-/** Opens `path` as a record source. Throws {@link FileReadError} at once if the file cannot be read. */
-export function fileSource(path: string, options: FileSourceOptions = {}): RecordSource & ProgressReporting {
-  let size: number;
-  try {
-    const stat = statSync(path);
-    if (!stat.isFile()) throw new Error('not a regular file');
-    size = stat.size;
-  } catch (err) {
-    throw new FileReadError(path, err);
+/** The two bytes every gzip stream starts with; they cannot start a UTF-8 text line. */
+function startsLikeGzip(chunk: Buffer): boolean {
+  return chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b;
+}
+
+/**
+ * Opens `path` as a record source: a regular file, a named pipe, a device, or `-` for stdin.
+ * Compressed input is recognised by a `.gz` name or by the gzip magic bytes, so
+ * `cat log.gz | prio shadow replay --file -` works as `zcat log.gz | …` does. Throws
+ * {@link FileReadError} at once if the path cannot be read (missing, a directory).
+ */
+export function fileSource(path: string, options: FileSourceOptions = {}): FileSource {
+  let size: number | undefined;
+  if (path !== STDIN_PATH) {
+    try {
+      const stat = statSync(path);
+      if (stat.isDirectory()) throw new Error('is a directory');
+      // A pipe or a device has no size; only a regular file's bytes say how far the read got.
+      size = stat.isFile() ? stat.size : undefined;
+    } catch (err) {
+      throw new FileReadError(path, err);
+    }
   }
   const batchSize = options.batchSize ?? 256;
   const batchBytes = options.batchBytes ?? 16 * 1024 * 1024;
@@ -61,6 +93,11 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
   if (resume !== undefined && resume.kind !== 'line') throw new Error(`cannot resume a file source from a ${resume.kind} checkpoint`);
   const firstLine = resume?.nextLine ?? 1;
   let bytesRead = 0;
+  /** The line after the last batch handed out: where a resumed run starts. */
+  let nextLine = firstLine;
+  const damage: SourceDamage[] = [];
+  /** Compressed bytes the decompressor had taken when it failed. */
+  const decoder = { consumed: 0 };
 
   async function* batches(): AsyncGenerator<SourceRecord[]> {
     let line = 1;
@@ -127,7 +164,8 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
     };
 
     try {
-      for await (const chunk of decodedChunks(path, (n) => (bytesRead += n))) {
+      const input = { path, stdin: options.stdin, signal: options.signal };
+      for await (const chunk of decodedChunks(input, (n) => (bytesRead += n), decoder)) {
         let start = 0;
         for (;;) {
           const nl = chunk.indexOf(NEWLINE, start);
@@ -135,6 +173,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
           finishLine(chunk, start, nl);
           start = nl + 1;
           if (batch.length >= batchSize || batchValueBytes >= batchBytes) {
+            nextLine = Math.max(nextLine, line);
             yield batch;
             batch = [];
             batchValueBytes = 0;
@@ -143,33 +182,66 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Recor
         if (start < chunk.length) keepPartial(chunk.subarray(start));
       }
     } catch (err) {
+      if (err instanceof Interrupted) throw new SourceInterruptedError(`interrupted by ${err.reason}`, checkpoint());
       if (!isCompressionError(err)) throw new FileReadError(path, err);
       // A truncated or corrupt .gz: whatever was decoded is kept; the damaged tail becomes
       // one quarantined record at the line where decoding stopped, so the loss is visible.
       const excerpt = pendingBytes > 0 ? Buffer.concat(pending, pendingBytes).subarray(0, OVERSIZED_EXCERPT_BYTES) : oversizedExcerpt;
       emit(excerpt, `truncated or corrupt gzip stream: ${(err as Error).message}`);
+      // Of a pipe, what follows the damage is unknown: its size is.
+      const undecoded = size === undefined ? 0 : Math.max(0, size - decoder.consumed);
+      damage.push({
+        kind: 'truncated-gzip',
+        where: path,
+        detail:
+          `decoding stopped at line ${line} after ${decoder.consumed}${size === undefined ? '' : ` of ${size}`} compressed bytes (${(err as Error).message}); ` +
+          (undecoded > 0 ? `${undecoded} compressed bytes were not decoded` : 'the end of the stream is missing'),
+        recordsLost: null,
+        bytesLost: undecoded > 0 ? undecoded : null,
+      });
       pending = [];
       pendingBytes = 0;
       oversizedBytes = -1;
+      nextLine = Math.max(nextLine, line + 1);
       if (batch.length > 0) yield batch;
       return;
     }
     if (pendingBytes > 0 || oversizedBytes >= 0) finishLine(Buffer.alloc(0), 0, 0);
+    nextLine = Math.max(nextLine, line);
     if (batch.length > 0) yield batch;
+  }
+
+  function checkpoint(): Checkpoint {
+    return { kind: 'line', file: path, nextLine };
   }
 
   return {
     label: `file:${path}`,
     batches,
     progress: () => ({ done: bytesRead, total: size, unit: 'bytes' }),
+    checkpoint,
+    damage: () => damage,
   };
 }
 
 /** Decoded bytes held at most before the file read pauses. */
 const QUEUE_BYTES = 2 * 1024 * 1024;
 
+/** Thrown inside the read when the caller's signal aborts it. */
+class Interrupted extends Error {
+  constructor(readonly reason: string) {
+    super(`interrupted by ${reason}`);
+  }
+}
+
+interface Input {
+  readonly path: string;
+  readonly stdin: Readable | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
 /**
- * The file's bytes, decompressed for a .gz, as chunks; `onRead` counts the file's own bytes.
+ * The input's bytes, decompressed when gzip, as chunks; `onRead` counts the input's own bytes.
  *
  * Why not iterate the gunzip stream: a stream that fails throws away the output it holds, so
  * how much of a truncated .gz reached the replay (and the line its damaged tail is reported at)
@@ -178,10 +250,12 @@ const QUEUE_BYTES = 2 * 1024 * 1024;
  * is queued as it is produced and a failure is thrown only after all of it. Back-pressure
  * pauses the file read instead, in small reads for a .gz, which bounds what one read can expand to.
  */
-async function* decodedChunks(path: string, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
-  const gzip = isGzipPath(path);
-  const raw = createReadStream(path, { highWaterMark: gzip ? 64 * 1024 : 1024 * 1024 });
-  const gunzip = gzip ? createGunzip() : undefined;
+async function* decodedChunks(input: Input, onRead: (bytes: number) => void, decoder: { consumed: number }): AsyncGenerator<Buffer> {
+  const named = input.path !== STDIN_PATH;
+  const forcedGzip = named && isGzipPath(input.path);
+  const raw: Readable = named ? createReadStream(input.path, { highWaterMark: forcedGzip ? 64 * 1024 : 1024 * 1024 }) : (input.stdin ?? process.stdin);
+  let gunzip: ReturnType<typeof createGunzip> | undefined;
+  let sniffed = false;
   const queue: Buffer[] = [];
   let queued = 0;
   let failure: { error: unknown } | undefined;
@@ -200,13 +274,35 @@ async function* decodedChunks(path: string, onRead: (bytes: number) => void): As
     notify();
   };
   const fail = (error: unknown): void => {
+    if (failure === undefined && gunzip !== undefined) decoder.consumed = gunzip.bytesWritten;
     failure ??= { error };
     notify();
+  };
+  const finish = (): void => {
+    ended = true;
+    notify();
+  };
+  /** Decided on the first bytes: a .gz name, or the gzip magic bytes. */
+  const startGunzip = (): NonNullable<typeof gunzip> => {
+    const g = createGunzip();
+    gunzip = g;
+    g.on('data', take);
+    g.on('drain', () => {
+      gunzipFull = false;
+      if (queued < QUEUE_BYTES) raw.resume();
+    });
+    g.on('error', fail);
+    g.on('end', finish);
+    return g;
   };
   raw.on('data', (data: string | Buffer) => {
     // No encoding is set, so the stream hands out Buffers.
     const chunk = data as Buffer;
     onRead(chunk.length);
+    if (!sniffed) {
+      sniffed = true;
+      if (forcedGzip || startsLikeGzip(chunk)) startGunzip();
+    }
     if (gunzip === undefined) return take(chunk);
     if (!gunzip.write(chunk)) {
       gunzipFull = true;
@@ -214,26 +310,18 @@ async function* decodedChunks(path: string, onRead: (bytes: number) => void): As
     }
   });
   raw.on('error', fail);
-  if (gunzip === undefined) {
-    raw.on('end', () => {
-      ended = true;
-      notify();
-    });
-  } else {
-    raw.on('end', () => gunzip.end());
-    gunzip.on('data', take);
-    gunzip.on('drain', () => {
-      gunzipFull = false;
-      if (queued < QUEUE_BYTES) raw.resume();
-    });
-    gunzip.on('error', fail);
-    gunzip.on('end', () => {
-      ended = true;
-      notify();
-    });
-  }
+  raw.on('end', () => {
+    if (gunzip !== undefined) gunzip.end();
+    else if (forcedGzip) {
+      // An empty .gz: a stream with not even a header.
+      startGunzip().end();
+    } else finish();
+  });
+  const onAbort = (): void => notify();
+  input.signal?.addEventListener('abort', onAbort);
   try {
     for (;;) {
+      if (input.signal?.aborted) throw new Interrupted(String(input.signal.reason ?? 'an abort'));
       const chunk = queue.shift();
       if (chunk !== undefined) {
         queued -= chunk.length;
@@ -246,7 +334,10 @@ async function* decodedChunks(path: string, onRead: (bytes: number) => void): As
       await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
-    raw.destroy();
+    input.signal?.removeEventListener('abort', onAbort);
+    // stdin is not ours to destroy (the process may still read it); stop reading it.
+    if (named) raw.destroy();
+    else raw.pause();
     gunzip?.destroy();
   }
 }

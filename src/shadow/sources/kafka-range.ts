@@ -7,9 +7,10 @@
  * message and never sorts the list, so with several transactions aborted in one fetch (two
  * transactional producers are enough) it hands out aborted records, and can drop committed
  * ones. kafkajs keeps what it does right — group membership, assignments, offset commits and
- * the handover between members — and reads read_uncommitted, so none of its batches ends up
- * empty through its filter; each batch only tells the member which offsets it now owns. The
- * records in them come from here, where the aborted list is sorted and walked in full.
+ * the handover between members — and reads read_uncommitted and little at a time, so none of
+ * its batches ends up empty through its filter; each batch only tells the member that it owns
+ * the partition from that offset on. The records come from here, where the aborted list is
+ * sorted and walked in full, a whole fetch at a time; kafkajs is then moved past them (seek).
  */
 import type { SourceRecord } from '../source.js';
 import { FetchConnection, FetchedRecordReader, PartitionFetchError } from './kafka-fetch.js';
@@ -41,31 +42,33 @@ export class PartitionRangeReader {
   constructor(private readonly options: RangeReaderOptions) {}
 
   /**
-   * The committed records of `partition` in [from, until), in slices of whole record batches.
-   * Waits (calling `keepAlive` between fetches) while an open transaction holds the partition's
-   * last stable offset below `until`, as any read_committed consumer does.
+   * The committed records of `partition` from `from` on, in slices of whole record batches: at
+   * least up to `atLeast`, and as far as the fetches that took bring (never past `atMost`).
+   * `next` is the offset after them. Waits (calling `keepAlive` between fetches) while an open
+   * transaction holds the partition's last stable offset below `atLeast`, as any read_committed
+   * consumer does.
    */
-  async read(partition: number, from: number, until: number, keepAlive: () => Promise<void>): Promise<SourceRecord[][]> {
+  async read(partition: number, from: number, atLeast: number, atMost: number, keepAlive: () => Promise<void>): Promise<{ slices: SourceRecord[][]; next: number }> {
     const slices: SourceRecord[][] = [];
     let next = from;
-    while (next < until && !this.closed) {
+    while (next < atLeast && !this.closed) {
       const fetched = await this.fetch(partition, next);
-      const reader = new FetchedRecordReader(this.options.topic, fetched, next, until);
+      const reader = new FetchedRecordReader(this.options.topic, fetched, next, Number.isFinite(atMost) ? atMost : undefined);
       try {
         await reader.ready;
         for (let records = reader.read(SLICE_RECORDS); records.length > 0; records = reader.read(SLICE_RECORDS)) slices.push(records);
       } catch (err) {
         throw new UnreadableRecordsError(err instanceof Error ? err.message : String(err), { cause: err });
       }
-      if (reader.nextOffset > next) next = reader.nextOffset;
+      if (reader.nextOffset > next) next = Math.min(reader.nextOffset, atMost);
       else if (fetched.records !== null && fetched.records.length > 0) {
         // Only part of one batch fit: ask for more.
         this.maxBytes.set(partition, Math.min(256 * 1024 * 1024, 2 * this.maxBytesFor(partition)));
       } else await keepAlive();
     }
-    // Never a partial range: the caller commits `until` once this returns.
-    if (next < until) throw new Error('the replay ended while a range was being read');
-    return slices;
+    // Never a partial range: the caller commits `next` once this returns.
+    if (next < atLeast) throw new Error('the replay ended while a range was being read');
+    return { slices, next };
   }
 
   close(): void {

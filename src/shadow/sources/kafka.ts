@@ -27,7 +27,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { type Checkpoint, type RecordSource, SourceInterruptedError, type SourceRecord } from '../source.js';
+import { type Checkpoint, type RecordSource, type SourceDamage, SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { ProgressReporting, SourceProgress } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { FetchConnection, FetchedRecordReader, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
@@ -66,7 +66,10 @@ export interface KafkaSourceOptions extends KafkaConnection {
   readonly maxBytesPerPartition?: number;
 }
 
-/** The replay could not start: no broker answered, the topic does not exist, a bad checkpoint. */
+/**
+ * The replay could not start (no broker answered, the topic does not exist, a bad checkpoint),
+ * or met records it cannot read (an unknown codec, corrupt data), which no resume would cure.
+ */
 export class KafkaSourceError extends Error {
   override readonly name = 'KafkaSourceError';
 }
@@ -84,7 +87,12 @@ export interface KafkaSource extends RecordSource, ProgressReporting {
   checkpoint(): Checkpoint;
   /** The window per partition, once `batches()` has started (empty before). */
   windows(): readonly PartitionWindow[];
+  /** Offset gaps met so far (see {@link SourceDamage}). */
+  damage(): readonly SourceDamage[];
 }
+
+/** Kafka's error code for a fetch below the log start (or beyond the end). */
+const OFFSET_OUT_OF_RANGE = 1;
 
 export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
   const { topic, window, group } = options;
@@ -107,6 +115,18 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
   /** Partitions this process has held at some point (a group member reports only those). */
   const held = new Set<number>();
   let deliveredRecords = 0;
+  /** Offset gaps met so far: records retention deleted before this replay read them. */
+  const damage: SourceDamage[] = [];
+  /** Records a gap: from `from` (the next offset this replay wanted) to `to` (where the partition now starts). */
+  function gap(partition: number, from: number, to: number, when: string): void {
+    damage.push({
+      kind: 'offset-gap',
+      where: `${topic}/${partition}`,
+      detail: `offsets ${from} to ${to - 1} were deleted (retention ran ahead of the replay) ${when}`,
+      recordsLost: to - from,
+      bytesLost: null,
+    });
+  }
 
   function checkpoint(): Checkpoint {
     const nextOffsets: Record<string, string> = {};
@@ -124,6 +144,10 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     deliveredRecords += records.length;
   }
 
+  function unreadable(err: unknown): KafkaSourceError {
+    return new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+
   function progress(): SourceProgress {
     let total: number | undefined = 0;
     for (const w of plan.values()) total = w.end === undefined || total === undefined ? undefined : total + Math.max(0, w.end - w.start);
@@ -137,7 +161,13 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      plan = await planWindows(admin, topic, window, follow, resume);
+      const planned = await planWindows(admin, topic, window, follow, resume);
+      plan = planned.plan;
+      for (const g of planned.gaps) {
+        gap(g.partition, g.from, g.to, 'before the resumed replay started');
+        // The resume point moves past the gap: an interrupted resume must not count it again.
+        delivered.set(g.partition, g.to);
+      }
     } catch (err) {
       await admin.disconnect().catch(() => undefined);
       if (err instanceof KafkaSourceError) throw err;
@@ -210,8 +240,15 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     // notices it: batches handed out in between belong before the checkpoint.
     const lost = (cause: unknown) => new LostKafka(cause);
 
-    /** One fetch from every leader of an unfinished partition; retried (new connections, new leaders) before giving up. */
-    const fetchRound = async (): Promise<FetchedPartition[]> => {
+    /**
+     * One fetch from every leader of an unfinished partition; retried (new connections, new
+     * leaders) before giving up. A partition whose next offset retention has deleted meanwhile
+     * (OFFSET_OUT_OF_RANGE below the log start) moves on to the log start, and the gap is
+     * returned with the round: it takes effect once the round's turn comes, after every record
+     * fetched before it was handed out, so the checkpoint never counts a gap twice.
+     */
+    const fetchRound = async (): Promise<{ fetched: FetchedPartition[]; gaps: { partition: number; from: number; to: number }[] }> => {
+      const gaps: { partition: number; from: number; to: number }[] = [];
       for (let attempt = 0; ; attempt++) {
         try {
           const byLeader = new Map<string, FetchPartition[]>();
@@ -234,12 +271,18 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
             }),
           );
           const fetched = responses.flat();
+          const outOfRange = fetched.filter((f) => f.errorCode === OFFSET_OUT_OF_RANGE);
+          if (outOfRange.length > 0 && (await skipDeleted(outOfRange.map((f) => f.partition), gaps))) {
+            attempt -= 1;
+            continue;
+          }
           const failed = fetched.find((f) => f.errorCode !== 0);
           if (failed !== undefined) throw new PartitionFetchError(failed.partition, failed.errorCode);
-          return fetched;
+          return { fetched, gaps };
         } catch (err) {
           closeAll();
-          if (options.signal?.aborted) return [];
+          if (options.signal?.aborted) return { fetched: [], gaps };
+          if (err instanceof LostKafka) throw err;
           if (err instanceof PartitionFetchError && !err.retriable) {
             throw new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${err.message}`, { cause: err });
           }
@@ -251,12 +294,34 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       }
     };
 
+    /** Moves partitions whose next offset is below the log start to it; false when none was (another cause). */
+    const skipDeleted = async (partitions: readonly number[], gaps: { partition: number; from: number; to: number }[]): Promise<boolean> => {
+      let moved = false;
+      const watermarks = await admin.fetchTopicOffsets(topic).catch((e: unknown) => Promise.reject(lost(e)));
+      for (const partition of partitions) {
+        const low = Number(watermarks.find((w) => w.partition === partition)?.low ?? -1);
+        const from = next.get(partition) ?? 0;
+        if (low <= from) continue;
+        const end = plan.get(partition)?.end;
+        const to = end === undefined ? low : Math.min(low, end);
+        gaps.push({ partition, from, to });
+        next.set(partition, to);
+        moved = true;
+      }
+      return moved;
+    };
+
     try {
-      let pending: Promise<FetchedPartition[]> | undefined = open().length > 0 ? fetchRound() : undefined;
+      let pending: Promise<{ fetched: FetchedPartition[]; gaps: { partition: number; from: number; to: number }[] }> | undefined = open().length > 0 ? fetchRound() : undefined;
       while (pending !== undefined) {
         let fetched: FetchedPartition[];
         try {
-          fetched = await pending;
+          const round = await pending;
+          fetched = round.fetched;
+          for (const g of round.gaps) {
+            gap(g.partition, g.from, g.to, 'while the replay read the partition');
+            delivered.set(g.partition, g.to);
+          }
         } catch (err) {
           if (!(err instanceof LostKafka)) throw err;
           throw new SourceInterruptedError(
@@ -282,7 +347,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         pending?.catch(() => undefined);
         // Decoded a slice at a time while the next fetch is under way (see FetchedRecordReader).
         for (const reader of ready) {
-          await reader.ready;
+          await reader.ready.catch((err: unknown) => Promise.reject(unreadable(err)));
           for (let records = reader.read(DECODE_SLICE_RECORDS); records.length > 0; records = reader.read(DECODE_SLICE_RECORDS)) {
             markDelivered(records);
             yield records;
@@ -312,7 +377,8 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       // through kafka-range.ts); read_uncommitted keeps its faulty aborted-transaction filter
       // from emptying a batch, which would then never reach eachBatch.
       readUncommitted: true,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      // Its batches only announce ownership; the broker still sends at least one whole batch.
+      maxBytesPerPartition: Math.min(64 * 1024, options.maxBytesPerPartition ?? 8 * 1024 * 1024),
       maxBytes: 32 * 1024 * 1024,
       // A bounded replay is done when its partitions reach their ends; a long fetch wait
       // would only delay noticing the last records of a quiet partition.
@@ -362,7 +428,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     consumer.on(consumer.events.CRASH, (event) => {
       const error = event.payload.error;
       // A codec kafkajs does not know is no lost broker: resuming would meet it again.
-      if (error.name === 'KafkaJSNotImplemented') channel.abort(new Error(`cannot read topic ${topic}: ${error.message}`, { cause: error }));
+      if (error.name === 'KafkaJSNotImplemented') channel.abort(unreadable(error));
       else channel.fail(error);
     });
 
@@ -374,15 +440,17 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       const end = endOf(partition);
       // The batch may end in records kafkajs does not hand out (transaction markers): move past
       // them too, or a partition ending in a marker would never complete.
-      const after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
+      let after = Math.min(Number(batch.lastOffset()) + 1, end ?? Number.POSITIVE_INFINITY);
       if (after <= from) return;
-      // kafkajs's records are not used: the committed ones in [from, after) are read again.
+      const kafkajsNext = after;
+      // kafkajs's records are not used: the committed ones from `from` on are read again, at
+      // least as far as kafkajs's batch went, and as far as a fetch of the decoder's brings.
       let slices: SourceRecord[][];
       try {
-        slices = await ranges.read(partition, from, after, heartbeat);
+        ({ slices, next: after } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
       } catch (err) {
         if (!(err instanceof UnreadableRecordsError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
-        channel.abort(new Error(`cannot read topic ${topic}: ${err.message}`, { cause: err }));
+        channel.abort(unreadable(err));
         return;
       }
       if (!isRunning() || isStale() || !assigned.has(partition)) return;
@@ -391,6 +459,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       if (group !== undefined && slices.length > 0) await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(after) }] }] });
       fetchNext.set(partition, after);
       if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
+      else if (after > kafkajsNext) consumer.seek({ topic, partition, offset: String(after) });
       for (const records of slices) await channel.push(records);
       finishIfComplete();
       if (isRunning()) await heartbeat();
@@ -420,7 +489,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
     return { consumer, ranges, started };
   }
 
-  return { label, batches, checkpoint, progress, windows: () => [...plan.values()] };
+  return { label, batches, checkpoint, progress, windows: () => [...plan.values()], damage: () => damage };
 }
 
 /** Start and end offset of every partition, as fixed when the replay starts. */
@@ -430,7 +499,7 @@ async function planWindows(
   window: KafkaWindow,
   follow: boolean,
   resume: Checkpoint | undefined,
-): Promise<Map<number, PartitionWindow>> {
+): Promise<{ plan: Map<number, PartitionWindow>; gaps: { partition: number; from: number; to: number }[] }> {
   const topics = await admin.listTopics();
   if (!topics.includes(topic)) throw new KafkaSourceError(`topic ${topic} does not exist (topics are never created by a replay)`);
   const watermarks = await admin.fetchTopicOffsets(topic);
@@ -451,6 +520,7 @@ async function planWindows(
     if (!watermarks.some((w) => String(w.partition) === key)) throw new KafkaSourceError(`the checkpoint names partition ${key}, which topic ${topic} does not have`);
   }
   const plan = new Map<number, PartitionWindow>();
+  const gaps: { partition: number; from: number; to: number }[] = [];
   for (const w of watermarks) {
     const resumed = resumeAt[String(w.partition)];
     const low = Number(w.low);
@@ -459,9 +529,13 @@ async function planWindows(
       if (!/^\d+$/.test(resumed)) throw new KafkaSourceError(`the checkpoint's offset for partition ${w.partition} is not an offset: ${resumed}`);
       start = Math.max(start, Number(resumed));
     }
-    plan.set(w.partition, { partition: w.partition, start, end: follow ? undefined : (ends.get(w.partition) ?? Number(w.high)) });
+    const end = follow ? undefined : (ends.get(w.partition) ?? Number(w.high));
+    // Retention may have deleted records past the checkpoint since the interrupted run.
+    const gapEnd = end === undefined ? low : Math.min(low, end);
+    if (resumed !== undefined && Number(resumed) < gapEnd) gaps.push({ partition: w.partition, from: Number(resumed), to: gapEnd });
+    plan.set(w.partition, { partition: w.partition, start, end });
   }
-  return plan;
+  return { plan, gaps };
 }
 
 /** A broker lost for good during a direct read; becomes a SourceInterruptedError with the checkpoint of that moment. */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fetchKafkaJars } from './broker.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,8 +36,9 @@ export interface JavaProducer {
   produce(options: ProduceLinesOptions): Promise<void>;
 }
 
-/** Compiles ProduceLines.java (a few seconds); the jars must have been fetched (the test setup does). */
+/** Compiles ProduceLines.java (a few seconds), fetching the client jars first if a cluster named by KAFKA_BROKERS left them unfetched. */
 export async function compileJavaProducer(): Promise<JavaProducer> {
+  await fetchKafkaJars();
   const classes = mkdtempSync(join(tmpdir(), 'prio-java-producer-'));
   const classpath = `${join(lib, '*')}`;
   await run('javac', ['-nowarn', '-cp', classpath, '-d', classes, join(here, 'java', 'ProduceLines.java')]);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadDomain } from '../../src/config/index.js';
 import { lintRuleSet, lintRuleSetReport, parseRuleSet, SERVICE_TIER_MODES, type RuleSetModel } from '../../src/rules/index.js';
-import { referenceLint } from './lint-model.js';
+import { referenceLint } from './rules-lint-model.js';
 
 const domain = loadDomain();
 const { catalog, scale } = domain;
