@@ -149,10 +149,12 @@ export const suite: BenchSuite = async ({ args, log }) => {
     const decide = await startChild('decide');
     children.push(proxy.child, gateway.child, decide.child);
 
+    // Each server's code needs a few seconds of traffic before it runs optimized (measured: the
+    // first seconds cost two to four times the CPU per request of later ones).
     log('warming up');
-    await closedLoop(proxy.url, 1, concurrency, false);
-    await closedLoop(gateway.url, 1, concurrency, false);
-    await closedLoop(decide.url, 1, concurrency, true);
+    await closedLoop(proxy.url, seconds, concurrency, false);
+    await closedLoop(gateway.url, seconds, concurrency, false);
+    await closedLoop(decide.url, seconds, concurrency, true);
 
     const proxyRuns: Measured[] = [];
     const gatewayRuns: Measured[] = [];

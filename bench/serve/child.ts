@@ -1,7 +1,7 @@
 /**
  * One server of the `serve` benchmark, in a process of its own (one event loop, one core):
  * `upstream` (answers at once), `proxy` (a bare pass-through proxy on the same HTTP stack as
- * the gateway: node:http in, undici out, no scheduling), `gateway` or `decide` (prio serve).
+ * the gateway: node:http in, undici out, the same body relay, no scheduling), `gateway` or `decide` (prio serve).
  * Prints `url <url>` on stdout once listening; answers a `cpu` line on stdin with `cpu <µs>`,
  * the CPU time (user + system) this process has used, so the bench can count requests per CPU
  * second of the server alone; exits on SIGTERM.
@@ -9,12 +9,11 @@
 import { createInterface } from 'node:readline';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { pino } from 'pino';
 import { Pool } from 'undici';
 import { bakedSnapshot, staticProvider } from '../../src/appconfig/index.js';
 import { developmentTokenKeyring, loadDomain } from '../../src/config/index.js';
-import { startService } from '../../src/service/index.js';
+import { relay, startService } from '../../src/service/index.js';
 
 const [role, upstream] = process.argv.slice(2);
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'content-length']);
@@ -59,7 +58,7 @@ if (role === 'upstream') {
           }
           if (up.headers['content-length'] !== undefined) out['content-length'] = up.headers['content-length'];
           res.writeHead(up.statusCode, out);
-          await pipeline(up.body, res);
+          await relay(up.body, res);
         })
         .catch(() => res.destroy());
     });

@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { createConfigProvider, type AppConfigDataSourceOptions } from '../appconfig/index.js';
-import { isLocalEndpoint } from '../eventstore/index.js';
+import { createConfigProvider, type ConfigProviderOptions, type ProfileIdentifiers } from '../appconfig/index.js';
 import { DEFAULT_RULES_DIR, loadDomain, loadTokenKeyring, readJsonFile } from '../config/index.js';
+import { isLocalEndpoint } from '../eventstore/index.js';
 import { parseCapacity } from '../scheduler/index.js';
 import {
   fileRequestLog,
@@ -37,10 +37,15 @@ interface ServeOptions {
   config?: string;
   configPollMs: number;
   appconfig?: string;
-  appconfigEndpoint?: string;
-  appconfigPollSeconds: number;
-  appconfigRegion: string;
+  appconfigApp?: string;
+  appconfigEnv?: string;
+  appconfigProfiles: string;
   appconfigOverrides?: boolean;
+  appconfigEndpoint?: string;
+  appconfigRegion?: string;
+  appconfigPollSeconds?: number;
+  appconfigPollScale?: number;
+  appconfigAgent?: string;
   rulesDir?: string;
   capacity: string;
   keyFile?: string;
@@ -81,8 +86,9 @@ export const registerServe: Register = (program, io, setExit) => {
       [
         'Run the scheduler as an HTTP service. With --upstream, requests under /v1/ are ranked by the rules and session tokens,',
         'queued by the dispatch loop and forwarded when it grants a slot (--upstream sim: runs a built-in simulated model server).',
-        'POST /v1/decide answers the ranking alone. Configuration comes from --config (watched, swapped without dropping a request)',
-        'or the rules baked into the package; /metrics, /healthz and /readyz report on it. SIGTERM drains within --grace-ms and exits 0.',
+        'POST /v1/decide answers the ranking alone. Configuration comes from AWS AppConfig (--appconfig-*), a watched --config,',
+        'or the rules baked into the package, and is swapped without dropping or re-ranking a request; /metrics, /healthz and /readyz',
+        'report on it. SIGTERM drains within --grace-ms and exits 0.',
       ].join(' '),
     )
     .option('--host <address>', 'address to listen on', '127.0.0.1')
@@ -94,11 +100,16 @@ export const registerServe: Register = (program, io, setExit) => {
     .option('--sim-stream-chunks <n>', 'simulated model server: events per streamed answer', positiveInt, 8)
     .option('--config <path>', 'configuration directory (rules.json, flags.json, overrides.json) or one rules file, watched for changes (default: the baked rules)')
     .option('--config-poll-ms <ms>', 'how often --config is re-read besides file-change events', positiveInt, 1000)
-    .option('--appconfig <app/env>', 'take the configuration from AWS AppConfig (AppConfigData): application and environment; profiles rules and flags')
-    .addOption(new Option('--appconfig-endpoint <url>', 'AppConfigData endpoint, e.g. prio appconfig local').env('AWS_ENDPOINT_URL_APPCONFIGDATA'))
-    .option('--appconfig-poll-seconds <s>', 'poll interval asked of AppConfigData (AWS accepts 15 and more)', positiveInt, 15)
-    .option('--appconfig-overrides', 'also take the account overrides from the overrides profile (deploy it to the environment first)')
-    .option('--appconfig-region <region>', 'AWS region of AppConfig', process.env.AWS_REGION ?? 'us-east-1')
+    .option('--appconfig <app/env>', 'take the configuration from AWS AppConfig: APPLICATION/ENVIRONMENT (or --appconfig-app and --appconfig-env)')
+    .option('--appconfig-app <name>', 'AWS AppConfig application')
+    .option('--appconfig-env <name>', 'AWS AppConfig environment')
+    .option('--appconfig-profiles <list>', 'configuration profiles as rules=ID,flags=ID[,overrides=ID]', 'rules=rules,flags=flags')
+    .option('--appconfig-overrides', 'also read the account overrides from the profile named overrides (deploy it to the environment first)')
+    .addOption(new Option('--appconfig-endpoint <url>', "AppConfigData endpoint (default: the region's; e.g. prio appconfig local, which takes any credentials)").env('AWS_ENDPOINT_URL_APPCONFIGDATA'))
+    .option('--appconfig-region <region>', 'AWS region (default: $AWS_REGION, else us-east-1)')
+    .option('--appconfig-poll-seconds <s>', 'least poll interval asked of AppConfigData', positiveInt)
+    .addOption(new Option('--appconfig-poll-scale <x>', 'multiply the poll interval AppConfig asks for (rehearsals on a compressed time scale)').argParser(nonNegativeNumber).hideHelp())
+    .option('--appconfig-agent <url>', 'read through the AppConfig Agent at this URL (e.g. http://localhost:2772) instead of AppConfigData')
     .option('--rules-dir <dir>', 'directory with catalog.json and priorities.json (default: the packaged rules/)')
     .addOption(new Option('--capacity <file>', 'capacity file: per-model concurrency, queue bounds, reserved units, account throttles').default(DEFAULT_CAPACITY_FILE, 'rules/capacity.json'))
     .option('--key-file <file>', `session token keys (default: $PRIO_TOKEN_KEYS)`)
@@ -122,24 +133,51 @@ export const registerServe: Register = (program, io, setExit) => {
     });
 };
 
-/** The AppConfigData source `--appconfig app/env` names; dummy credentials only for an endpoint on this machine. */
-function appConfigSource(options: ServeOptions): AppConfigDataSourceOptions {
-  const [application, environment, ...rest] = (options.appconfig ?? '').split('/');
-  if (application === undefined || application === '' || environment === undefined || environment === '' || rest.length > 0) {
-    throw new UsageError(`--appconfig takes APPLICATION/ENVIRONMENT, got "${options.appconfig}"`);
+/** Parses `rules=ID,flags=ID[,overrides=ID]`. */
+export function parseProfiles(text: string): ProfileIdentifiers {
+  const ids: Record<string, string> = {};
+  for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const [name, id, ...rest] = entry.split('=');
+    if (name === undefined || id === undefined || id === '' || rest.length > 0 || !['rules', 'flags', 'overrides'].includes(name) || name in ids) {
+      throw new UsageError(`--appconfig-profiles: bad entry ${JSON.stringify(entry)} (expected rules=ID,flags=ID[,overrides=ID])`);
+    }
+    ids[name] = id;
   }
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  if (ids.rules === undefined || ids.flags === undefined) throw new UsageError('--appconfig-profiles must name the rules and flags profiles');
+  return { rules: ids.rules, flags: ids.flags, ...(ids.overrides === undefined ? {} : { overrides: ids.overrides }) };
+}
+
+function appConfigSources(options: ServeOptions): Pick<ConfigProviderOptions, 'appConfig' | 'agent'> {
+  let { appconfigApp: application, appconfigEnv: environment } = options;
+  if (options.appconfig !== undefined) {
+    const [app, env, ...rest] = options.appconfig.split('/');
+    if (app === undefined || app === '' || env === undefined || env === '' || rest.length > 0) throw new UsageError(`--appconfig takes APPLICATION/ENVIRONMENT, got "${options.appconfig}"`);
+    if (application !== undefined || environment !== undefined) throw new UsageError('give --appconfig or --appconfig-app and --appconfig-env, not both');
+    application = app;
+    environment = env;
+  }
+  if (application === undefined && environment === undefined) {
+    if (options.appconfigAgent !== undefined || options.appconfigEndpoint !== undefined) throw new UsageError('--appconfig-agent and --appconfig-endpoint need --appconfig-app and --appconfig-env');
+    return {};
+  }
+  if (application === undefined || environment === undefined) throw new UsageError('give --appconfig-app and --appconfig-env together');
+  const named = parseProfiles(options.appconfigProfiles);
+  const profiles: ProfileIdentifiers = options.appconfigOverrides === true && named.overrides === undefined ? { ...named, overrides: 'overrides' } : named;
   const endpoint = options.appconfigEndpoint;
-  const local = endpoint !== undefined && isLocalEndpoint(endpoint);
+  if (options.appconfigAgent !== undefined) return { agent: { baseUrl: options.appconfigAgent, application, environment, profiles } };
   return {
-    application,
-    environment,
-    profiles: { rules: 'rules', flags: 'flags', ...(options.appconfigOverrides === true ? { overrides: 'overrides' } : {}) },
-    minimumPollIntervalSeconds: options.appconfigPollSeconds,
-    clientConfig: {
-      region: options.appconfigRegion,
-      ...(endpoint === undefined ? {} : { endpoint }),
-      ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    appConfig: {
+      application,
+      environment,
+      profiles,
+      clientConfig: {
+        region: options.appconfigRegion ?? process.env.AWS_REGION ?? 'us-east-1',
+        ...(endpoint === undefined ? {} : { endpoint }),
+        // An endpoint on this machine (prio appconfig local) checks no signature: any credentials do.
+        ...(isLocalEndpoint(endpoint) && process.env.AWS_ACCESS_KEY_ID === undefined ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+      },
+      ...(options.appconfigPollSeconds === undefined ? {} : { minimumPollIntervalSeconds: options.appconfigPollSeconds }),
+      ...(options.appconfigPollScale === undefined ? {} : { pollIntervalScale: options.appconfigPollScale }),
     },
   };
 }
@@ -159,8 +197,8 @@ async function runServe(options: ServeOptions, io: Io): Promise<number> {
     }
   }
   const provider = createConfigProvider({
+    ...appConfigSources(options),
     ...(options.config === undefined ? {} : { file: { path: options.config, pollIntervalMs: options.configPollMs } }),
-    ...(options.appconfig === undefined ? {} : { appConfig: appConfigSource(options) }),
     ...(options.rulesDir === undefined ? {} : { rulesDir: options.rulesDir }),
     logger: logger.child({ part: 'config' }),
   });

@@ -9,7 +9,7 @@
  */
 import type { Domain } from '../catalog/index.js';
 import { conditionMatches, explainRequest, noMatchingRule, unknownValue, type Explanation } from './interpret.js';
-import type { Condition, FailClosedError, Outcome, RequestAttributes, RuleDef, RuleSetModel, Scheme, ServiceTierMode } from './model.js';
+import type { Condition, FailClosedError, Outcome, RequestAttributes, RuleSetModel, Scheme, ServiceTierMode } from './model.js';
 
 export interface CompiledRuleSet {
   readonly name: string;
@@ -48,6 +48,38 @@ function compileMatcher(c: Condition | undefined): Matcher {
     for (let i = 0; i < tests.length; i++) if ((tests[i] as (s: string) => boolean)(v)) return true;
     return false;
   };
+}
+
+/** A table under construction: rules are placed cell by cell, in evaluation order. */
+class TableBuilder {
+  readonly direct: (Outcome | null)[];
+  readonly start: Int32Array;
+  readonly cand: number[] = [];
+  constructor(
+    private readonly cells: number,
+    private readonly needsRuntime: readonly boolean[],
+    private readonly outcomes: readonly Outcome[],
+  ) {
+    this.direct = new Array<Outcome | null>(cells).fill(null);
+    this.start = new Int32Array(cells + 1);
+  }
+  open(cell: number): void {
+    this.start[cell] = this.cand.length;
+  }
+  /** Places rule `i` in `cell`; true once the cell is complete (a rule with no runtime condition ends it). */
+  place(cell: number, i: number): boolean {
+    if (!this.needsRuntime[i]) {
+      if (this.cand.length === this.start[cell]) this.direct[cell] = this.outcomes[i] as Outcome;
+      else this.cand.push(i);
+      return true;
+    }
+    this.cand.push(i);
+    return false;
+  }
+  done(): Table {
+    this.start[this.cells] = this.cand.length;
+    return { direct: this.direct, start: this.start, cand: Int32Array.from(this.cand) };
+  }
 }
 
 export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode): CompiledRuleSet {
@@ -92,60 +124,36 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   // Which rules each cell's catalog attributes match, worked out once: the tables below are
   // then put together from short per-cell lists instead of testing every rule in every cell of
   // every account's table (which made hundreds of overrides cost milliseconds per compile).
-  const cellRules: Int32Array[] = new Array<Int32Array>(cells);
+  const lists: number[][] = Array.from({ length: cells }, () => []);
   const matchesCell = new Uint8Array(rules.length * cells);
-  const matching: number[] = [];
-  for (let s = 0; s < nS; s++) {
-    for (let c = 0; c < nC; c++) {
-      for (let t = 0; t < nR; t++) {
-        const cell = (s * nC + c) * nR + t;
-        const serviceTier = s === nS - 1 ? null : (serviceTiers[s] as string);
-        const requestType = t === nR - 1 ? null : (requestTypes[t] as string);
-        // Mode folded in: the ignored routing attribute is seen as missing.
-        const ignoreServiceTier = mode === 'request-type' || (mode === 'service-tier-with-fallback' && serviceTier === null);
-        const seenServiceTier = ignoreServiceTier ? null : serviceTier;
-        const seenRequestType = ignoreServiceTier ? requestType : null;
-        const classification = classifications[c] as string;
-        matching.length = 0;
-        for (let i = 0; i < rules.length; i++) {
-          const r = rules[i] as RuleDef;
-          if (conditionMatches(r.when.serviceTier, seenServiceTier) && conditionMatches(r.when.classification, classification) && conditionMatches(r.when.requestType, seenRequestType)) {
-            matching.push(i);
-            matchesCell[i * cells + cell] = 1;
-          }
+  // Each condition is tested once per value it can see; the cells then combine the answers.
+  const stOk = new Uint8Array(nS);
+  const clOk = new Uint8Array(nC);
+  const rtOk = new Uint8Array(nR);
+  rules.forEach((r, i) => {
+    for (let s = 0; s < nS; s++) stOk[s] = conditionMatches(r.when.serviceTier, s === nS - 1 ? null : (serviceTiers[s] as string)) ? 1 : 0;
+    for (let c = 0; c < nC; c++) clOk[c] = conditionMatches(r.when.classification, classifications[c] as string) ? 1 : 0;
+    for (let t = 0; t < nR; t++) rtOk[t] = conditionMatches(r.when.requestType, t === nR - 1 ? null : (requestTypes[t] as string)) ? 1 : 0;
+    for (let s = 0; s < nS; s++) {
+      // Mode folded in: the ignored routing attribute is seen as missing.
+      const ignoreServiceTier = mode === 'request-type' || (mode === 'service-tier-with-fallback' && s === nS - 1);
+      if (stOk[ignoreServiceTier ? nS - 1 : s] === 0) continue;
+      for (let c = 0; c < nC; c++) {
+        if (clOk[c] === 0) continue;
+        for (let t = 0; t < nR; t++) {
+          if (rtOk[ignoreServiceTier ? t : nR - 1] === 0) continue;
+          const cell = (s * nC + c) * nR + t;
+          (lists[cell] as number[]).push(i);
+          matchesCell[i * cells + cell] = 1;
         }
-        cellRules[cell] = Int32Array.from(matching);
       }
     }
-  }
-
-  /** A table under construction: rules are placed cell by cell, in evaluation order. */
-  class TableBuilder {
-    readonly direct: (Outcome | null)[] = new Array<Outcome | null>(cells).fill(null);
-    readonly start = new Int32Array(cells + 1);
-    readonly cand: number[] = [];
-    open(cell: number): void {
-      this.start[cell] = this.cand.length;
-    }
-    /** Places rule `i` in `cell`; true once the cell is complete (a rule with no runtime condition ends it). */
-    place(cell: number, i: number): boolean {
-      if (!needsRuntime[i]) {
-        if (this.cand.length === this.start[cell]) this.direct[cell] = outcomes[i] as Outcome;
-        else this.cand.push(i);
-        return true;
-      }
-      this.cand.push(i);
-      return false;
-    }
-    done(): Table {
-      this.start[cells] = this.cand.length;
-      return { direct: this.direct, start: this.start, cand: Int32Array.from(this.cand) };
-    }
-  }
+  });
+  const cellRules = lists.map((l) => Int32Array.from(l));
 
   /** The table over the rules `eligible` marks, each cell walked through its matching rules. */
   const tableOf = (eligible: Uint8Array): Table => {
-    const b = new TableBuilder();
+    const b = new TableBuilder(cells, needsRuntime, outcomes);
     for (let cell = 0; cell < cells; cell++) {
       b.open(cell);
       const list = cellRules[cell] as Int32Array;
@@ -181,7 +189,7 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   const unlistedAccount = tableOf(agnosticMark);
   /** An account's table: its own rules matching each cell merged, in evaluation order, into the shared list. */
   const accountTable = (own: readonly number[]): Table => {
-    const b = new TableBuilder();
+    const b = new TableBuilder(cells, needsRuntime, outcomes);
     for (let cell = 0; cell < cells; cell++) {
       b.open(cell);
       const shared = agnosticCell[cell] as Int32Array;

@@ -125,6 +125,20 @@ describe('prio serve gateway', () => {
     events.slice(0, 5).forEach((e, i) => expect(JSON.parse(e.slice('data: '.length)).choices[0].delta.content).toBe(`chunk ${i + 1} of 5`));
     expect(events[5]).toBe('data: [DONE]');
   });
+
+  it('a client that hangs up in the middle of a streamed answer frees the slot and the upstream sees it go', async () => {
+    const upstream = await sim(4000, 'fixed', 40);
+    const service = await serve({ upstream: upstream.url, capacity: { variants: { m: { concurrency: 1, queueBound: 10 } } } });
+    const hangUp = new AbortController();
+    const res = await fetch(`${service.url}/v1/chat/completions`, { method: 'POST', headers: { ...ptv1, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true }), signal: hangUp.signal });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain('chunk 1 of 40');
+    hangUp.abort();
+    await until(() => service.runtime.core.inflight(0) === 0, 'the slot to be freed');
+    await until(() => upstream.abandoned === 1, 'the upstream to see the hang-up');
+    await until(() => service.inFlight === 0, 'the handler to finish');
+  });
 });
 
 describe('prio serve decision mode and health', () => {

@@ -96,6 +96,13 @@ describe('CLI usage errors', () => {
     const capacity = await runCli('serve', '--dev-keys', '--capacity', '/nonexistent/capacity.json');
     expect(capacity.code).toBe(2);
     expect(capacity.err).toMatch(/^error: \/nonexistent\/capacity.json: cannot read/);
+    const halfAppConfig = await runCli('serve', '--dev-keys', '--appconfig-app', 'a');
+    expect(halfAppConfig.err).toBe('error: give --appconfig-app and --appconfig-env together\n');
+    const badPair = await runCli('serve', '--dev-keys', '--appconfig', 'app-only');
+    expect(badPair.err).toBe('error: --appconfig takes APPLICATION/ENVIRONMENT, got "app-only"\n');
+    const badProfiles = await runCli('serve', '--dev-keys', '--appconfig-app', 'a', '--appconfig-env', 'e', '--appconfig-profiles', 'rules=r');
+    expect(badProfiles.code).toBe(2);
+    expect(badProfiles.err).toBe('error: --appconfig-profiles must name the rules and flags profiles\n');
     const noBound = await runCli('load', '--target', 'http://127.0.0.1:1');
     expect(noBound.code).toBe(2);
     expect(noBound.err).toBe('error: give --duration, --requests, or both\n');
