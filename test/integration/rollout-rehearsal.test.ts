@@ -118,6 +118,18 @@ async function flagsLive(stage: string): Promise<string> {
   return /prio_config_info\{([^}]*)\}/.exec(metrics)?.[1] ?? '';
 }
 
+/** Every instance of the stage runs configuration matching `label` (instances poll AppConfigData every second, so allow a few polls). */
+async function fleetRuns(stage: string, label: string): Promise<boolean> {
+  for (let i = 0; i < 50; i += 1) {
+    const all = await Promise.all(
+      rehearsal.instances.filter((x) => x.stage === stage).map(async (x) => /prio_config_info\{([^}]*)\}/.exec(await (await fetch(`${x.url}/metrics`)).text())?.[1] ?? ''),
+    );
+    if (all.every((l) => l.includes(label))) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
 beforeAll(async () => {
   await createEventTable(store.client, table);
   rehearsal = await startRehearsal({
@@ -193,8 +205,8 @@ describe('prio rollout on a rehearsal fleet (migration 001, 3 stages × 2 prio s
     expect(state.status).toBe('paused');
     expect(state.steps['beta-dual-read']?.status).toBe('completed');
     expect(state.liveFlags.beta).toMatchObject({ priorityScheme: 'dual', tokenReadMode: 'dual', rulesVersion: 'tiered-7.1' });
-    expect(await flagsLive('beta')).toContain('rules_version="tiered-7.1"');
-    expect(await flagsLive('preprod')).toContain('token_write_mode="v1"');
+    expect(await fleetRuns('beta', 'rules_version="tiered-7.1"')).toBe(true);
+    expect(await fleetRuns('preprod', 'token_write_mode="v1"')).toBe(true);
   }, 150_000);
 
   it('resumed, two runners finish the migration through SIGKILLs: the other takes over within 10 s, every step deploys once', async () => {
@@ -239,16 +251,15 @@ describe('prio rollout on a rehearsal fleet (migration 001, 3 stages × 2 prio s
       expect(after.filter((e) => e.type === 'DeploymentStarted' && e.stepId === step.id), step.id).toHaveLength(1);
       expect(deployments.filter((d) => d.description.includes(`${deploymentMarker(plan.id, step.id, run)}:`)), step.id).toHaveLength(1);
     }
-    for (const stage of ['beta', 'preprod', 'prod']) expect(await flagsLive(stage)).toContain('token_write_mode="v2"');
+    for (const stage of ['beta', 'preprod', 'prod']) expect(await fleetRuns(stage, 'token_write_mode="v2"'), stage).toBe(true);
   }, 240_000);
 
   it('a full rollback brings every stage back to legacy writers, readers still dual; the load saw no failure and no mis-ranked session', async () => {
     const back = prio(['rollout', 'rollback', plan.id, '--to', 'start', '--reason', 'rehearsal: back to legacy', '--settings', rehearsal.settingsFile, ...storeArgs()]);
     expect(await back.exit, back.stderr()).toBe(0);
     for (const stage of ['beta', 'preprod', 'prod']) {
-      const live = await flagsLive(stage);
-      expect(live).toContain('token_write_mode="v1"');
-      expect(live).toContain('token_read_mode="dual"');
+      expect(await fleetRuns(stage, 'token_write_mode="v1"'), stage).toBe(true);
+      expect(await flagsLive(stage)).toContain('token_read_mode="dual"');
     }
     await new Promise((r) => setTimeout(r, 2000));
     load.kill('SIGINT');
