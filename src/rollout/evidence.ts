@@ -11,7 +11,8 @@ import { FileReadError, loadRuleSet, PACKAGE_ROOT, readJsonFile } from '../confi
 import { parseEvidence, type AlarmState, type Evidence, type Flags, type Step } from '../migration/index.js';
 import type { CompiledRuleSet } from '../rules/index.js';
 import { rankingMapping } from '../service/index.js';
-import { fileSource, parseGate, runReplay, type ProgressReporter } from '../shadow/index.js';
+import { fileSource, kafkaSource, parseBrokers, parseGate, runReplay, type ProgressReporter, type RecordSource } from '../shadow/index.js';
+import type { RequestLogSettings } from './settings.js';
 
 /** The rule sets the flags' rulesVersion may name, by their version label. */
 export class RuleSetsByVersion {
@@ -93,7 +94,7 @@ export interface EvidenceRequest {
   /** Flags the stage runs now, and the flags the step deploys. */
   readonly before: Flags;
   readonly after: Flags;
-  readonly logFiles: readonly string[];
+  readonly log: RequestLogSettings;
   readonly records: number;
   readonly outDir: string;
   readonly alarms: Readonly<Record<string, AlarmState>>;
@@ -107,17 +108,32 @@ export interface GatheredEvidence {
   readonly reportDir: string;
 }
 
+/**
+ * The records a step's evidence replays: the newest `records` lines of the stage's NDJSON logs,
+ * copied (whole lines only) so a log still being appended to reads as one snapshot; or a Kafka
+ * topic's window.
+ */
+function evidenceSource(log: RequestLogSettings, records: number, dir: string): { source: RecordSource; label: string } {
+  if ('kafka' in log) {
+    const { brokers, topic, windowMinutes } = log.kafka;
+    const from = windowMinutes === undefined ? 'beginning' : new Date(Date.now() - windowMinutes * 60_000);
+    return { source: kafkaSource({ brokers: parseBrokers(brokers), topic, window: { from } }), label: `kafka:${topic}${windowMinutes === undefined ? '' : ` (last ${windowMinutes} min)`}` };
+  }
+  const perFile = Math.max(1, Math.ceil(records / log.files.length));
+  const lines = log.files.flatMap((f) => tailLines(f, perFile));
+  const snapshot = join(dir, 'requests.ndjson');
+  writeFileSync(snapshot, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+  return { source: fileSource(snapshot), label: `${log.files.join(', ')} (newest ${lines.length} records)` };
+}
+
 export async function gatherEvidence(request: EvidenceRequest): Promise<GatheredEvidence> {
   const dir = join(request.outDir, 'evidence', `${request.step.id}-run${request.run}`);
   mkdirSync(dir, { recursive: true });
-  const perFile = Math.max(1, Math.ceil(request.records / request.logFiles.length));
-  const lines = request.logFiles.flatMap((f) => tailLines(f, perFile));
-  const snapshot = join(dir, 'requests.ndjson');
-  writeFileSync(snapshot, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+  const source = evidenceSource(request.log, request.records, dir);
   const gateFile = isAbsolute(request.step.gate.shadowGate) ? request.step.gate.shadowGate : join(PACKAGE_ROOT, request.step.gate.shadowGate);
   const gate = parseGate(readJsonFile(gateFile), gateFile);
   const result = await runReplay({
-    source: fileSource(snapshot),
+    source: source.source,
     domain: request.domain,
     baseline: request.ruleSets.mappingFor(request.before),
     candidate: request.ruleSets.stepMapping(request.after),
@@ -126,9 +142,9 @@ export async function gatherEvidence(request: EvidenceRequest): Promise<Gathered
     sampleSize: 20,
     sampleSeed: 1,
     progress: request.progress,
-    runInfo: { step: request.step.id, run: request.run, logs: request.logFiles, records: lines.length },
+    runInfo: { step: request.step.id, run: request.run, log: source.label },
   });
-  if (result.kind !== 'complete') throw new Error(`shadow replay of ${snapshot} was interrupted: ${result.error.message}`);
+  if (result.kind !== 'complete') throw new Error(`shadow replay of ${source.label} was interrupted: ${result.error.message}`);
   const evidence = parseEvidence({
     report: result.report,
     reportFile: join(dir, 'report.json'),

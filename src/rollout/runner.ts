@@ -224,7 +224,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
             run,
             before,
             after: state.liveFlags[step.stage] ?? plan.initialFlags,
-            logFiles: stageSettings.requestLog.files,
+            log: stageSettings.requestLog,
             records: settings.evidenceRecords,
             outDir: settings.outDir,
             alarms: {},

@@ -7,6 +7,10 @@
 import { ConfigError, schemaValidator } from '../validation/index.js';
 import type { Plan } from '../migration/index.js';
 
+export type RequestLogSettings =
+  | { readonly files: readonly string[] }
+  | { readonly kafka: { readonly brokers: string; readonly topic: string; readonly windowMinutes?: number } };
+
 export interface StageSettings {
   /** AppConfig environment of the stage. */
   readonly environment: string;
@@ -14,8 +18,11 @@ export interface StageSettings {
   readonly strategy: string;
   /** Base URLs of the stage's `prio serve` instances (their /metrics feed the alarms). */
   readonly fleet: readonly string[];
-  /** NDJSON request logs the stage writes; the newest records are the shadow evidence. */
-  readonly requestLog: { readonly files: readonly string[] };
+  /**
+   * Where the stage's request log is: NDJSON files it writes (the newest records are the shadow
+   * evidence), or a Kafka topic (the records of the last `windowMinutes`, or all retained ones).
+   */
+  readonly requestLog: RequestLogSettings;
 }
 
 export interface RolloutSettings {
@@ -63,10 +70,27 @@ const schema = {
           strategy: { type: 'string', minLength: 1 },
           fleet: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^https?://' } },
           requestLog: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['files'],
-            properties: { files: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+            oneOf: [
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['files'],
+                properties: { files: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+              },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['kafka'],
+                properties: {
+                  kafka: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['brokers', 'topic'],
+                    properties: { brokers: { type: 'string', minLength: 1 }, topic: { type: 'string', minLength: 1 }, windowMinutes: { type: 'number', exclusiveMinimum: 0 } },
+                  },
+                },
+              },
+            ],
           },
         },
       },
