@@ -107,9 +107,15 @@ async function runLoadCommand(options: LoadCliOptions, io: Io): Promise<number> 
   }
   const models = options.models.split(',').map((m) => m.trim()).filter((m) => m !== '');
   if (models.length === 0) throw new UsageError('--models names no model');
+  // SIGINT or SIGTERM ends the run early and still prints its report (a rehearsal stops its load this way).
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let report: LoadReport;
   try {
     report = await runLoad({
+      signal: stop.signal,
       targets: options.target,
       mode: options.mode,
       rate: options.rate,
@@ -129,6 +135,9 @@ async function runLoadCommand(options: LoadCliOptions, io: Io): Promise<number> 
     if (!(err instanceof TargetUnavailable)) throw err;
     io.err(`error: ${err.message}`);
     return ExitCode.usage;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   if (options.json) printJson(io, report);
   else io.out(describe(report));

@@ -14,6 +14,7 @@ import { registerStore } from './store.js';
 import { appconfigCommand } from './appconfig.js';
 import { registerServe } from './serve.js';
 import { registerLoad } from './load.js';
+import { registerRollout } from './rollout.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
@@ -30,6 +31,7 @@ const groups: Register[] = [
   (program, io, setExit) => program.addCommand(appconfigCommand(io, setExit)),
   registerServe,
   registerLoad,
+  registerRollout,
 ];
 
 /** The whole command tree (exported for tests that check every command alike). */

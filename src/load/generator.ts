@@ -49,6 +49,8 @@ export interface LoadOptions {
   readonly timeoutMs?: number;
   /** Connections per target (default 128). */
   readonly connections?: number;
+  /** Stops sending early (the report covers what was sent); for a run ended by a signal. */
+  readonly signal?: AbortSignal;
   /** Called with a message when something noteworthy happens (first failures). */
   readonly onNote?: (message: string) => void;
 }
@@ -347,7 +349,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         void p.finally(() => inFlight.delete(p));
         seq++;
       }
-      if (seq >= total) resolve();
+      if (seq >= total || options.signal?.aborted === true) resolve();
       else setTimeout(tick, Math.max(0, Math.min(1, started + seq * interval - performance.now())));
     };
     tick();

@@ -11,6 +11,7 @@ import { applyFlags, readersAcceptBoth, withDualReaders } from './flags.js';
 import type {
   Attribution,
   Decision,
+  DeploymentRef,
   Evidence,
   Flags,
   MigrationCommand,
@@ -104,8 +105,13 @@ export function decide(command: MigrationCommand, state: MigrationState): Decisi
     case 'resume':
       if (state.status !== 'paused') return reject('resume-paused', 'only a paused migration can be resumed, and this one is running');
       return accept({ type: 'MigrationResumed', ...base });
-    case 'rollback':
-      return rollback(plan, state, command.toStep, command.reason, base);
+    case 'recordDeployment':
+      return recordDeployment(plan, state, command.stepId, command.deployment, command.state, base);
+    case 'rollback': {
+      const decision = rollback(plan, state, command.toStep, command.reason, base);
+      if (!decision.ok || command.pause !== true || state.status === 'paused') return decision;
+      return accept(...decision.events, { type: 'MigrationPaused', ...base });
+    }
     case 'abort':
       return accept({ type: 'MigrationAborted', ...base });
     case 'complete': {
@@ -171,7 +177,16 @@ function completeStep(state: MigrationState, step: Step, at: string, base: Base)
   if (state.current !== step.id || progress?.startedAt === undefined) {
     return reject('complete-live-step', `only the live step can complete: ${step.id} is not live${state.current ? ` (${state.current} is)` : ''}`);
   }
-  const baked = Date.parse(at) - Date.parse(progress.startedAt);
+  const deployment = progress.deployment;
+  if (deployment !== undefined && deployment.completedAt === undefined) {
+    return reject(
+      'deployed-before-complete',
+      `a step completes only once the deployment carrying its flags has: ${deployment.environment} deployment #${deployment.number} of ${step.id} has not completed`,
+    );
+  }
+  // Once the step's flags were deployed, the bake is counted from the moment they were fully out.
+  const bakeFrom = deployment?.completedAt ?? progress.startedAt;
+  const baked = Date.parse(at) - Date.parse(bakeFrom);
   const needed = step.bakeMinutes * 60_000;
   if (baked < needed) {
     return reject(
@@ -187,6 +202,38 @@ function completeStep(state: MigrationState, step: Step, at: string, base: Base)
     return reject('passing-gate', `a step may not complete without a passing gate attached: the latest evidence for ${step.id} failed (${latest.failures.join('; ')})`);
   }
   return accept({ type: 'StepCompleted', ...base, stepId: step.id });
+}
+
+function recordDeployment(plan: Plan, state: MigrationState, stepId: string, deployment: DeploymentRef, what: 'started' | 'complete', base: Base): Decision {
+  const step = plan.steps.find((s) => s.id === stepId);
+  if (step === undefined) return unknownStep(plan, stepId);
+  const progress = state.steps[step.id];
+  if (state.current !== step.id || progress === undefined) {
+    return reject('deployment-for-live-step', `a deployment carries the flags of the step that is live: ${step.id} is not live${state.current ? ` (${state.current} is)` : ''}`);
+  }
+  const ref: DeploymentRef = { environment: deployment.environment, number: deployment.number, configVersion: deployment.configVersion };
+  if (what === 'started') {
+    const latest = progress.evidence[progress.evidence.length - 1];
+    if (latest === undefined || !latest.passed) {
+      return reject('gate-before-deploy', `a step's flags are deployed only after a passing gate is attached: ${step.id} has ${latest === undefined ? 'no evidence' : 'failing evidence'} since it started`);
+    }
+    if (progress.deployment !== undefined) {
+      return reject(
+        'one-deployment-per-step',
+        `one deployment carries a run of a step: ${step.id} already has ${progress.deployment.environment} deployment #${progress.deployment.number}; roll back to deploy again`,
+      );
+    }
+    return accept({ type: 'DeploymentStarted', ...base, stepId: step.id, stage: step.stage, deployment: ref });
+  }
+  const started = progress.deployment;
+  if (started === undefined || started.number !== ref.number || started.environment !== ref.environment) {
+    return reject(
+      'deployment-recorded-first',
+      `a deployment completes only after it was recorded as started for the step: ${step.id} ${started === undefined ? 'has no deployment' : `has deployment #${started.number} in ${started.environment}, not #${ref.number} in ${ref.environment}`}`,
+    );
+  }
+  if (started.completedAt !== undefined) return reject('deployment-completes-once', `${ref.environment} deployment #${ref.number} of ${step.id} was recorded complete already`);
+  return accept({ type: 'DeploymentCompleted', ...base, stepId: step.id, deployment: ref });
 }
 
 /** Rollback target that undoes every step: back to the flags before the first one (readers kept dual). */
@@ -293,6 +340,15 @@ export function evolve(state: MigrationState, event: MigrationEvent): MigrationS
       const prior = state.steps[event.stepId] ?? pendingStep;
       const { current: _current, ...rest } = state;
       return { ...rest, steps: { ...state.steps, [event.stepId]: { ...prior, status: 'completed', completedAt: event.at } }, version };
+    }
+    case 'DeploymentStarted': {
+      const prior = state.steps[event.stepId] ?? pendingStep;
+      return { ...state, steps: { ...state.steps, [event.stepId]: { ...prior, deployment: { ...event.deployment, startedAt: event.at } } }, version };
+    }
+    case 'DeploymentCompleted': {
+      const prior = state.steps[event.stepId] ?? pendingStep;
+      if (prior.deployment === undefined) return { ...state, version };
+      return { ...state, steps: { ...state.steps, [event.stepId]: { ...prior, deployment: { ...prior.deployment, completedAt: event.at } } }, version };
     }
     case 'MigrationPaused':
       return { ...state, status: 'paused', since: event.at, ...(event.reason !== undefined ? { pausedReason: event.reason } : {}), version };

@@ -46,6 +46,24 @@ export interface Stage {
   readonly description?: string;
 }
 
+/** What a fleet's /metrics are checked for, per alarm. */
+export type AlarmMetric = 'error-rate' | 'token-rejections' | 'fail-closed' | 'p99-wait';
+
+/**
+ * How an alarm a step's gate names is judged from the stage fleet's metrics: ALARM when the
+ * metric, over the window since the last look, goes above `max` (a share for error-rate, a count
+ * for token-rejections and fail-closed, seconds for p99-wait). `cloudwatch` names the alarm
+ * CloudWatch holds instead, when CloudWatch is the alarm source.
+ */
+export interface AlarmRule {
+  readonly metric: AlarmMetric;
+  readonly max: number;
+  /** p99-wait: the tier whose queue wait is watched (default: the worst tier). */
+  readonly tier?: string;
+  readonly cloudwatch?: string;
+  readonly description?: string;
+}
+
 /** A validated migration definition (migrations/NNN-name.json). */
 export interface Plan {
   readonly id: string;
@@ -56,6 +74,8 @@ export interface Plan {
   readonly initialFlags: Flags;
   /** In rollout order: phase by phase, and within a phase stage by stage. */
   readonly steps: readonly Step[];
+  /** How the alarms the gates name are judged (by alarm name); absent: alarms come from elsewhere. */
+  readonly alarms?: Readonly<Record<string, AlarmRule>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -112,6 +132,14 @@ export interface Attribution {
 
 type CommandBase = Attribution;
 
+/** A configuration deployment that carries a step's flags to its stage (AppConfig: environment and deployment number). */
+export interface DeploymentRef {
+  readonly environment: string;
+  readonly number: number;
+  /** The hosted configuration version deployed. */
+  readonly configVersion: string;
+}
+
 export type MigrationCommand =
   | (CommandBase & { readonly type: 'plan'; readonly plan: Plan })
   | (CommandBase & { readonly type: 'startStep'; readonly stepId: string })
@@ -120,7 +148,9 @@ export type MigrationCommand =
   | (CommandBase & { readonly type: 'advance' })
   | (CommandBase & { readonly type: 'pause' })
   | (CommandBase & { readonly type: 'resume' })
-  | (CommandBase & { readonly type: 'rollback'; readonly toStep: string; readonly reason: string })
+  | (CommandBase & { readonly type: 'recordDeployment'; readonly stepId: string; readonly deployment: DeploymentRef; readonly state: 'started' | 'complete' })
+  /** `pause`: the rollback also pauses the migration, in the same append (an automatic rollback waits for a person). */
+  | (CommandBase & { readonly type: 'rollback'; readonly toStep: string; readonly reason: string; readonly pause?: boolean })
   | (CommandBase & { readonly type: 'abort' })
   | (CommandBase & { readonly type: 'complete' });
 
@@ -136,6 +166,8 @@ export type MigrationEvent =
   | (EventBase & { readonly type: 'StepStarted'; readonly stepId: string; readonly stage: string; readonly liveFlags: Flags })
   | (EventBase & { readonly type: 'EvidenceAttached'; readonly stepId: string; readonly evidence: Evidence; readonly passed: boolean; readonly failures: readonly string[] })
   | (EventBase & { readonly type: 'StepCompleted'; readonly stepId: string })
+  | (EventBase & { readonly type: 'DeploymentStarted'; readonly stepId: string; readonly stage: string; readonly deployment: DeploymentRef })
+  | (EventBase & { readonly type: 'DeploymentCompleted'; readonly stepId: string; readonly deployment: DeploymentRef })
   | (EventBase & { readonly type: 'MigrationPaused' })
   | (EventBase & { readonly type: 'MigrationResumed' })
   | (EventBase & {
@@ -176,6 +208,8 @@ export interface StepProgress {
   readonly evidence: readonly { readonly at: string; readonly actor: string; readonly passed: boolean; readonly failures: readonly string[]; readonly evidence: Evidence }[];
   /** How many times the step has been started (a rollback and re-run counts again). */
   readonly runs: number;
+  /** The deployment carrying this run's flags to its stage, once one was started. */
+  readonly deployment?: DeploymentRef & { readonly startedAt: string; readonly completedAt?: string };
 }
 
 export interface MigrationState {

@@ -61,7 +61,8 @@ export function statusView(state: MigrationState, now: string): MigrationStatusV
   const current = state.current === undefined ? undefined : plan.steps.find((s) => s.id === state.current);
   const progress = current === undefined ? undefined : state.steps[current.id];
   if (current !== undefined && progress?.startedAt !== undefined) {
-    const remaining = current.bakeMinutes * 60_000 - (Date.parse(now) - Date.parse(progress.startedAt));
+    const bakeFrom = progress.deployment === undefined ? progress.startedAt : progress.deployment.completedAt;
+    const remaining = bakeFrom === undefined ? current.bakeMinutes * 60_000 : current.bakeMinutes * 60_000 - (Date.parse(now) - Date.parse(bakeFrom));
     const latest = progress.evidence[progress.evidence.length - 1];
     live = {
       step: current.id,
@@ -127,6 +128,10 @@ export function historyView(events: readonly MigrationEvent[]): HistoryEntry[] {
         };
       case 'StepCompleted':
         return { ...entry, summary: `completed ${e.stepId}` };
+      case 'DeploymentStarted':
+        return { ...entry, summary: `deployment #${e.deployment.number} of ${e.stepId} started in ${e.deployment.environment} (configuration version ${e.deployment.configVersion})` };
+      case 'DeploymentCompleted':
+        return { ...entry, summary: `deployment #${e.deployment.number} of ${e.stepId} completed in ${e.deployment.environment}` };
       case 'MigrationPaused':
         return { ...entry, summary: 'paused' };
       case 'MigrationResumed':

@@ -9,7 +9,11 @@ export { describeAwsError, PipelineError, type FailureKind } from './errors.js';
 export { describeAction, planInit, type DesiredSetup, type ExistingSetup, type InitAction, type InitPlan } from './init.js';
 export {
   describeDeployment,
+  deploymentRecord,
+  getDeployment,
   inProgress,
+  startDeployment,
+  stopDeployment,
   isRunning,
   listDeployments,
   liveVersions,
@@ -30,10 +34,10 @@ export {
   type Judgement,
   type ProfileName,
 } from './profiles.js';
-export { resolveApplication, resolveEnvironment, resolveProfile, resolveStrategy, type EnvironmentInfo, type Named } from './resolve.js';
 export { inlineSchema } from './schema.js';
+export { resolveApplication, resolveEnvironment, resolveProfile, resolveStrategy, type EnvironmentInfo, type Named } from './resolve.js';
 export { ALL_AT_ONCE, parseStrategies, strategyDifferences, strategyNameFor, type StrategySpec } from './strategies.js';
-export { commitIn, digestIn, findIdenticalVersion, latestVersion, sha256Hex, versionDescription, type PublishResult, type VersionSummary } from './versions.js';
+export { fetchVersionDocument, publishVersion, commitIn, digestIn, findIdenticalVersion, latestVersion, sha256Hex, versionDescription, type PublishResult, type VersionSummary } from './versions.js';
 export { followDeployment, formatWatchLine, FRESH, observe, terminalExitCode, type FollowResult, type WatchLine, type WatchMemory } from './watch.js';
 export {
   currentCommit,
