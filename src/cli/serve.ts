@@ -27,6 +27,7 @@ import { ExitCode, UsageError, type Io } from './output.js';
 export const DEFAULT_CAPACITY_FILE = join(DEFAULT_RULES_DIR, 'capacity.json');
 
 interface ServeOptions {
+  json?: boolean;
   host: string;
   port: number;
   upstream?: string;
@@ -120,6 +121,7 @@ export const registerServe: Register = (program, io, setExit) => {
     .option('--request-log <file>', 'append every finished request as a request record (NDJSON)')
     .option('--request-log-kafka <brokers>', 'write the request log to Kafka instead (host:port[,host:port])')
     .option('--request-log-topic <topic>', 'Kafka topic of the request log', 'prio-requests')
+    .option('--json', 'print the listening and stopped lines as JSON objects (one per line), for scripts that start prio serve')
     .option('--grace-ms <ms>', 'on SIGTERM, how long queued and running requests may take to finish', nonNegativeInt, 30_000)
     .addOption(new Option('--log-level <level>', 'structured log level (JSON on stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'))
     .addHelpText(
@@ -244,7 +246,10 @@ async function runServe(options: ServeOptions, io: Io): Promise<number> {
   });
   counter.into = (event, count) => service.metrics.requestLog(event, count);
   logger.info({ keys: origin }, 'session token keys');
-  io.out(`prio serve listening on ${service.url} (${upstream === undefined ? 'decision mode' : `gateway to ${sim === undefined ? upstream : 'sim:'}`}; config ${provider.current()?.version ?? 'none'})`);
+  const mode = upstream === undefined ? 'decision' : 'gateway';
+  const config = provider.current()?.version ?? null;
+  if (options.json === true) io.out(JSON.stringify({ event: 'listening', url: service.url, mode, upstream: sim === undefined ? (upstream ?? null) : 'sim:', config }));
+  else io.out(`prio serve listening on ${service.url} (${upstream === undefined ? 'decision mode' : `gateway to ${sim === undefined ? upstream : 'sim:'}`}; config ${config ?? 'none'})`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -254,6 +259,7 @@ async function runServe(options: ServeOptions, io: Io): Promise<number> {
   const report = await service.close(options.graceMs);
   await provider.close();
   await sim?.close();
-  io.out(`prio serve stopped: ${report.finished} in-flight requests finished, ${report.cancelled} answered 503 at the end of the grace period`);
+  if (options.json === true) io.out(JSON.stringify({ event: 'stopped', signal, finished: report.finished, cancelled: report.cancelled }));
+  else io.out(`prio serve stopped: ${report.finished} in-flight requests finished, ${report.cancelled} answered 503 at the end of the grace period`);
   return ExitCode.ok;
 }

@@ -102,7 +102,7 @@ describe('prio sched simulate', () => {
     it('uses the capacity file shipped with the package when none is given', async () => {
       const r = await runCli('sched', 'simulate', '--json', '--log', 'shadow/samples/requests.ndjson', '--rules', 'rules/legacy.json');
       expect(r.code).toBe(0);
-      expect((JSON.parse(r.out) as { capacity: string }).capacity).toMatch(/rules\/capacity\.json$/);
+      expect((JSON.parse(r.out) as { capacity: string }).capacity).toMatch(/rules\/simulate-capacity\.json$/);
     });
   });
 });
