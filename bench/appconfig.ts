@@ -17,7 +17,7 @@ import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { build as buildHistogram } from 'hdr-histogram-js';
-import { loadBaked, RuntimeConfigProvider, type ConfigSnapshot, type DocumentSource, type ProviderLogger, type RawDocument, type SourceSink } from '../src/appconfig/index.js';
+import { loadBaked, PushSource, RuntimeConfigProvider, type ConfigSnapshot, type ProviderLogger, type RawDocument } from '../src/appconfig/index.js';
 import { DEFAULT_RULES_DIR } from '../src/config/index.js';
 import { seededRandom } from '../src/random/index.js';
 import type { CompiledRuleSet, RequestAttributes } from '../src/rules/index.js';
@@ -27,17 +27,6 @@ const REQUESTS = 8_192;
 const SWAPS_TIMED = 2_000;
 const SWAPS_HEAP = 10_000;
 
-/** A source the benchmark drives by hand, so a swap is timed from the text handed over to the snapshot in force. */
-class HandSource implements DocumentSource {
-  readonly kind = 'appconfig' as const;
-  sink: SourceSink | undefined;
-  start(sink: SourceSink): void {
-    this.sink = sink;
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 const quiet: ProviderLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -86,11 +75,10 @@ export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
   const rulesTexts = [rulesText, rulesText.replace('"description": "', '"description": "(b) ')];
   const doc = (profile: RawDocument['profile'], text: string, label: string): RawDocument => ({ profile, text, label, file: `bench:${profile}` });
 
-  const source = new HandSource();
+  const source = new PushSource();
   const provider = new RuntimeConfigProvider({ sources: [source], baked, startTimeoutMs: 1_000, logger: quiet, now: Date.now });
   const starting = provider.start();
-  const sink = source.sink as SourceSink;
-  sink.documents([doc('rules', rulesTexts[0] as string, 'r0'), doc('overrides', overridesText, 'o'), doc('flags', flagsText, 'f')]);
+  source.push([doc('rules', rulesTexts[0] as string, 'r0'), doc('overrides', overridesText, 'o'), doc('flags', flagsText, 'f')]);
   await starting;
   const first = provider.current() as ConfigSnapshot;
   if (first.source !== 'appconfig') throw new Error(`the benchmark's documents were refused: ${provider.status().lastError}`);
@@ -136,7 +124,7 @@ export const suite: BenchSuite = async ({ log }): Promise<BenchReport> => {
     const before = provider.current();
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    sink.documents([doc('rules', rulesTexts[i & 1] as string, `r${i}`)]);
+    source.push([doc('rules', rulesTexts[i & 1] as string, `r${i}`)]);
     const wall = Number(process.hrtime.bigint() - t0) / 1_000;
     const cpu = process.cpuUsage(cpu0);
     if (provider.current() === before) throw new Error(`swap ${i} did not happen: ${provider.status().lastError}`);

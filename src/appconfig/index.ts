@@ -34,6 +34,7 @@ export {
   FILE_PROFILE_NAMES,
   FileSource,
   loadBaked,
+  PushSource,
   RuntimeConfigProvider,
   staticProvider,
   type AgentSourceOptions,

@@ -19,6 +19,7 @@ function atTerminal(args: string): string {
   return r.stdout;
 }
 
+// util-linux's script(1) gives the command a real pseudo-terminal; without it there is no terminal to test at.
 describe.skipIf(!existsSync('/usr/bin/script'))('commands that read stdin at a terminal say so (issue 11.7)', () => {
   it.each([
     ['token decode', 'reading the token from stdin'],

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadBaked, RuntimeConfigProvider, type ConfigSnapshot, type DocumentSource, type ProviderLogger, type RawDocument, type SourceSink } from '../../src/appconfig/index.js';
+import { loadBaked, PushSource, RuntimeConfigProvider, type ConfigSnapshot, type ProviderLogger, type RawDocument } from '../../src/appconfig/index.js';
 
 const serviceTier = JSON.parse(readFileSync('rules/service_tier.json', 'utf8')) as Record<string, unknown>;
 const flags = JSON.parse(readFileSync('rules/flags.json', 'utf8')) as Record<string, unknown>;
@@ -20,17 +20,6 @@ const rulesText = (v: number) => JSON.stringify({ ...serviceTier, version: `tier
 const flagsText = (v: number) => JSON.stringify({ ...flags, rulesVersion: `tiered-${v}` });
 const doc = (profile: RawDocument['profile'], text: string | null, label: string): RawDocument => ({ profile, text, label, file: `memory:${profile}` });
 
-/** A source the test drives by hand: what it hands over is built, refused or swapped in synchronously. */
-class HandSource implements DocumentSource {
-  readonly kind = 'appconfig' as const;
-  sink: SourceSink | undefined;
-  start(sink: SourceSink): void {
-    this.sink = sink;
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 type Op =
   | { kind: 'deploy'; version: number } // rules and flags of one version together
@@ -58,11 +47,10 @@ describe('provider swaps under continuous evaluation', () => {
   it('every evaluation comes wholly from the one version its request took; bad and half changes never show', async () => {
     await fc.assert(
       fc.asyncProperty(version, fc.array(op, { minLength: 1, maxLength: 60 }), async (initial, ops) => {
-        const source = new HandSource();
+        const source = new PushSource();
         const provider = new RuntimeConfigProvider({ sources: [source], baked, startTimeoutMs: 1_000, logger: quiet, now: () => 0 });
         const starting = provider.start();
-        const sink = source.sink as SourceSink;
-        sink.documents([doc('rules', rulesText(initial), `r${initial}`), doc('overrides', null, 'none'), doc('flags', flagsText(initial), `f${initial}`)]);
+        source.push([doc('rules', rulesText(initial), `r${initial}`), doc('overrides', null, 'none'), doc('flags', flagsText(initial), `f${initial}`)]);
         await starting;
 
         // The model: which rules and flags the source last handed over, and the version in force.
@@ -80,7 +68,7 @@ describe('provider swaps under continuous evaluation', () => {
         for (const o of ops) {
           switch (o.kind) {
             case 'deploy':
-              sink.documents([doc('rules', rulesText(o.version), `r${o.version}`), doc('flags', flagsText(o.version), `f${o.version}`)]);
+              source.push([doc('rules', rulesText(o.version), `r${o.version}`), doc('flags', flagsText(o.version), `f${o.version}`)]);
               if (rulesAt !== o.version || flagsAt !== o.version) {
                 rulesAt = o.version;
                 flagsAt = o.version;
@@ -88,14 +76,14 @@ describe('provider swaps under continuous evaluation', () => {
               }
               break;
             case 'rulesOnly':
-              sink.documents([doc('rules', rulesText(o.version), `r${o.version}`)]);
+              source.push([doc('rules', rulesText(o.version), `r${o.version}`)]);
               if (rulesAt !== o.version) {
                 rulesAt = o.version;
                 settle();
               }
               break;
             case 'flagsOnly':
-              sink.documents([doc('flags', flagsText(o.version), `f${o.version}`)]);
+              source.push([doc('flags', flagsText(o.version), `f${o.version}`)]);
               if (flagsAt !== o.version) {
                 flagsAt = o.version;
                 settle();
@@ -103,7 +91,7 @@ describe('provider swaps under continuous evaluation', () => {
               break;
             case 'bad': {
               const text = JSON.stringify({ ...serviceTier, version: `tiered-${flagsAt}`, rules: [{ id: 'x', precedence: 1, when: {}, then: { tier: 'P42', preemptable: false } }] });
-              sink.documents([doc('rules', text, `bad${badLabel++}`)]);
+              source.push([doc('rules', text, `bad${badLabel++}`)]);
               rulesAt = 'bad';
               settle();
               break;

@@ -17,7 +17,7 @@ export { AppConfigDataSource, type AppConfigDataSourceOptions, type ProfileIdent
 export { BAKED_VERSION, bakedSnapshot, loadBaked, type BakedConfig } from './baked.js';
 export { FILE_PROFILE_NAMES, FileSource, type FileSourceOptions } from './file-source.js';
 export { RuntimeConfigProvider, staticProvider, type ProviderLogger } from './provider.js';
-export { backoffDelay, contentLabel, DEFAULT_BACKOFF, PROFILES, type Backoff, type DocumentSource, type ProfileName, type RawDocument, type SourceSink } from './source.js';
+export { backoffDelay, contentLabel, DEFAULT_BACKOFF, PROFILES, PushSource, type Backoff, type DocumentSource, type ProfileName, type RawDocument, type SourceSink } from './source.js';
 
 export interface ConfigProviderOptions {
   /** AWS AppConfigData (the real SDK client): the preferred source. */

@@ -53,3 +53,24 @@ export function backoffDelay(backoff: Backoff, attempt: number, random: () => nu
 export function contentLabel(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
+
+/**
+ * A source its owner drives by hand: whatever is handed to `push` is built, refused or swapped
+ * in synchronously. For embedders that receive documents by other means, and for measuring a
+ * swap from the text handed over to the snapshot in force.
+ */
+export class PushSource implements DocumentSource {
+  readonly kind = 'appconfig' as const;
+  private sink: SourceSink | undefined;
+  start(sink: SourceSink): void {
+    this.sink = sink;
+  }
+  /** Hands documents to the provider; a programmer error before the provider started this source. */
+  push(batch: readonly RawDocument[]): void {
+    if (this.sink === undefined) throw new Error('PushSource.push before the provider started it');
+    this.sink.documents(batch);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
