@@ -5,28 +5,13 @@
  * (inline CSS, no script), as the shadow report is. Pure: the caller reads the stream and the
  * load report and writes the files.
  */
+import type { LoadReport } from '../load/index.js';
 import { describeFlags, fold, historyView, type MigrationEvent } from '../migration/index.js';
 
 /** The parts of a `prio load --json` report the rollout report shows. */
-export interface LoadSummary {
-  readonly sent: number;
-  readonly durationMs: number;
-  readonly achievedRate: number;
-  readonly statuses: Readonly<Record<string, number>>;
-  readonly unexpected: number;
-  readonly latencyMs: { readonly all: LatencyRow; readonly byTier: Readonly<Record<string, LatencyRow>> };
-  readonly sessions: { readonly pool: number; readonly compared: number; readonly misRanked: number; readonly tierChanged: number };
-  readonly configVersionsSeen: readonly string[];
-}
-
-interface LatencyRow {
-  readonly count: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly p999: number;
-  readonly max: number;
-}
+export type LoadSummary = Pick<LoadReport, 'sent' | 'durationMs' | 'achievedRate' | 'statuses' | 'unexpected' | 'latencyMs' | 'configVersionsSeen'> & {
+  readonly sessions: Pick<LoadReport['sessions'], 'pool' | 'compared' | 'misRanked' | 'tierChanged'>;
+};
 
 export interface TimelineEntry {
   /** The migration's clock (a rehearsal's runs faster). */
