@@ -350,10 +350,11 @@ export class FetchedRecordReader {
       while (abortStarts.length > 0 && (abortStarts[0] as { firstOffset: number }).firstOffset <= baseOffset + lastOffsetDelta) {
         abortedProducers.add((abortStarts.shift() as { producerId: bigint }).producerId);
       }
+      // A data batch wholly at or past `end` holds nothing wanted: it is neither inflated nor decoded.
       if (isControl) {
         // An abort or commit marker ends its producer's transaction.
         if (isTransactional) abortedProducers.delete(producerId);
-      } else if (!(isTransactional && abortedProducers.has(producerId)) && batchNext > from) {
+      } else if (!(isTransactional && abortedProducers.has(producerId)) && batchNext > from && (end === undefined || baseOffset < end)) {
         let body: Buffer;
         if ((attributes & 0x07) === 0) body = buf.subarray(at + BATCH_HEADER_BYTES, batchEnd);
         else {
