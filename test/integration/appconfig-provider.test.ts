@@ -183,8 +183,12 @@ describe('provider against prio appconfig local (real AppConfigData client)', ()
     await injectFault({ target: 'GetLatestConfiguration', kind: 'corrupt', count: 1 });
     await s.deploy('flags', flags({ priorityScheme: 'dual', tokenReadMode: 'dual', serviceTierMode: 'observed' }));
     await vi.waitFor(() => expect(p.current()?.flags.serviceTierMode).toBe('observed'), { timeout: 10_000 });
-    // The garbage reached the provider once (whichever profile's poll it hit) and was refused as such.
-    expect(p.status().refused).toBe(1);
+    // The garbage reached the provider once (whichever profile's poll it hit) and was refused as
+    // such. Until that profile's fresh session delivers it whole again, a change of another profile
+    // (the flags deployment racing it) builds a set that still holds the garbage, and is refused
+    // too: one or two refusals, every one of them the torn body, and the whole document in the end.
+    expect(p.status().refused).toBeGreaterThanOrEqual(1);
+    expect(p.status().refused).toBeLessThanOrEqual(2);
     expect(p.status().lastError).toMatch(/: not valid JSON: /);
   });
 
