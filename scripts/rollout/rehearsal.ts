@@ -65,8 +65,16 @@ export const REHEARSAL_LOAD_MIX = ['--classifications', REHEARSAL_MIX, '--servic
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts one `prio serve` and resolves with its URL once it answers /readyz with its stage's configuration. */
-async function startServe(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ url: string; process: ChildProcess }> {
+/**
+ * Starts one `prio serve` child and resolves with its URL once its /metrics show a configuration
+ * from `source` (by default AppConfig, not the baked fallback). The game day starts its instances
+ * with this too.
+ */
+export async function startServe(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  source: 'appconfig' | 'agent' | 'file' | 'baked' = 'appconfig',
+): Promise<{ url: string; process: ChildProcess }> {
   const child = spawn(process.execPath, [PRIO, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -89,14 +97,14 @@ async function startServe(args: readonly string[], env: NodeJS.ProcessEnv): Prom
     });
   });
   child.stdout?.resume();
-  // Ready once the configuration came from AppConfig (not the baked fallback).
+  const loaded = new RegExp(`prio_config_info\\{[^}]*source="${source}"`);
   for (let i = 0; i < 300; i += 1) {
     const metrics = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
-    if (/prio_config_info\{[^}]*source="appconfig"/.test(metrics)) return { url, process: child };
+    if (loaded.test(metrics)) return { url, process: child };
     await sleep(100);
   }
   child.kill('SIGKILL');
-  throw new Error(`prio serve at ${url} never loaded its configuration from AppConfig: ${stderr}`);
+  throw new Error(`prio serve at ${url} never loaded its configuration from ${source}: ${stderr}`);
 }
 
 async function waitComplete(client: ReturnType<typeof connect>['client'], env: string): Promise<void> {
