@@ -7,7 +7,7 @@
  *
  * The store, lease manager, clock, sleep and id source are passed in.
  */
-import type { EventStore, Lease, LeaseManager } from '../eventstore/index.js';
+import { FencedAppend, type EventStore, type Lease, type LeaseManager } from '../eventstore/port.js';
 import type { MigrationEvent, Rejection } from './model.js';
 import { handleCommand } from './service.js';
 
@@ -112,7 +112,7 @@ export async function runController(options: ControllerOptions, deps: Controller
         deps.report({ kind: 'blocked', rejection: result.rejection });
       }
     } catch (err) {
-      if (!(err instanceof Error && err.name === 'FencedAppend')) throw err;
+      if (!(err instanceof FencedAppend)) throw err;
       deps.report({ kind: 'fenced', token: lease.token });
       lease = undefined;
     }

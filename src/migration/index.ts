@@ -19,5 +19,6 @@ export {
   type CommandOutcome,
   type LoadedMigration,
 } from './service.js';
+export { backoffDelay, DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS, type BackoffPolicy } from './retry.js';
 export { runController, type ControllerDeps, type ControllerOptions, type ControllerReport } from './controller.js';
 export { parseEvidence, ALARM_STATES, type EvidenceInput } from './evidence.js';

@@ -3,12 +3,13 @@
  * version that was read. A command id seen before returns the original result and appends
  * nothing, so a retry after a crash or a lost reply never doubles an event.
  *
- * Imports the event-store port by type only: the store is passed in, and store errors are
- * recognized by their documented names, so this module stays free of I/O.
+ * Imports the event-store port alone (port.ts, which imports nothing): the store is passed in,
+ * and store errors are recognized by their classes, so this module stays free of I/O.
  */
-import type { EventStore, Fence, NewEvent, StoredEvent } from '../eventstore/index.js';
+import { ConcurrencyConflict, type EventStore, type Fence, type NewEvent, type StoredEvent } from '../eventstore/port.js';
 import { decide, evolve, fold, initialState } from './decider.js';
 import type { MigrationCommand, MigrationEvent, MigrationState, Rejection } from './model.js';
+import { DEFAULT_MAX_ATTEMPTS, backoffDelay, sleepFor } from './retry.js';
 
 export const MIGRATION_STREAM_PREFIX = 'migration-';
 
@@ -25,8 +26,12 @@ export interface CommandContext {
   readonly fence?: Fence;
   /** Wall clock for the stored `recordedAt` (the decision's own instant is in the command). */
   readonly clock: () => Date;
-  /** How many optimistic-concurrency conflicts to absorb before giving up. */
+  /** Attempts (the first included) before a stream that keeps moving makes the command give up. Default 8. */
   readonly maxAttempts?: number;
+  /** Delay before retry number `retry` (0-based) after a conflict; default exponential backoff with jitter. */
+  readonly retryDelay?: (retry: number) => number;
+  /** How to wait that delay; default a timer. Tests pass one that records and returns at once. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export type CommandOutcome =
@@ -71,8 +76,11 @@ export class TooManyConflicts extends Error {
 
 export async function handleCommand(migrationId: string, command: MigrationCommand, ctx: CommandContext): Promise<CommandOutcome> {
   const stream = streamOf(migrationId);
-  const attempts = ctx.maxAttempts ?? 20;
+  const attempts = ctx.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const retryDelay = ctx.retryDelay ?? ((retry: number) => backoffDelay(retry));
+  const sleep = ctx.sleep ?? sleepFor;
   for (let attempt = 0; attempt < attempts; attempt += 1) {
+    if (attempt > 0) await sleep(retryDelay(attempt - 1));
     // Fold as we read, keeping only this command's own events (if it was handled before).
     let state = initialState;
     let head = 0;
@@ -101,7 +109,7 @@ export async function handleCommand(migrationId: string, command: MigrationComma
       return { outcome: 'accepted', events: decision.events, version: result.toVersion, replayed: false, state: fold(decision.events, state) };
     } catch (err) {
       // Someone appended between our read and our write: read again and decide afresh.
-      if (err instanceof Error && err.name === 'ConcurrencyConflict') continue;
+      if (err instanceof ConcurrencyConflict) continue;
       throw err;
     }
   }

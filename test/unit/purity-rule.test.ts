@@ -36,7 +36,7 @@ const IO_IMPORTS = [
 const planted = (imports: readonly string[]) => `${imports.join('\n')}\nexport const planted = 1;\n`;
 
 describe('the functional core imports no I/O', () => {
-  it.each(['src/rules/planted.ts', 'src/scheduler/core/planted.ts', 'src/migration/service.ts', 'src/shadow/aggregate.ts', 'src/appconfig/documents/planted.ts', 'src/service/decide.ts'])('refuses every I/O module in %s', async (file) => {
+  it.each(['src/rules/planted.ts', 'src/scheduler/core/planted.ts', 'src/migration/service.ts', 'src/shadow/aggregate.ts', 'src/appconfig/documents/planted.ts', 'src/service/decide.ts', 'src/eventstore/port.ts'])('refuses every I/O module in %s', async (file) => {
     const messages = await restrictedImports(file, planted(IO_IMPORTS));
     expect(messages).toHaveLength(IO_IMPORTS.length);
     for (const message of messages) expect(message).toMatch(/core code does no I\/O/);
@@ -69,5 +69,11 @@ describe('parts import each other through index.ts', () => {
     ].join('\n');
     expect(await restrictedImports('src/cli/planted.ts', source)).toEqual([]);
     expect(await restrictedImports('src/shadow/sources/planted.ts', "import { recordTimeMs } from '../record.js';\nexport const planted = recordTimeMs;\n")).toEqual([]);
+  });
+
+  it("allows a part's port.ts (a port without its adapters), still refusing the adapters themselves", async () => {
+    expect(await restrictedImports('src/migration/planted.ts', "import { ConcurrencyConflict } from '../eventstore/port.js';\nexport const planted = ConcurrencyConflict;\n")).toEqual([]);
+    expect(await restrictedImports('src/migration/planted.ts', "import { FileEventStore } from '../eventstore/adapters.js';\nexport const planted = FileEventStore;\n")).toEqual([expect.stringMatching(/through its index\.ts/)]);
+    expect(await restrictedImports('src/cli/planted.ts', "import { FileEventStore } from '../eventstore/stores/file.js';\nexport const planted = FileEventStore;\n")).toEqual([expect.stringMatching(/through its index\.ts/)]);
   });
 });
