@@ -12,13 +12,13 @@ import tseslint from 'typescript-eslint';
  * (an EventStore, a LeaseManager, a clock, a sleep), importing those ports by type only. They
  * need no I/O module, so the rule keeps them that way.
  *
- * shadow/ is mostly shell (sources, sinks, worker threads, the runner); only its aggregation,
- * judging, gating and rendering files are core. scheduler/ is core in core/ only: runtime.ts
- * puts it on the event loop.
+ * shadow/ and scheduler/ are core in core/ only: shadow's shell is its sources, sinks, worker
+ * threads, runner and merge; scheduler's is runtime.ts, which puts the core on the event loop.
+ * shadow/source.ts is the port its sources implement and the core consumes.
  */
-const CORE_FOLDERS = ['catalog', 'rules', 'tokens', 'scheduler/core', 'migration', 'random', 'validation', 'appconfig/documents'];
+const CORE_FOLDERS = ['catalog', 'rules', 'tokens', 'scheduler/core', 'shadow/core', 'migration', 'random', 'validation', 'appconfig/documents'];
 const CORE_FILES = [
-  ...['aggregate', 'judge', 'gate', 'report', 'render-md', 'render-html', 'reservoir'].map((f) => `shadow/${f}.ts`),
+  'shadow/source.ts',
   'appconfig/snapshot.ts',
   'service/decide.ts',
   // The event-store port: types and typed errors the core imports by value, kept free of I/O.

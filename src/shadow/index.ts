@@ -2,14 +2,15 @@
  * Shadow mode: replays recorded traffic against the baseline and the candidate rule sets,
  * reports the difference, and gates the rollout on it. See docs/shadow.md.
  *
- * Functional core (no I/O): record, aggregate, reservoir, judge, replay, report, gate,
- * render-md, render-html, generate, token-cache. Imperative shell: sources/ (where records come
- * from), sinks/ (files, progress), parallel/ (judging in worker threads), runner and merge (one
- * run from source to files).
+ * Functional core (core/, no I/O, held to it by the lint): record, aggregate, reservoir, judge,
+ * replay, report, gate, render-md, render-html, generate, token-cache, coverage. The port
+ * between them: source.ts (what a record source yields). Imperative shell: sources/ (where
+ * records come from), sinks/ (files, progress), parallel/ (judging in worker threads), runner
+ * and merge (one run from source to files).
  */
 export type { Checkpoint, Coverage, RecordSource, SourceDamage, SourcePosition, SourceRecord } from './source.js';
 export { SourceInterruptedError } from './source.js';
-export { checkRecord, daysFromCivil, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './record.js';
+export { checkRecord, daysFromCivil, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './core/record.js';
 export {
   aggregateFromJson,
   aggregateToJson,
@@ -23,9 +24,9 @@ export {
   type OutcomeKind,
   type SampledRecord,
   type ShadowAggregate,
-} from './aggregate.js';
-export { emptyReservoir, mergeReservoirs, offer, seededHash, wouldAccept, type Reservoir, type SampleItem } from './reservoir.js';
-export { createJudge, observedPriorityLabel, type Judge, type JudgeDeps, type RuleSetPort } from './judge.js';
+} from './core/aggregate.js';
+export { emptyReservoir, mergeReservoirs, offer, seededHash, wouldAccept, type Reservoir, type SampleItem } from './core/reservoir.js';
+export { createJudge, observedPriorityLabel, type Judge, type JudgeDeps, type RuleSetPort } from './core/judge.js';
 export {
   admit,
   countRecord,
@@ -41,7 +42,7 @@ export {
   type QuarantineReason,
   type QuarantineSink,
   type ReplayOptions,
-} from './replay.js';
+} from './core/replay.js';
 export {
   aggregateFromReport,
   buildReport,
@@ -55,12 +56,12 @@ export {
   type RunInfo,
   type ShadowReport,
   type TopEntry,
-} from './report.js';
-export { evaluateGate, parseGate, type GateCheck, type GateSpec, type GateVerdict } from './gate.js';
-export { renderMarkdown } from './render-md.js';
-export { renderHtml } from './render-html.js';
-export { DEFAULT_START_MS, generateRecords, type GenerateDeps, type GenerateOptions } from './generate.js';
-export { checkToken, createTokenChecker, tokenMismatch, type TokenChecker, type TokenVerdict } from './token-cache.js';
+} from './core/report.js';
+export { evaluateGate, parseGate, type GateCheck, type GateSpec, type GateVerdict } from './core/gate.js';
+export { renderMarkdown } from './core/render-md.js';
+export { renderHtml } from './core/render-html.js';
+export { DEFAULT_START_MS, generateRecords, type GenerateDeps, type GenerateOptions } from './core/generate.js';
+export { checkToken, createTokenChecker, tokenMismatch, type TokenChecker, type TokenVerdict } from './core/token-cache.js';
 export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
 export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeAtomically, writeReports, type WrittenReports } from './sinks/report-files.js';
@@ -79,4 +80,4 @@ export { kafkaSource, KafkaSourceError, type KafkaSource, type KafkaSourceOption
 export { describeKafkaError, kafkaClient, parseBrokers, type KafkaConnection, type KafkaLog } from './sources/kafka-client.js';
 export { ensureTopic, produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';
 export { CODEC_NAMES as KAFKA_CODECS, type KafkaCodec } from './sources/kafka-codecs.js';
-export { coverageFromJson, overlapOf, unionCoverage } from './coverage.js';
+export { coverageFromJson, overlapOf, unionCoverage } from './core/coverage.js';

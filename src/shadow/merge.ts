@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FileReadError } from '../config/index.js';
 import { ConfigError } from '../validation/index.js';
-import { AggregateFormatError, mergeAggregates, type ShadowAggregate } from './aggregate.js';
-import { evaluateGate, type GateSpec, type GateVerdict } from './gate.js';
-import { aggregateFromReport, buildReport, type ShadowReport } from './report.js';
-import { coverageFromJson, overlapOf, unionCoverage } from './coverage.js';
+import { AggregateFormatError, mergeAggregates, type ShadowAggregate } from './core/aggregate.js';
+import { evaluateGate, type GateSpec, type GateVerdict } from './core/gate.js';
+import { aggregateFromReport, buildReport, type ShadowReport } from './core/report.js';
+import { coverageFromJson, overlapOf, unionCoverage } from './core/coverage.js';
 import type { Coverage } from './source.js';
 import { completeOutputDir, prepareOutputDir, REPORT_FILES, writeReports, type WrittenReports } from './sinks/report-files.js';
 

@@ -7,12 +7,12 @@
  */
 import type { Domain } from '../catalog/index.js';
 import type { TokenReader } from '../tokens/index.js';
-import { emptyAggregate, type ShadowAggregate } from './aggregate.js';
-import { evaluateGate, type GateSpec, type GateVerdict } from './gate.js';
-import { createJudge, type RuleSetPort } from './judge.js';
+import { emptyAggregate, type ShadowAggregate } from './core/aggregate.js';
+import { evaluateGate, type GateSpec, type GateVerdict } from './core/gate.js';
+import { createJudge, type RuleSetPort } from './core/judge.js';
 import { replayInParallel, type ParallelOptions } from './parallel/pool.js';
-import { replay } from './replay.js';
-import { buildReport, type ShadowReport } from './report.js';
+import { replay } from './core/replay.js';
+import { buildReport, type ShadowReport } from './core/report.js';
 import {
   completeOutputDir,
   prepareOutputDir,
@@ -25,11 +25,11 @@ import {
 } from './sinks/report-files.js';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { unionCoverage } from './coverage.js';
+import { unionCoverage } from './core/coverage.js';
 import type { ProgressReporter } from './sinks/progress.js';
 import { SourceInterruptedError, type Coverage, type RecordSource } from './source.js';
 import type { ProgressReporting } from './sources/file.js';
-import { createTokenChecker } from './token-cache.js';
+import { createTokenChecker } from './core/token-cache.js';
 
 export interface NamedRuleSet extends RuleSetPort {
   readonly scheme: string;

@@ -18,9 +18,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { mergeAggregates, type ShadowAggregate } from '../aggregate.js';
-import type { Judge } from '../judge.js';
-import { countRecord, Quarantined, type QuarantineEntry, type QuarantineSink } from '../replay.js';
+import { mergeAggregates, type ShadowAggregate } from '../core/aggregate.js';
+import type { Judge } from '../core/judge.js';
+import { countRecord, Quarantined, type QuarantineEntry, type QuarantineSink } from '../core/replay.js';
 import { SourceInterruptedError, type RecordSource, type SourcePosition, type SourceRecord } from '../source.js';
 import { packBatch } from './packing.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.js';

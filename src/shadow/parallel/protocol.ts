@@ -1,6 +1,6 @@
 /** The messages between the judge pool (main thread) and its workers. Pure types. */
-import type { AggregateShape, ShadowAggregate } from '../aggregate.js';
-import type { QuarantineEntry } from '../replay.js';
+import type { AggregateShape, ShadowAggregate } from '../core/aggregate.js';
+import type { QuarantineEntry } from '../core/replay.js';
 import type { PackedBatch } from './packing.js';
 import type { JudgeSpec } from './spec.js';
 

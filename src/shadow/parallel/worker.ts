@@ -5,10 +5,10 @@
  * Started by pool.ts; the thread boundary is this file's whole job.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { emptyAggregate, type ShadowAggregate } from '../aggregate.js';
-import { createJudge, type Judge } from '../judge.js';
-import { countRecord, excerptOf } from '../replay.js';
-import { createTokenChecker } from '../token-cache.js';
+import { emptyAggregate, type ShadowAggregate } from '../core/aggregate.js';
+import { createJudge, type Judge } from '../core/judge.js';
+import { countRecord, excerptOf } from '../core/replay.js';
+import { createTokenChecker } from '../core/token-cache.js';
 import { forEachPacked } from './packing.js';
 import type { FromWorker, PositionlessEntry, ToWorker, WorkerSetup } from './protocol.js';
 import { judgeParts } from './spec.js';

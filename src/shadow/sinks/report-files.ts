@@ -13,14 +13,14 @@ import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync, typ
 import { join } from 'node:path';
 import { ensureDirectory, FileReadError, FileWriteError } from '../../config/index.js';
 import { ConfigError } from '../../validation/index.js';
-import { AggregateFormatError, aggregateFromJson, aggregateToJson, type ShadowAggregate } from '../aggregate.js';
-import type { GateVerdict } from '../gate.js';
-import type { QuarantineEntry } from '../replay.js';
-import { renderHtml } from '../render-html.js';
-import { renderMarkdown } from '../render-md.js';
-import { serializeReport, type ShadowReport } from '../report.js';
+import { AggregateFormatError, aggregateFromJson, aggregateToJson, type ShadowAggregate } from '../core/aggregate.js';
+import type { GateVerdict } from '../core/gate.js';
+import type { QuarantineEntry } from '../core/replay.js';
+import { renderHtml } from '../core/render-html.js';
+import { renderMarkdown } from '../core/render-md.js';
+import { serializeReport, type ShadowReport } from '../core/report.js';
 import type { Checkpoint, Coverage } from '../source.js';
-import { coverageFromJson } from '../coverage.js';
+import { coverageFromJson } from '../core/coverage.js';
 
 export const REPORT_FILES = {
   json: 'report.json',

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FileReadError } from '../../config/index.js';
-import { MAX_RECORD_BYTES } from '../record.js';
+import { MAX_RECORD_BYTES } from '../core/record.js';
 import { SourceInterruptedError, type Checkpoint, type Coverage, type RecordSource, type SourceDamage, type SourceRecord } from '../source.js';
 
 /** Progress a source can report for a progress bar (bytes of the file read so far). */

@@ -12,7 +12,7 @@
  * reader only reaches after its expiry check is never cached: such tokens are read afresh each
  * time. A property test holds the checker to the plain readers' answers. Pure.
  */
-import type { TokenReader, TokenReadResult } from '../tokens/index.js';
+import type { TokenReader, TokenReadResult } from '../../tokens/index.js';
 
 /** What the replay counts for one token on one record. */
 export interface TokenVerdict {

@@ -6,8 +6,8 @@
  * Pure: rule sets and token readers are passed in. Allocates only for new breakdown keys and
  * for the rare record that enters the sample.
  */
-import type { Domain, Tier } from '../catalog/index.js';
-import { FailClosedError, type Outcome, type RequestAttributes } from '../rules/index.js';
+import type { Domain, Tier } from '../../catalog/index.js';
+import { FailClosedError, type Outcome, type RequestAttributes } from '../../rules/index.js';
 import { countIn, increment, OUTCOME, OUTCOME_KINDS, type SampledRecord, type ShadowAggregate, type SideError, type SideOutcome } from './aggregate.js';
 import { recordTimeMs, type RequestRecord } from './record.js';
 import { offer, seededHash, wouldAccept } from './reservoir.js';

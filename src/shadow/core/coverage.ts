@@ -3,7 +3,7 @@
  * `prio shadow merge` from counting a record twice (the same report given twice, two replays
  * of the same file, two group members that read the same offsets). Pure.
  */
-import type { Coverage } from './source.js';
+import type { Coverage } from '../source.js';
 
 type Range = readonly [number, number];
 

@@ -4,8 +4,8 @@
  * with its limit and its measured value, so a failed gate says exactly what failed and by how
  * much. Pure: the caller reads the gate file.
  */
-import gateSchema from '../../shadow/schema/gate.schema.json' with { type: 'json' };
-import { ConfigError, schemaValidator } from '../validation/index.js';
+import gateSchema from '../../../shadow/schema/gate.schema.json' with { type: 'json' };
+import { ConfigError, schemaValidator } from '../../validation/index.js';
 import type { ShadowReport } from './report.js';
 
 export interface GateSpec {

@@ -7,10 +7,10 @@
  * what a baseline that does not match production looks like). Pure: rule set and token writer
  * are passed in; the CLI writes the records.
  */
-import type { Domain } from '../catalog/index.js';
-import { seededRandom } from '../random/index.js';
-import { FailClosedError, type Outcome } from '../rules/index.js';
-import type { TokenWriter } from '../tokens/index.js';
+import type { Domain } from '../../catalog/index.js';
+import { seededRandom } from '../../random/index.js';
+import { FailClosedError, type Outcome } from '../../rules/index.js';
+import type { TokenWriter } from '../../tokens/index.js';
 import type { RuleSetPort } from './judge.js';
 import type { RequestRecord } from './record.js';
 

@@ -9,7 +9,7 @@ import type { ShadowAggregate } from './aggregate.js';
 import { increment } from './aggregate.js';
 import type { Judge } from './judge.js';
 import { checkShaped, MAX_RECORD_BYTES, shapeRecord, type RequestRecord } from './record.js';
-import type { RecordSource, SourcePosition, SourceRecord } from './source.js';
+import type { RecordSource, SourcePosition, SourceRecord } from '../source.js';
 
 export const QUARANTINE_REASONS = [
   'oversized',

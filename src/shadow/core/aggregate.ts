@@ -6,7 +6,7 @@
  * `aggregateToJson`/`aggregateFromJson` are lossless, which is how partial reports merge. Pure.
  */
 import { emptyReservoir, mergeReservoirs, type Reservoir } from './reservoir.js';
-import type { SourceDamage } from './source.js';
+import type { SourceDamage } from '../source.js';
 
 export const OUTCOME_KINDS = ['same', 'changed', 'baselineError', 'candidateError', 'bothError'] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
