@@ -5,15 +5,14 @@
  * the default gate, writes report.json/.md/.html and prints a short summary with the path of
  * report.html.
  */
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
-import { once } from 'node:events';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Option } from 'commander';
 import { developmentTokenKeyring, lintRuleSetFile, loadDomain, loadRuleSet, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
 import type { Domain } from '../catalog/index.js';
 import type { CompiledRuleSet } from '../rules/index.js';
 import { diffRuleSets } from '../rules/index.js';
-import { createProgress, fileSource, generateRecords, parseGate, runReplay } from '../shadow/index.js';
+import { createProgress, fileSource, generateRecords, parseGate, runReplay, writeNdjson } from '../shadow/index.js';
 import { createTokenReader, createTokenWriter } from '../tokens/index.js';
 import type { Register } from './main.js';
 import { deprecatedAlias, ExitCode, gateExitCode, printJson, table, UsageError } from './output.js';
@@ -44,13 +43,8 @@ export async function ensureSampleLog(log: string, domain: Domain, baseline: Com
   if (existsSync(log)) return { log, generated: false };
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'generated-sample.ndjson');
-  const out = createWriteStream(file);
   const tokenWriter = createTokenWriter({ domain, keyring: developmentTokenKeyring(), mode: 'legacy' });
-  for (const r of generateRecords(GENERATED_SAMPLE, { domain, baseline, tokenWriter })) {
-    if (!out.write(`${JSON.stringify(r)}\n`)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
+  await writeNdjson(generateRecords(GENERATED_SAMPLE, { domain, baseline, tokenWriter }), file);
   return { log: file, generated: true };
 }
 

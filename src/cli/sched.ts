@@ -6,8 +6,8 @@ import { join, relative } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, readJsonFile } from '../config/index.js';
 import { FailClosedError } from '../rules/index.js';
-import { parseCapacity, parseLogLines, simulate, type LogLine, type SimulationReport, type TierAssignment } from '../scheduler/index.js';
-import { describeDamage, fileSource } from '../shadow/index.js';
+import { parseCapacity, parseLogLines, simulate, type SimulationReport, type TierAssignment } from '../scheduler/index.js';
+import { readNdjsonLines } from '../shadow/index.js';
 import { ExitCode, noteStdinAtTerminal, printJson, table, UsageError, type Io } from './output.js';
 import type { Register } from './main.js';
 
@@ -77,22 +77,6 @@ export const registerSched: Register = (program, io, setExit) => {
 /** The capacity file shipped with the package, used when --capacity is not given. */
 export const DEFAULT_CAPACITY = join(DEFAULT_RULES_DIR, 'simulate-capacity.json');
 
-/** The log's lines through the shadow file source: NDJSON, .gz and stdin read alike. */
-async function readLogLines(path: string): Promise<{ lines: LogLine[]; damage: string | undefined }> {
-  const source = fileSource(path);
-  const lines: LogLine[] = [];
-  const decoder = new TextDecoder();
-  for await (const batch of source.batches()) {
-    for (const r of batch) {
-      const line = r.position.kind === 'line' ? r.position.line : 0;
-      lines.push(r.sourceError === undefined ? { line, text: r.value === null ? '' : decoder.decode(r.value) } : { line, text: '', problem: r.sourceError });
-    }
-  }
-  const damage = source.damage();
-  const sums = { recordsLost: 0, bytesLost: 0, unknownLoss: damage.filter((d) => d.recordsLost === null).length };
-  return { lines, damage: describeDamage({ events: damage, ...sums }) };
-}
-
 async function runSimulate(options: SimulateOptions, io: Io): Promise<number> {
   if (options.rules.length === 0) {
     throw new UsageError('nothing to simulate: give --rules FILE (repeat it to compare mappings), e.g. --rules rules/legacy.json --rules rules/service_tier.json');
@@ -101,7 +85,7 @@ async function runSimulate(options: SimulateOptions, io: Io): Promise<number> {
   const capacity = parseCapacity(readJsonFile(options.capacity), options.capacity);
   const ruleSets = options.rules.map((file) => ({ file, compiled: loadRuleSet(file, domain) }));
   if (options.log === '-') noteStdinAtTerminal(io, 'the request log (NDJSON or gzip)');
-  const read = await readLogLines(options.log);
+  const read = await readNdjsonLines(options.log);
   const log = parseLogLines(read.lines);
   if (log.requests.length + log.quarantined.length === 0) throw new UsageError(`${options.log}: no request records: nothing to simulate`);
   if (read.damage !== undefined) io.err(`error: ${options.log}: ${read.damage}`);

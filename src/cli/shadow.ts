@@ -3,12 +3,10 @@
  * a gate, generate logs. Thin: parses options, opens sources and files at the edge, calls
  * src/shadow, prints a summary, returns an exit code.
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { once } from 'node:events';
-import { createGzip } from 'node:zlib';
 import { Option, type Command } from 'commander';
-import { DEFAULT_RULES_DIR, FileWriteError, loadDomain, loadRuleSet, loadTokenKeyring, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
+import { DEFAULT_RULES_DIR, loadDomain, loadRuleSet, loadTokenKeyring, PACKAGE_ROOT, readJsonFile } from '../config/index.js';
 import type { Domain } from '../catalog/index.js';
 import {
   createProgress,
@@ -22,6 +20,7 @@ import {
   mergeReports,
   parseGate,
   readCheckpoint,
+  resumeMismatch,
   runReplay,
   evaluateGate,
   aggregateFromReport,
@@ -29,6 +28,7 @@ import {
   describeDamage,
   type Checkpoint,
   type GateSpec,
+  writeNdjson,
   type GateVerdict,
   type RecordSource,
   type ShadowReport,
@@ -237,11 +237,8 @@ Examples:
       async function replayOnce(signal: AbortSignal): Promise<void> {
         const source = selectSource(options, resumed?.checkpoint, workers, signal);
         if (resumed !== undefined) {
-          // Resuming onto another source or comparison would mix two runs into one report.
-          if (resumed.source !== source.label) throw new UsageError(`${options.resume}: checkpoint of ${resumed.source}, not ${source.label}`);
-          if (resumed.rulesets.baseline !== baseline.name || resumed.rulesets.candidate !== candidate.name) {
-            throw new UsageError(`${options.resume}: checkpoint compares ${resumed.rulesets.baseline} -> ${resumed.rulesets.candidate}, not ${baseline.name} -> ${candidate.name}`);
-          }
+          const mismatch = resumeMismatch(resumed, { source: source.label, rulesets: { baseline: baseline.name, candidate: candidate.name } });
+          if (mismatch !== undefined) throw new UsageError(`${options.resume}: ${mismatch}`);
         }
         const result = await runReplay({
           source,
@@ -387,36 +384,6 @@ interface GenerateCliOptions {
   baseline: string;
 }
 
-/** Writes `lines` to a file (.gz compressed) or stdout, honouring back-pressure. */
-async function writeLines(lines: Iterable<string>, out: string | undefined): Promise<void> {
-  const file = out === undefined ? null : createWriteStream(out);
-  if (file !== null) {
-    // An unwritable --out (a missing directory) fails here, as one line (exit 2), not later as a crash.
-    try {
-      await once(file, 'open');
-    } catch (err) {
-      throw new FileWriteError(out ?? '', 'cannot write', err);
-    }
-  }
-  const gzip = out !== undefined && out.endsWith('.gz') ? createGzip() : null;
-  if (gzip !== null && file !== null) gzip.pipe(file);
-  const target: NodeJS.WritableStream = gzip ?? file ?? process.stdout;
-  let buffer = '';
-  for (const line of lines) {
-    buffer += line;
-    if (buffer.length >= 1 << 16) {
-      if (!target.write(buffer)) await once(target, 'drain');
-      buffer = '';
-    }
-  }
-  if (buffer.length > 0) target.write(buffer);
-  if (target !== process.stdout) {
-    const done = once(file as NodeJS.WritableStream, 'finish');
-    target.end();
-    await done;
-  }
-}
-
 function registerGenerate(shadow: Command, io: Io, setExit: (code: number) => void): void {
   shadow
     .command('generate')
@@ -449,11 +416,8 @@ Examples:
         { count: options.count, seed: options.seed, drift: options.drift },
         { domain, baseline, ...(tokenWriter === undefined ? {} : { tokenWriter }) },
       );
-      function* lines(): Generator<string> {
-        for (const r of records) yield `${JSON.stringify(r)}\n`;
-      }
       if (options.json === true && options.out === undefined) throw new UsageError('--json needs --out: without it the log itself is written to stdout');
-      await writeLines(lines(), options.out);
+      await writeNdjson(records, options.out);
       if (options.json === true) printJson(io, { out: options.out, records: options.count, seed: options.seed });
       else if (options.out !== undefined) io.err(`wrote ${options.count} records to ${options.out}`);
       setExit(ExitCode.ok);

@@ -57,6 +57,7 @@ export {
   type ShadowReport,
   type TopEntry,
 } from './core/report.js';
+export { resumeMismatch, type ResumeIdentity } from './core/resume.js';
 export { evaluateGate, parseGate, type GateCheck, type GateSpec, type GateVerdict } from './core/gate.js';
 export { renderMarkdown } from './core/render-md.js';
 export { renderHtml } from './core/render-html.js';
@@ -64,6 +65,8 @@ export { DEFAULT_START_MS, generateRecords, type GenerateDeps, type GenerateOpti
 export { checkToken, createTokenChecker, tokenMismatch, type TokenChecker, type TokenVerdict } from './core/token-cache.js';
 export { fileSource, isGzipPath, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
+export { writeNdjson } from './sinks/ndjson.js';
+export { readNdjsonLines, type NumberedLine } from './sources/lines.js';
 export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeAtomically, writeReports, type WrittenReports } from './sinks/report-files.js';
 export { interruptible, runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
 export { MergeRefused, mergeReports, type MergeResult } from './merge.js';

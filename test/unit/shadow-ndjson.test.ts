@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileWriteError } from '../../src/config/index.js';
+import { readNdjsonLines, resumeMismatch, writeNdjson } from '../../src/shadow/index.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'prio-ndjson-'));
+  dirs.push(d);
+  return d;
+}
+
+const records = Array.from({ length: 5000 }, (_, i) => ({ requestId: `r${i}`, text: 'é ✓'.repeat(i % 7) }));
+const expectedText = records.map((r) => `${JSON.stringify(r)}\n`).join('');
+
+describe('the NDJSON writer and reader', () => {
+  it('writes one JSON line per record, plain or gzip by the file name, and reads them back numbered', async () => {
+    const dir = tempDir();
+    for (const name of ['log.ndjson', 'log.ndjson.gz']) {
+      const file = join(dir, name);
+      await writeNdjson(records, file);
+      const bytes = readFileSync(file);
+      expect((name.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')).toBe(expectedText);
+      const read = await readNdjsonLines(file);
+      expect(read.damage).toBeUndefined();
+      expect(read.lines).toHaveLength(records.length);
+      expect(read.lines[4999]).toEqual({ line: 5000, text: JSON.stringify(records[4999]) });
+    }
+  });
+
+  it('refuses an unwritable path as a FileWriteError naming it', async () => {
+    const file = join(tempDir(), 'missing', 'log.ndjson');
+    const err = await writeNdjson(records, file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileWriteError);
+    expect((err as Error).message).toContain(file);
+  });
+});
+
+describe('resuming a replay', () => {
+  const checkpoint = { source: 'file:a.ndjson', rulesets: { baseline: 'legacy', candidate: 'service_tier' } };
+  it('allows the same source and comparison', () => {
+    expect(resumeMismatch(checkpoint, { ...checkpoint })).toBeUndefined();
+  });
+  it('refuses another source or comparison, saying which', () => {
+    expect(resumeMismatch(checkpoint, { ...checkpoint, source: 'file:b.ndjson' })).toBe('checkpoint of file:a.ndjson, not file:b.ndjson');
+    expect(resumeMismatch(checkpoint, { ...checkpoint, rulesets: { baseline: 'legacy', candidate: 'other' } })).toBe('checkpoint compares legacy -> service_tier, not legacy -> other');
+  });
+});
