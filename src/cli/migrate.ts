@@ -16,10 +16,10 @@ import {
   ALARM_STATES,
   eventsUpTo,
   handleCommand,
+  listMigrations,
   historyView,
   loadMigration,
   rebuildMigration,
-  MIGRATION_STREAM_PREFIX,
   parseEvidence,
   parseMigrationDefinition,
   runController,
@@ -198,12 +198,7 @@ Example session:
     withStore(options, io, setExit, async (store) => {
       const now = new Date().toISOString();
       if (id === undefined) {
-        const streams = await store.listStreams(MIGRATION_STREAM_PREFIX);
-        const views: MigrationStatusView[] = [];
-        for (const s of streams) {
-          const view = statusView(await rebuildMigration(store, s.slice(MIGRATION_STREAM_PREFIX.length)), now);
-          if (view !== undefined) views.push(view);
-        }
+        const views = await listMigrations(store, now);
         if (options.json === true) printJson(io, views);
         else if (views.length === 0) io.out(`no migrations in ${describeStore(options)}; start one with: prio migrate plan FILE`);
         else io.out(table(['migration', 'status', 'live step', 'next', 'blocked by'], views.map((v) => [v.id, v.status, v.live?.step ?? '-', v.next.step ?? v.next.action, v.blockedBy?.invariant ?? '-'])));

@@ -10,6 +10,7 @@ export { parseMigrationDefinition, type DefinitionChecks } from './definition.js
 export { statusView, historyView, stateAt, eventsUpTo, describeFlags, type MigrationStatusView, type HistoryEntry, type StageStatus } from './projections.js';
 export {
   handleCommand,
+  listMigrations,
   loadMigration,
   rebuildMigration,
   streamOf,

@@ -9,6 +9,7 @@
 import { ConcurrencyConflict, type EventStore, type Fence, type NewEvent, type StoredEvent } from '../eventstore/port.js';
 import { decide, evolve, fold, initialState } from './decider.js';
 import type { MigrationCommand, MigrationEvent, MigrationState, Rejection } from './model.js';
+import { statusView, type MigrationStatusView } from './projections.js';
 import { DEFAULT_MAX_ATTEMPTS, backoffDelay, sleepFor } from './retry.js';
 
 export const MIGRATION_STREAM_PREFIX = 'migration-';
@@ -67,6 +68,16 @@ export async function rebuildMigration(store: EventStore, migrationId: string): 
     state = evolve(state, e.data as MigrationEvent);
   });
   return state;
+}
+
+/** The status of every migration in the store, in stream-name order (streams holding no plan are left out). */
+export async function listMigrations(store: EventStore, now: string): Promise<MigrationStatusView[]> {
+  const views: MigrationStatusView[] = [];
+  for (const stream of await store.listStreams(MIGRATION_STREAM_PREFIX)) {
+    const view = statusView(await rebuildMigration(store, stream.slice(MIGRATION_STREAM_PREFIX.length)), now);
+    if (view !== undefined) views.push(view);
+  }
+  return views;
 }
 
 /** Thrown when conflicts keep winning (a stream under heavy contention). */

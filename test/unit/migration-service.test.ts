@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConcurrencyConflict, FileEventStore, type AppendOptions, type EventStore, type NewEvent } from '../../src/eventstore/index.js';
-import { DEFAULT_BACKOFF, TooManyConflicts, backoffDelay, handleCommand, loadMigration, streamOf, type MigrationCommand, type Step } from '../../src/migration/index.js';
+import { DEFAULT_BACKOFF, TooManyConflicts, backoffDelay, handleCommand, listMigrations, loadMigration, streamOf, type MigrationCommand, type Step } from '../../src/migration/index.js';
 import { evidenceFor, fastPlan } from '../support/migration/fixtures.js';
 
 const dirs: string[] = [];
@@ -121,5 +121,21 @@ describe('conflict retry with backoff', () => {
     await expect(handleCommand('retry', attach, { store: failing, commandId: 'x', clock: () => new Date(at), sleep })).rejects.toBe(impostor);
     expect(slept).toEqual([]);
     expect(new ConcurrencyConflict('s', 1, 2)).toBeInstanceOf(ConcurrencyConflict);
+  });
+});
+
+describe('listing migrations', () => {
+  it('gives the status of every planned migration in the store, in stream order, and nothing else', async () => {
+    const store = fileStore();
+    const ctx = { store, clock: () => new Date(at) };
+    expect(await listMigrations(store, at)).toEqual([]);
+    for (const id of ['m-2', 'm-1']) await handleCommand(id, { type: 'plan', plan: fastPlan(id), actor: 'test', at }, { ...ctx, commandId: `plan-${id}` });
+    await handleCommand('m-1', { type: 'advance', actor: 'test', at }, { ...ctx, commandId: 'advance-m-1' });
+    await store.append('not-a-migration', 0, [{ type: 'Other', data: {}, meta: { commandId: 'o', recordedAt: at } }]);
+    const views = await listMigrations(store, at);
+    expect(views.map((v) => [v.id, v.status, v.live?.step ?? null])).toEqual([
+      ['m-1', 'active', firstStep.id],
+      ['m-2', 'active', null],
+    ]);
   });
 });
