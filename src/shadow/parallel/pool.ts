@@ -22,6 +22,7 @@ import { mergeAggregates, type ShadowAggregate } from '../core/aggregate.js';
 import type { Judge } from '../core/judge.js';
 import { countRecord, Quarantined, type QuarantineEntry, type QuarantineSink } from '../core/replay.js';
 import { SourceInterruptedError, type RecordSource, type SourcePosition, type SourceRecord } from '../source.js';
+import { HandOff } from '../hand-off.js';
 import { packBatch } from './packing.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.js';
 import type { JudgeSpec } from './spec.js';
@@ -180,21 +181,21 @@ export async function replayInParallel(options: ParallelReplayOptions): Promise<
   let dispatched = 0;
   let counted = into.read;
   let failure: Error | undefined;
-  let wake: (() => void) | undefined;
+  // Every worker message or failure is handed over as an event; the loops below re-check the
+  // state after each, so an event that arrives while nobody waits is never lost.
+  const events = new HandOff<void>();
   let allReady: Promise<void> | undefined;
   let closed = false;
 
-  const wakeUp = (): void => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
+  const wakeUp = (): void => events.push(undefined);
   const fail = (err: Error): void => {
     failure ??= err;
     wakeUp();
   };
   /** Resolves on the next message or failure of any worker. */
-  const nextEvent = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve));
+  const nextEvent = async (): Promise<void> => {
+    await events.next();
+  };
   const check = (): void => {
     if (failure !== undefined) throw failure;
   };

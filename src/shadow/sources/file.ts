@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FileReadError } from '../../config/index.js';
 import { MAX_RECORD_BYTES } from '../core/record.js';
+import { HandOff } from '../hand-off.js';
 import { SourceInterruptedError, type Checkpoint, type Coverage, type RecordSource, type SourceDamage, type SourceRecord } from '../source.js';
 
 /** Progress a source can report for a progress bar (bytes of the file read so far). */
@@ -264,32 +265,19 @@ async function* decodedChunks(input: Input, onRead: (bytes: number) => void, dec
   const raw: Readable = named ? createReadStream(input.path, { highWaterMark: forcedGzip ? 64 * 1024 : 1024 * 1024 }) : (input.stdin ?? process.stdin);
   let gunzip: ReturnType<typeof createGunzip> | undefined;
   let sniffed = false;
-  const queue: Buffer[] = [];
+  const chunks = new HandOff<Buffer>();
   let queued = 0;
-  let failure: { error: unknown } | undefined;
-  let ended = false;
   let gunzipFull = false;
-  let wake: (() => void) | undefined;
-  const notify = (): void => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
   const take = (chunk: Buffer): void => {
-    queue.push(chunk);
+    chunks.push(chunk);
     queued += chunk.length;
     if (queued >= QUEUE_BYTES) raw.pause();
-    notify();
   };
   const fail = (error: unknown): void => {
-    if (failure === undefined && gunzip !== undefined) decoder.consumed = gunzip.bytesWritten;
-    failure ??= { error };
-    notify();
+    if (!chunks.failed && gunzip !== undefined) decoder.consumed = gunzip.bytesWritten;
+    chunks.fail(error);
   };
-  const finish = (): void => {
-    ended = true;
-    notify();
-  };
+  const finish = (): void => chunks.end();
   /** Decided on the first bytes: a .gz name, or the gzip magic bytes. */
   const startGunzip = (): NonNullable<typeof gunzip> => {
     const g = createGunzip();
@@ -325,21 +313,17 @@ async function* decodedChunks(input: Input, onRead: (bytes: number) => void, dec
       startGunzip().end();
     } else finish();
   });
-  const onAbort = (): void => notify();
+  const onAbort = (): void => chunks.abort(new Interrupted(String(input.signal?.reason ?? 'an abort')));
+  if (input.signal?.aborted) onAbort();
   input.signal?.addEventListener('abort', onAbort);
   try {
     for (;;) {
-      if (input.signal?.aborted) throw new Interrupted(String(input.signal.reason ?? 'an abort'));
-      const chunk = queue.shift();
-      if (chunk !== undefined) {
-        queued -= chunk.length;
-        if (queued < QUEUE_BYTES / 2 && !gunzipFull && failure === undefined) raw.resume();
-        yield chunk;
-        continue;
-      }
-      if (failure !== undefined) throw failure.error;
-      if (ended) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      const next = await chunks.next();
+      if (next.done === true) return;
+      const chunk = next.value;
+      queued -= chunk.length;
+      if (queued < QUEUE_BYTES / 2 && !gunzipFull && !chunks.failed) raw.resume();
+      yield chunk;
     }
   } finally {
     input.signal?.removeEventListener('abort', onAbort);
