@@ -101,6 +101,13 @@ function mdFence(lines: readonly string[]): string {
   return `${fence}text\n${text}\n${fence}`;
 }
 
+/**
+ * Control characters (a corrupt body quoted in an error, say) become U+FFFD, so the report stays
+ * text that any viewer opens; tabs and newlines stay.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const printable = (text: string): string => text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\uFFFD');
+
 export function renderGameDayMarkdown(report: GameDayReport): string {
   const out: string[] = ['# Game day', '', `**${headline(report)}** · generated ${report.generatedAt} · \`${report.command}\``, ''];
   out.push(mdTable(summaryHead, report.runs.map(summaryRow)), '');
@@ -119,7 +126,7 @@ export function renderGameDayMarkdown(report: GameDayReport): string {
     for (const note of r.outcome?.notes ?? []) out.push(`> ${mdCell(note)}`, '');
     if (r.log.length > 0) out.push('<details><summary>log</summary>', '', mdFence(r.log), '', '</details>', '');
   }
-  return `${out.join('\n')}\n`;
+  return printable(`${out.join('\n')}\n`);
 }
 
 // --- HTML ----------------------------------------------------------------------------------
@@ -175,12 +182,12 @@ export function renderGameDayHtml(report: GameDayReport): string {
     row[0] = `<a href="#${anchor(r.scenario.id)}">${row[0] ?? ''}</a>`;
     return `<tr${r.passed ? '' : ' class="bad"'}>${row.map((c) => `<td>${c}</td>`).join('')}</tr>`;
   });
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Game day ${e(report.generatedAt)}</title><style>${CSS}</style></head><body><main>
+  return printable(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Game day ${e(report.generatedAt)}</title><style>${CSS}</style></head><body><main>
 <h1>Game day</h1><div class="sub">generated ${e(report.generatedAt)} · <code>${e(report.command)}</code></div>
 <div class="banner ${ok ? 'ok' : 'warn'}">${e(headline(report))}</div>
 <table><thead><tr>${summaryHead.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>${summary.join('')}</tbody></table>
 ${report.notRun !== undefined && report.notRun.length > 0 ? `<p>Not run (interrupted): ${e(report.notRun.join(', '))}</p>` : ''}
 ${report.runs.map(htmlScenario).join('\n')}
 </main></body></html>
-`;
+`);
 }

@@ -49,7 +49,7 @@ const failing: ReportedRun = {
   },
   startedAt: '2026-12-04T09:01:00.000Z',
   durationMs: 61_000,
-  log: [`log ${hostile}`, 'a line with ``` backticks'],
+  log: [`log ${hostile}`, 'a line with ``` backticks', 'a corrupt body: \u0000\u00ff\u00fe<corrupt>'],
   dir: '/tmp/gd/hostile-scenario',
 };
 
@@ -78,7 +78,7 @@ describe('game-day report', () => {
     // The log's own backticks cannot close its fence.
     expect(md).toContain('```text\n0.1s own endpoint up');
     expect(md).toContain('````text\nlog <script>alert("x")</script> & | pipe\na line');
-    expect(md).toContain('a line with ``` backticks\n````');
+    expect(md).toContain('a line with ``` backticks\na corrupt body: \uFFFD\u00ff\u00fe<corrupt>\n````');
   });
 
   it('HTML: self-contained, every piece of scenario text escaped', () => {
@@ -92,6 +92,13 @@ describe('game-day report', () => {
     expect(html).toContain('<td>p99 &lt;script&gt;');
     expect(html).toContain('1 of 2 scenarios passed, 1 failed');
     expect(html).toContain('class="banner warn"');
+  });
+
+  it('control characters from a corrupt body become U+FFFD, so the report stays text', () => {
+    for (const text of [renderGameDayMarkdown(report), renderGameDayHtml(report)]) {
+      expect(text).not.toContain('\u0000');
+      expect(text).toContain('a corrupt body: \uFFFD\u00ff\u00fe');
+    }
   });
 
   it('an interrupted run says so and names what never ran', () => {
