@@ -52,8 +52,8 @@ export async function settled(conn: Connection, signal: AbortSignal, timeoutMs =
  * Starts a `prio appconfig local` for this scenario alone (closed at its end) and deploys the
  * rules and the legacy flags to one environment, all at once, as `prio appconfig` would.
  */
-export async function ownAppConfig(ctx: ScenarioContext, o: { timeScale?: number; alarms?: readonly string[] } = {}): Promise<OwnAppConfig> {
-  const local = await startLocalAppConfig({ host: '127.0.0.1', port: 0, timeScale: o.timeScale ?? 600 });
+export async function ownAppConfig(ctx: ScenarioContext, o: { timeScale?: number; alarms?: readonly string[]; onRequest?: (line: string) => void } = {}): Promise<OwnAppConfig> {
+  const local = await startLocalAppConfig({ host: '127.0.0.1', port: 0, timeScale: o.timeScale ?? 600, ...(o.onRequest === undefined ? {} : { onRequest: o.onRequest }) });
   ctx.defer(() => local.close());
   // The pipeline's client takes its credentials from the environment, as `prio appconfig` does;
   // the local endpoint checks no signature, so dummy ones are set when none are.
