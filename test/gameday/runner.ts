@@ -56,6 +56,9 @@ function judge(outcome: ScenarioOutcome): string | undefined {
   return undefined;
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const printable = (text: string): string => text.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '\uFFFD');
+
 function describeReason(reason: unknown): string {
   if (typeof reason === 'string') return reason;
   if (reason instanceof Error) return reason.message;
@@ -73,7 +76,9 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
     services: o.services,
     dir,
     signal: controller.signal,
-    log(line) {
+    log(text) {
+      // A line quoting a corrupt body must not write raw control bytes to a terminal.
+      const line = printable(text);
       log.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${line}`);
       o.onLog?.(scenario, line);
     },
