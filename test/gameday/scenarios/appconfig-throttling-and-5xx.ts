@@ -50,7 +50,8 @@ export const scenario: Scenario = {
     const injectedAt = Date.now();
     own.local.admin.injectFault({ target: 'data', kind: 'throttle' });
     ctx.log('every AppConfigData call throttled');
-    const detectMs = await waitFor(ctx, () => instance.events.filter((e) => e.level === 'warn').length > warnsBefore, PHASE_MS);
+    // Detection is followed while the faults run: the SDK's own retries come before the provider sees a failure.
+    const detecting = waitFor(ctx, () => instance.events.filter((e) => e.level === 'warn').length > warnsBefore, 2 * PHASE_MS + 5_000);
     await sleep(Math.max(0, PHASE_MS - (Date.now() - injectedAt)));
     own.local.admin.clearFaults();
     own.local.admin.injectFault({ target: 'data', kind: 'error', status: 503 });
@@ -59,6 +60,7 @@ export const scenario: Scenario = {
     own.local.admin.clearFaults();
     const clearedAt = Date.now();
     const during = await duringLoad;
+    const detectMs = await detecting;
     const status = instance.provider.status();
     const inWindow = answers.filter((a) => a.at >= injectedAt && a.at <= clearedAt);
     const throttled = inWindow.filter((a) => a.status === 429 || a.status === 400).length;

@@ -35,8 +35,11 @@ export const scenario: Scenario = {
     const serve = await startServe(args, env, 'baked');
     ctx.defer(() => stop(serve.process));
     const stderr: { at: number; line: string }[] = [];
+    let partial = '';
     serve.process.stderr?.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n')) if (line.trim() !== '') stderr.push({ at: Date.now(), line });
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') stderr.push({ at: Date.now(), line });
     });
     const upMs = Date.now() - startedAt;
     const atStart = await configInfo(serve.url);
@@ -55,7 +58,9 @@ export const scenario: Scenario = {
       SWITCH_BOUND_MS,
     );
     ctx.log(`healed; ${switchMs === undefined ? 'no switch' : `source appconfig (version ${latest?.version ?? ''}) ${switchMs} ms after the heal`}`);
-    const switchLine = stderr.find((l) => /switched from baked to appconfig/.test(l.line));
+    // The log line goes through the child's stderr pipe: it may arrive a little after /metrics changed.
+    const switchLogged = (await waitFor(ctx, () => stderr.some((l) => /switched from baked to appconfig/.test(l.line)), 5_000)) !== undefined;
+    const switchLine = switchLogged ? stderr.find((l) => /switched from baked to appconfig/.test(l.line)) : undefined;
     const after = await decisionLoad(ctx, [serve.url], 2_000);
     ctx.log(`after the switch: ${after.sent} decisions, ${okPercent(after).toFixed(1)}% 2xx`);
 
