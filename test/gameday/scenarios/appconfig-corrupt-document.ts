@@ -70,8 +70,10 @@ export const scenario: Scenario = {
         observe('after', 'decisions answered 2xx', okPercent(after), { text: '= 100% (of ≥ 50 sent)', holds: okPercent(after) === 100 && after.sent >= 50 }, '%'),
       ],
       ...(detectMs === undefined ? {} : { timeToDetectMs: detectMs }),
-      ...(takenMs === undefined ? {} : { timeToRecoverMs: deployedAt + takenMs - (injectedAt + (spentMs ?? 0)) }),
-      notes: [`recovery is measured from the last corrupt answer to the next good deployment in force (deployed ${Math.max(0, deployedAt - injectedAt - (spentMs ?? 0))} ms after it)`],
+      ...(takenMs === undefined ? {} : { timeToRecoverMs: takenMs }),
+      notes: [
+        `detect: from the fault's injection to the first refusal; recover: from deploying the next good flags (${deployedAt - injectedAt} ms after the injection, the corrupt answers spent after ${spentMs ?? '?'} ms) to them being in force — the steady state itself never broke`,
+      ],
     };
   },
 };
