@@ -12,11 +12,12 @@ import { observe, type Scenario } from '../scenario.js';
 
 const LATENCY_MS = 400;
 /**
- * The bound on decision p99 under the fault: the toxic's latency. A decision that waited on
- * AppConfig would take at least that long; the load's own scheduling on a busy 2-core machine
- * adds tens of ms to p99 now and then, so "no worse than before" would flip on noise.
+ * How much decision p99 may grow under the fault: the toxic's latency. A decision that waited on
+ * AppConfig even once per poll would add at least that; the load's own scheduling on a busy
+ * 2-core machine moves p99 by tens to a couple of hundred ms now and then, so "no worse than
+ * before" would flip on noise. The median must stay below the latency outright.
  */
-const P99_BOUND_MS = LATENCY_MS;
+const P99_GROWTH_BOUND_MS = LATENCY_MS;
 
 /** Fetches `path` over a raw connection and counts the pieces the answer arrives in. */
 function pieces(address: string, path: string): Promise<{ chunks: number; bytes: number; ms: number }> {
@@ -43,7 +44,7 @@ export const scenario: Scenario = {
   family: 'network',
   fault: `Toxiproxy on the AppConfigData link: latency ${LATENCY_MS} ms and slicer (16±8-byte pieces, 2 ms apart) on every answer`,
   expected: 'a flags deployment made during the fault still arrives whole and is taken; decision latency (p99) stays where it was; nothing refused',
-  hypothesis: { steadyState: 'decisions answered 2xx and their p99; the flags in force', bound: `100% answered; p99 during < ${P99_BOUND_MS} ms (the toxic's latency: no decision waits on AppConfig); the new flags in force within 15 s; 0 documents refused` },
+  hypothesis: { steadyState: 'decisions answered 2xx and their p99; the flags in force', bound: `100% answered; p99 during ≤ p99 before + ${P99_GROWTH_BOUND_MS} ms and p50 during < ${LATENCY_MS} ms (no decision waits on AppConfig); the new flags in force within 15 s; 0 documents refused` },
   ci: false,
   timeoutMs: 60_000,
   async run(ctx) {
@@ -84,8 +85,8 @@ export const scenario: Scenario = {
         observe('before', 'decision p99', Number(p99Before.toFixed(2)), undefined, 'ms'),
         observe('during', 'new flags in force after the deployment', takenMs ?? -1, { text: '≤ 15,000 ms', holds: takenMs !== undefined }, 'ms'),
         observe('during', 'documents refused', refused, { text: '= 0 (arrived whole)', holds: refused === 0 }),
-        observe('during', 'decision p99', Number(p99During.toFixed(2)), { text: `< ${P99_BOUND_MS} ms (the toxic's latency)`, holds: p99During < P99_BOUND_MS }, 'ms'),
-        observe('during', 'decision p99 change from before', Number((p99During - p99Before).toFixed(2)), undefined, 'ms'),
+        observe('during', 'decision p99', Number(p99During.toFixed(2)), { text: `≤ ${(p99Before + P99_GROWTH_BOUND_MS).toFixed(1)} ms (before + the toxic's ${LATENCY_MS} ms)`, holds: p99During <= p99Before + P99_GROWTH_BOUND_MS }, 'ms'),
+        observe('during', 'decision p50', Number(during.latencyMs.all.p50.toFixed(2)), { text: `< ${LATENCY_MS} ms (the toxic's latency)`, holds: during.latencyMs.all.p50 < LATENCY_MS }, 'ms'),
         observe('during', 'decisions answered 2xx', okPercent(during), { text: '= 100% (of ≥ 300 sent)', holds: okPercent(during) === 100 && during.sent >= 300 }, '%'),
         observe('after', 'decisions answered 2xx', okPercent(after), { text: '= 100% (of ≥ 100 sent)', holds: okPercent(after) === 100 && after.sent >= 100 }, '%'),
       ],
