@@ -82,14 +82,18 @@ if (chosen.length === 0) usage('no scenario matches (see --list)');
 const outDir = resolve(options.out);
 
 // A signal stops the scenario in progress; its clean-up and the report still happen. A second
-// signal while that clean-up runs exits at once.
+// signal while that clean-up runs exits at once — unless it comes within a second of the first:
+// Ctrl-C under `npm run` delivers SIGINT twice, from the terminal and forwarded by npm.
 const interrupt = new AbortController();
+let firstSignalAt = 0;
 const onSignal = (signal: NodeJS.Signals) => {
+  if (interrupt.signal.aborted && Date.now() - firstSignalAt < 1_000) return;
   if (interrupt.signal.aborted) {
     console.error(`gameday: ${signal} again, exiting without waiting for clean-up`);
     process.exit(1);
   }
   console.error(`gameday: ${signal}: stopping the scenario in progress, cleaning up, writing the report`);
+  firstSignalAt = Date.now();
   interrupt.abort(signal);
 };
 process.on('SIGINT', onSignal);
