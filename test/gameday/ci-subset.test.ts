@@ -3,11 +3,11 @@
  * runner as `npm run gameday`, against the services the test setup started, one test each; and
  * the subset must be at least eight scenarios covering every fault family.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Toxiproxy } from 'toxiproxy-node-client';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadScenarios, runScenario } from './runner.js';
 import type { FaultFamily, GameDayServices } from './scenario.js';
 
@@ -15,6 +15,11 @@ const FAMILIES: readonly FaultFamily[] = ['network', 'process', 'clock', 'config
 
 const subset = (await loadScenarios()).filter((s) => s.ci);
 const outDir = mkdtempSync(join(tmpdir(), 'prio-gameday-ci-'));
+let failed = 0;
+// Scenario directories are kept when one failed (the assertion message names the scenario).
+afterAll(() => {
+  if (failed === 0) rmSync(outDir, { recursive: true, force: true });
+});
 
 function services(): GameDayServices {
   const need = (name: string): string => {
@@ -42,8 +47,9 @@ describe('game day, CI subset', () => {
   for (const scenario of subset) {
     it(`${scenario.id} (${scenario.family})`, { timeout: scenario.timeoutMs + 30_000 }, async () => {
       const run = await runScenario(scenario, { services: services(), outDir });
+      if (!run.passed) failed += 1;
       const observations = (run.outcome?.observations ?? []).map((o) => `  ${o.ok ? 'ok ' : 'NO '} ${o.phase} ${o.name} = ${String(o.value)}${o.unit === undefined ? '' : ` ${o.unit}`} (bound ${o.bound ?? '-'})`);
-      const message = [`${scenario.id} failed: ${run.failure ?? ''}`, `fault: ${run.outcome?.faultEvidence ?? 'no outcome'}`, ...observations, 'log:', ...run.log.slice(-30).map((l) => `  ${l}`)].join('\n');
+      const message = [`${scenario.id} failed: ${run.failure ?? ''} (its directory: ${run.dir})`, `fault: ${run.outcome?.faultEvidence ?? 'no outcome'}`, ...observations, 'log:', ...run.log.slice(-30).map((l) => `  ${l}`)].join('\n');
       expect(run.passed, message).toBe(true);
     });
   }
