@@ -41,6 +41,11 @@ export interface RunOptions {
   /** Each scenario gets `<outDir>/<id>/`. */
   readonly outDir: string;
   readonly onLog?: (scenario: Scenario, line: string) => void;
+  /**
+   * Stops the scenario from outside (the game day was interrupted): its own signal is aborted,
+   * it fails with the reason, and its clean-up runs as after any other end.
+   */
+  readonly signal?: AbortSignal;
 }
 
 function judge(outcome: ScenarioOutcome): string | undefined {
@@ -49,6 +54,15 @@ function judge(outcome: ScenarioOutcome): string | undefined {
   if (broken.length > 0) return broken.map((o) => `${o.phase} ${o.name} = ${String(o.value)}${o.unit ?? ''}, bound ${o.bound ?? '?'}`).join('; ');
   if (outcome.observations.length === 0) return 'the scenario measured nothing';
   return undefined;
+}
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const printable = (text: string): string => text.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '\uFFFD');
+
+function describeReason(reason: unknown): string {
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error) return reason.message;
+  return 'aborted';
 }
 
 export async function runScenario(scenario: Scenario, o: RunOptions): Promise<ScenarioRun> {
@@ -62,7 +76,9 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
     services: o.services,
     dir,
     signal: controller.signal,
-    log(line) {
+    log(text) {
+      // A line quoting a corrupt body must not write raw control bytes to a terminal.
+      const line = printable(text);
       log.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${line}`);
       o.onLog?.(scenario, line);
     },
@@ -71,11 +87,18 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
     },
   };
   let timer: NodeJS.Timeout | undefined;
+  let stopOutside: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
       reject(new Error(`ran out of time after ${scenario.timeoutMs} ms`));
     }, scenario.timeoutMs);
+    stopOutside = () => {
+      controller.abort();
+      reject(new Error(`interrupted (${describeReason(o.signal?.reason)})`));
+    };
+    if (o.signal?.aborted === true) stopOutside();
+    else o.signal?.addEventListener('abort', stopOutside, { once: true });
   });
   let outcome: ScenarioOutcome | undefined;
   let failure: string | undefined;
@@ -86,6 +109,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
     failure = err instanceof Error ? err.message : String(err);
   } finally {
     clearTimeout(timer);
+    if (stopOutside !== undefined) o.signal?.removeEventListener('abort', stopOutside);
     controller.abort();
     for (const cleanup of cleanups.reverse()) {
       try {
