@@ -12,10 +12,14 @@
  * kafkajs's and librdkafka's default).
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { SourceRecord } from '../source.js';
 import { codecName, decompress } from './kafka-codecs.js';
+import { saslAuthenticate, tlsOptions, type KafkaSasl, type KafkaSecurity } from './kafka-security.js';
 
 const FETCH_API_KEY = 1;
+const SASL_HANDSHAKE_API_KEY = 17;
+const SASL_AUTHENTICATE_API_KEY = 36;
 /** Compressed input inflated (or being inflated) ahead of the decoding, per reader. */
 const INFLATE_AHEAD_BYTES = 1024 * 1024;
 const FETCH_VERSION = 4;
@@ -62,7 +66,12 @@ export interface FetchedPartition {
   readonly records: Buffer | null;
 }
 
-/** One connection to one broker; one request in flight at a time. */
+/** The broker refused this client's credentials or mechanism: no retry helps. */
+export class KafkaAuthenticationError extends Error {
+  override readonly name = 'KafkaAuthenticationError';
+}
+
+/** One connection to one broker (plaintext or TLS, SASL-authenticated when configured); one request in flight at a time. */
 export class FetchConnection {
   private readonly socket: Socket;
   private readonly connected: Promise<void>;
@@ -81,13 +90,36 @@ export class FetchConnection {
     readonly port: number,
     private readonly clientId: string,
     private readonly requestTimeoutMs: number,
+    security?: KafkaSecurity,
   ) {
+    const tls = security?.tls;
+    if (tls !== undefined) {
+      // TLS decrypts into chunks of its own, so `onread` (below) cannot apply: each chunk is
+      // copied into the response buffer the same way the plaintext socket fills it.
+      this.socket = tlsConnect({ host, port, ...tlsOptions(tls, host) });
+      this.socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    } else {
+      this.socket = this.plainSocket(host, port);
+    }
+    this.socket.setNoDelay(true);
+    const opened = new Promise<void>((resolve, reject) => {
+      this.socket.once(tls !== undefined ? 'secureConnect' : 'connect', () => resolve());
+      this.socket.once('error', reject);
+    });
+    const sasl = security?.sasl;
+    this.connected = sasl === undefined ? opened : opened.then(() => this.authenticate(sasl));
+    this.connected.catch(() => undefined);
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => this.fail(new Error(`connection to ${host}:${port} closed`)));
+  }
+
+  private plainSocket(host: string, port: number): Socket {
     // The socket reads into memory this connection names (`onread`), not into chunks of its
     // own: each response gets one buffer of its exact size and the kernel fills it directly,
     // where chunks would be allocated per read and then copied once more into a joined buffer.
     // Every response has a buffer of its own that is never reused, so the views into it that
     // the decoder hands out stay valid however long the replay holds them.
-    this.socket = connect({
+    return connect({
       port,
       host,
       onread: {
@@ -98,14 +130,74 @@ export class FetchConnection {
         },
       },
     });
-    this.socket.setNoDelay(true);
-    this.connected = new Promise((resolve, reject) => {
-      this.socket.once('connect', resolve);
-      this.socket.once('error', reject);
+  }
+
+  /** Feeds a chunk the TLS socket decrypted through the same framing as the plaintext reads. */
+  private onChunk(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length && this.failure === undefined) {
+      const target = this.readTarget();
+      const n = Math.min(target.length, chunk.length - at);
+      chunk.copy(target, 0, at, at + n);
+      at += n;
+      this.onRead(n);
+    }
+  }
+
+  /**
+   * SaslHandshake (v1) naming the mechanism, then SaslAuthenticate (v1) rounds until the
+   * mechanism is done (kafka-security.ts). A refusal is a {@link KafkaAuthenticationError}
+   * carrying the broker's own reason.
+   */
+  private async authenticate(sasl: KafkaSasl): Promise<void> {
+    const mechanism = sasl.mechanism.toUpperCase();
+    const handshake = await this.request(this.frameRequest(SASL_HANDSHAKE_API_KEY, 1, kafkaString(mechanism)), this.requestTimeoutMs);
+    const handshakeError = handshake.readInt16BE(4);
+    if (handshakeError !== 0) {
+      const enabled: string[] = [];
+      let at = 6;
+      const count = handshake.readInt32BE(at);
+      at += 4;
+      for (let i = 0; i < count; i++) {
+        const length = handshake.readInt16BE(at);
+        enabled.push(handshake.toString('utf8', at + 2, at + 2 + length));
+        at += 2 + length;
+      }
+      throw new KafkaAuthenticationError(`${this.host}:${this.port} does not accept SASL ${mechanism} (it accepts ${enabled.join(', ') || 'none'})`);
+    }
+    await saslAuthenticate(sasl, async (bytes) => {
+      const body = Buffer.alloc(4 + bytes.length);
+      body.writeInt32BE(bytes.length, 0);
+      bytes.copy(body, 4);
+      const answer = await this.request(this.frameRequest(SASL_AUTHENTICATE_API_KEY, 1, body), this.requestTimeoutMs);
+      const errorCode = answer.readInt16BE(4);
+      let at = 6;
+      const messageLength = answer.readInt16BE(at);
+      at += 2;
+      const message = messageLength < 0 ? undefined : answer.toString('utf8', at, at + messageLength);
+      at += Math.max(0, messageLength);
+      if (errorCode !== 0) throw new KafkaAuthenticationError(`SASL ${mechanism} authentication failed at ${this.host}:${this.port}: ${message ?? `Kafka error code ${errorCode}`}`);
+      const length = answer.readInt32BE(at);
+      return answer.subarray(at + 4, at + 4 + Math.max(0, length));
+    }).catch((err: unknown) => {
+      if (err instanceof KafkaAuthenticationError) throw err;
+      throw new KafkaAuthenticationError(err instanceof Error ? err.message : String(err), { cause: err });
     });
-    this.connected.catch(() => undefined);
-    this.socket.on('error', (err) => this.fail(err));
-    this.socket.on('close', () => this.fail(new Error(`connection to ${host}:${port} closed`)));
+  }
+
+  /** A request with header v1 (api key, version, correlation id, client id) around `body`. */
+  private frameRequest(apiKey: number, version: number, body: Buffer): Buffer {
+    const client = Buffer.from(this.clientId, 'utf8');
+    const size = 2 + 2 + 4 + 2 + client.length + body.length;
+    const out = Buffer.alloc(4 + size);
+    let at = out.writeInt32BE(size, 0);
+    at = out.writeInt16BE(apiKey, at);
+    at = out.writeInt16BE(version, at);
+    at = out.writeInt32BE(++this.correlationId, at);
+    at = out.writeInt16BE(client.length, at);
+    at += client.copy(out, at);
+    body.copy(out, at);
+    return out;
   }
 
   async fetch(topic: string, partitions: readonly FetchPartition[], maxWaitMs: number, maxBytes: number): Promise<FetchedPartition[]> {
@@ -171,6 +263,14 @@ export class FetchConnection {
     }
     this.socket.destroy();
   }
+}
+
+function kafkaString(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const out = Buffer.alloc(2 + bytes.length);
+  out.writeInt16BE(bytes.length, 0);
+  bytes.copy(out, 2);
+  return out;
 }
 
 function encodeFetch(clientId: string, correlationId: number, topic: string, partitions: readonly FetchPartition[], maxWaitMs: number, maxBytes: number): Buffer {

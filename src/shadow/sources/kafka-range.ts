@@ -14,6 +14,7 @@
  */
 import type { SourceRecord } from '../source.js';
 import { FetchConnection, FetchedRecordReader, PartitionFetchError } from './kafka-fetch.js';
+import type { KafkaSecurity } from './kafka-security.js';
 
 /** Records per slice handed out, as on the direct path. */
 const SLICE_RECORDS = 1024;
@@ -31,6 +32,7 @@ export interface RangeReaderOptions {
   /** Failed fetches retried (fresh connection, fresh leaders) before the error surfaces. */
   readonly retries: number;
   readonly maxBytesPerPartition: number;
+  readonly security?: KafkaSecurity;
 }
 
 export class PartitionRangeReader {
@@ -91,7 +93,7 @@ export class PartitionRangeReader {
         let connection = this.connections.get(leader);
         if (connection === undefined) {
           const colon = leader.lastIndexOf(':');
-          connection = new FetchConnection(leader.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(leader.slice(colon + 1)), clientId, 30_000);
+          connection = new FetchConnection(leader.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(leader.slice(colon + 1)), clientId, 30_000, this.options.security);
           this.connections.set(leader, connection);
         }
         const [fetched] = await connection.fetch(topic, [{ partition, offset, maxBytes: this.maxBytesFor(partition) }], 250, 32 * 1024 * 1024);

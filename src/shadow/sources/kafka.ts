@@ -289,7 +289,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
               let connection = connections.get(leader);
               if (connection === undefined) {
                 const [host, port] = splitHostPort(leader);
-                connection = new FetchConnection(host, port, clientId, 30_000);
+                connection = new FetchConnection(host, port, clientId, 30_000, options.security);
                 connections.set(leader, connection);
               }
               return connection.fetch(topic, partitions, follow ? 500 : 100, 32 * 1024 * 1024);
@@ -394,6 +394,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       leaders: () => partitionLeaders(admin, topic),
       retries,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      ...(options.security === undefined ? {} : { security: options.security }),
     });
     const consumer = kafka.consumer({
       groupId,
