@@ -11,6 +11,7 @@
  * zstd: kafka-codecs.ts), control batches and aborted transactions (read_committed, like
  * kafkajs's and librdkafka's default).
  */
+import { crc32c } from '@node-rs/crc32';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { SourceRecord } from '../source.js';
@@ -336,6 +337,25 @@ function decodeFetchResponse(frame: Buffer, correlationId: number): FetchedParti
   return out;
 }
 
+/**
+ * A record batch whose CRC-32C does not match its bytes: corrupted on disk or on the way. None of
+ * its records is handed out as data (any byte of them may be wrong); one quarantine record
+ * stands at its base offset, and the source reports the batch as damage.
+ */
+export interface CorruptBatch {
+  readonly partition: number;
+  readonly baseOffset: number;
+  /** Offset of its last record, as its header says (the header's offsets are all one can go by). */
+  readonly lastOffset: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly detail: string;
+}
+
+/** The Kafka header fields a batch's CRC-32C covers: everything from the attributes (byte 21) to its end. */
+const CRC_OFFSET = 17;
+const CRC_COVERED_FROM = 21;
+
 export interface DecodedRecords {
   readonly records: SourceRecord[];
   /** The offset to fetch next (past every complete batch in the response). */
@@ -376,6 +396,8 @@ export class FetchedRecordReader {
   private done: boolean;
   private readonly abortStarts: { readonly producerId: bigint; readonly firstOffset: number }[];
   private readonly abortedProducers = new Set<bigint>();
+  /** Batches that failed their CRC-32C check since the last {@link takeCorrupt}. */
+  private corrupt: CorruptBatch[] = [];
 
   constructor(
     private readonly topic: string,
@@ -415,9 +437,18 @@ export class FetchedRecordReader {
     }
   }
 
+  /** The corrupt batches met since the last call (each already stands in the records as one quarantine record). */
+  takeCorrupt(): CorruptBatch[] {
+    const corrupt = this.corrupt;
+    if (corrupt.length > 0) this.corrupt = [];
+    return corrupt;
+  }
+
   /**
    * Whole record batches until at least `atLeast` records are out or the response ends; empty
-   * once it has. Rejects on a batch that cannot be inflated (unknown codec, corrupt data).
+   * once it has. Rejects on a batch that cannot be inflated (unknown codec, corrupt data). A
+   * batch whose CRC-32C fails becomes one quarantine record at its base offset (see
+   * {@link CorruptBatch}, {@link takeCorrupt}).
    */
   async next(atLeast: number): Promise<SourceRecord[]> {
     const records: SourceRecord[] = [];
@@ -455,6 +486,18 @@ export class FetchedRecordReader {
         // An abort or commit marker ends its producer's transaction.
         if (isTransactional) abortedProducers.delete(producerId);
       } else if (!(isTransactional && abortedProducers.has(producerId)) && batchNext > from && (end === undefined || baseOffset < end)) {
+        // Checked before anything of the batch is used: a flipped bit in a length would
+        // otherwise misplace every record after it, and one in a value would pass unseen.
+        const stored = buf.readUInt32BE(at + CRC_OFFSET);
+        const computed = crc32c(buf.subarray(at + CRC_COVERED_FROM, batchEnd)) >>> 0;
+        if (stored !== computed) {
+          this.quarantineCorrupt(records, at, baseOffset, batchNext - 1, count, batchEnd - at, stored, computed);
+          this.inflated.delete(at);
+          this.decodedNext = Math.max(this.decodedNext, batchNext);
+          this.at = batchEnd;
+          if (end !== undefined && this.decodedNext >= end) this.done = true;
+          continue;
+        }
         let body: Buffer;
         if ((attributes & 0x07) === 0) body = buf.subarray(at + BATCH_HEADER_BYTES, batchEnd);
         else {
@@ -472,6 +515,20 @@ export class FetchedRecordReader {
       if (end !== undefined && this.decodedNext >= end) this.done = true;
     }
     return records;
+  }
+
+  private quarantineCorrupt(into: SourceRecord[], at: number, baseOffset: number, lastOffset: number, count: number, bytes: number, stored: number, computed: number): void {
+    const { partition } = this.fetched;
+    const hex = (n: number) => n.toString(16).padStart(8, '0');
+    const detail = `record batch at offsets ${baseOffset} to ${lastOffset} (${count} records, ${bytes} bytes) failed its CRC-32C check (stored ${hex(stored)}, computed ${hex(computed)}): corrupt, none of its records read`;
+    this.corrupt.push({ partition, baseOffset, lastOffset, records: count, bytes, detail });
+    // The position is the batch's first offset within the window (where a reader would look for it).
+    const offset = Math.max(baseOffset, this.from);
+    into.push({
+      position: { kind: 'kafka', topic: this.topic, partition, offset: String(offset) },
+      value: this.fetched.records === null ? null : this.fetched.records.subarray(at, at + Math.min(bytes, 256)),
+      sourceError: `corrupt record batch: ${detail}`,
+    });
   }
 }
 

@@ -13,7 +13,7 @@
  * sorted and walked in full, a whole fetch at a time; kafkajs is then moved past them (seek).
  */
 import type { SourceRecord } from '../source.js';
-import { FetchConnection, FetchedRecordReader, PartitionFetchError } from './kafka-fetch.js';
+import { FetchConnection, FetchedRecordReader, PartitionFetchError, type CorruptBatch } from './kafka-fetch.js';
 import type { KafkaSecurity } from './kafka-security.js';
 
 /** Records per slice handed out, as on the direct path. */
@@ -50,14 +50,19 @@ export class PartitionRangeReader {
    * transaction holds the partition's last stable offset below `atLeast`, as any read_committed
    * consumer does.
    */
-  async read(partition: number, from: number, atLeast: number, atMost: number, keepAlive: () => Promise<void>): Promise<{ slices: SourceRecord[][]; next: number }> {
+  async read(partition: number, from: number, atLeast: number, atMost: number, keepAlive: () => Promise<void>): Promise<{ slices: SourceRecord[][]; next: number; corrupt: CorruptBatch[] }> {
     const slices: SourceRecord[][] = [];
+    /** Batches that failed their CRC-32C check (each stands in `slices` as one quarantine record). */
+    const corrupt: CorruptBatch[] = [];
     let next = from;
     while (next < atLeast && !this.closed) {
       const fetched = await this.fetch(partition, next);
       const reader = new FetchedRecordReader(this.options.topic, fetched, next, Number.isFinite(atMost) ? atMost : undefined);
       try {
-        for (let records = await reader.next(SLICE_RECORDS); records.length > 0; records = await reader.next(SLICE_RECORDS)) slices.push(records);
+        for (let records = await reader.next(SLICE_RECORDS); records.length > 0; records = await reader.next(SLICE_RECORDS)) {
+          slices.push(records);
+          corrupt.push(...reader.takeCorrupt());
+        }
       } catch (err) {
         throw new UnreadableRecordsError(err instanceof Error ? err.message : String(err), { cause: err });
       }
@@ -69,7 +74,7 @@ export class PartitionRangeReader {
     }
     // Never a partial range: the caller commits `next` once this returns.
     if (next < atLeast) throw new Error('the replay ended while a range was being read');
-    return { slices, next };
+    return { slices, next, corrupt };
   }
 
   close(): void {

@@ -30,7 +30,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { type Checkpoint, type Coverage, type RecordSource, type SourceDamage, SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { ProgressReporting, SourceProgress } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
-import { FetchConnection, FetchedRecordReader, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
+import { FetchConnection, FetchedRecordReader, PartitionFetchError, type CorruptBatch, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
 import { PartitionRangeReader, UnreadableRecordsError } from './kafka-range.js';
 
 /**
@@ -128,6 +128,11 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       recordsLost: to - from,
       bytesLost: null,
     });
+  }
+
+  /** Records a batch that failed its CRC-32C check (its quarantine record is handed out with it). */
+  function corrupt(batches: readonly CorruptBatch[]): void {
+    for (const c of batches) damage.push({ kind: 'corrupt-batch', where: `${topic}/${c.partition}`, detail: c.detail, recordsLost: c.records, bytesLost: c.bytes });
   }
 
   function checkpoint(): Checkpoint {
@@ -374,6 +379,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
         for (const reader of ready) {
           const next = () => reader.next(DECODE_SLICE_RECORDS).catch((err: unknown) => Promise.reject(unreadable(err)));
           for (let records = await next(); records.length > 0; records = await next()) {
+            corrupt(reader.takeCorrupt());
             markDelivered(records);
             yield records;
           }
@@ -472,8 +478,9 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       // kafkajs's records are not used: the committed ones from `from` on are read again, at
       // least as far as kafkajs's batch went, and as far as a fetch of the decoder's brings.
       let slices: SourceRecord[][];
+      let corruptBatches: CorruptBatch[];
       try {
-        ({ slices, next: after } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
+        ({ slices, next: after, corrupt: corruptBatches } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
       } catch (err) {
         if (!(err instanceof UnreadableRecordsError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
         channel.abort(unreadable(err));
@@ -486,6 +493,8 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       fetchNext.set(partition, after);
       if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
       else if (after > kafkajsNext) consumer.seek({ topic, partition, offset: String(after) });
+      // The batch is this member's now (committed): so is any damage found in it.
+      corrupt(corruptBatches);
       for (const records of slices) await channel.push(records);
       finishIfComplete();
       if (isRunning()) await heartbeat();
