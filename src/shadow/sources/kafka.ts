@@ -31,7 +31,7 @@ import { type Checkpoint, type Coverage, type RecordSource, type SourceDamage, S
 import type { ProgressReporting, SourceProgress } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { FetchConnection, FetchedRecordReader, PartitionFetchError, type CorruptBatch, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
-import { PartitionRangeReader, UnreadableRecordsError } from './kafka-range.js';
+import { PartitionRangeReader, UnreadableRecordsError, type OffsetGap } from './kafka-range.js';
 
 /**
  * Records per batch handed out by the direct fetch path (whole record batches, so a little
@@ -401,6 +401,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       retries,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
       ...(options.security === undefined ? {} : { security: options.security }),
+      logStart: async (partition) => Number((await admin.fetchTopicOffsets(topic)).find((w) => w.partition === partition)?.low ?? -1),
     });
     const consumer = kafka.consumer({
       groupId,
@@ -479,8 +480,9 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       // least as far as kafkajs's batch went, and as far as a fetch of the decoder's brings.
       let slices: SourceRecord[][];
       let corruptBatches: CorruptBatch[];
+      let gaps: OffsetGap[];
       try {
-        ({ slices, next: after, corrupt: corruptBatches } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
+        ({ slices, next: after, corrupt: corruptBatches, gaps } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
       } catch (err) {
         if (!(err instanceof UnreadableRecordsError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
         channel.abort(unreadable(err));
@@ -493,7 +495,13 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSource {
       fetchNext.set(partition, after);
       if (isComplete(partition)) consumer.pause([{ topic, partitions: [partition] }]);
       else if (after > kafkajsNext) consumer.seek({ topic, partition, offset: String(after) });
-      // The batch is this member's now (committed): so is any damage found in it.
+      // The batch is this member's now (committed): so is any damage found in it. A gap moves
+      // the resume point past it, as on the direct path, so an interrupted resume does not
+      // count it again; the records before it were handed out already (push waits for that).
+      for (const g of gaps) {
+        gap(g.partition, g.from, g.to, 'while the replay read the partition');
+        delivered.set(g.partition, g.to);
+      }
       corrupt(corruptBatches);
       for (const records of slices) await channel.push(records);
       finishIfComplete();
