@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaRequestLog } from '../../src/service/index.js';
 import { kafkaSource } from '../../src/shadow/sources/kafka.js';
 import { fetchKafkaJars, removeBrokerData, startSecureBroker, stopBroker, type SecureBroker } from '../support/kafka/broker.js';
 import { runCli } from '../support/cli.js';
@@ -104,6 +105,29 @@ describe('Kafka over SASL_SSL', () => {
       for await (const batch of source.batches()) count += batch.length;
       expect([mechanism, count]).toEqual([mechanism, RECORDS]);
     }
+  });
+
+  it("prio serve's request log writes over SASL_SSL (SCRAM-SHA-256)", async () => {
+    const logTopic = `tls-log-${randomUUID().slice(0, 8)}`;
+    const counts = { written: 0, dropped: 0 };
+    const errors: string[] = [];
+    const log = kafkaRequestLog({
+      brokers: [broker.saslSsl],
+      topic: logTopic,
+      security: { tls: { ca: readFileSync(broker.tls.ca, 'utf8'), cert: readFileSync(broker.tls.clientCert, 'utf8'), key: readFileSync(broker.tls.clientKey, 'utf8') }, sasl: { mechanism: 'scram-sha-256', ...broker.user } },
+      lingerMs: 10,
+      onCount: (event, n) => (counts[event] += n),
+      onError: (message) => errors.push(message),
+    });
+    for (let i = 0; i < 50; i++) {
+      log.write({ requestId: `r-${i}`, timestamp: '2026-03-01T00:00:00.000Z', accountId: `a-${i % 3}`, modelId: 'm', region: 'local', classification: 'ON_DEMAND' });
+    }
+    await log.close();
+    expect(errors).toEqual([]);
+    expect(counts).toEqual({ written: 50, dropped: 0 });
+    let read = 0;
+    for await (const batch of kafkaSource({ brokers: [broker.brokers], topic: logTopic, window: { from: 'beginning' } }).batches()) read += batch.length;
+    expect(read).toBe(50);
   });
 
   it('a wrong password: one line naming the failure, exit 2', async () => {

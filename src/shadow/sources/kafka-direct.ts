@@ -8,7 +8,7 @@ import type { Admin } from 'kafkajs';
 import { SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { CheckpointTracker } from './kafka-checkpoint.js';
 import { describeKafkaError } from './kafka-client.js';
-import { FetchConnection, FetchedRecordReader, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
+import { FetchConnection, FetchedRecordReader, KafkaAuthenticationError, PartitionFetchError, type FetchedPartition, type FetchPartition } from './kafka-fetch.js';
 import { KafkaSourceError, OFFSET_OUT_OF_RANGE, partitionLeaders, sleep, splitHostPort, unreadableError, type KafkaSourceOptions } from './kafka-plan.js';
 
 /**
@@ -100,7 +100,8 @@ export async function* readDirect(context: DirectReaderContext): AsyncGenerator<
         closeAll();
         if (options.signal?.aborted) return { fetched: [], gaps };
         if (err instanceof LostKafka) throw err;
-        if (err instanceof PartitionFetchError && !err.retriable) {
+        // Refused credentials or a non-retriable partition error: no retry or resume can cure it.
+        if (err instanceof KafkaAuthenticationError || (err instanceof PartitionFetchError && !err.retriable)) {
           throw new KafkaSourceError(`cannot read topic ${topic} from Kafka at ${options.brokers.join(',')}: ${err.message}`, { cause: err });
         }
         if (attempt >= retries) throw lost(err);

@@ -19,7 +19,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { CheckpointTracker } from './kafka-checkpoint.js';
 import { describeKafkaError } from './kafka-client.js';
-import { PartitionFetchError, type CorruptBatch } from './kafka-fetch.js';
+import { KafkaAuthenticationError, PartitionFetchError, type CorruptBatch } from './kafka-fetch.js';
 import { KafkaSourceError, partitionLeaders, unreadableError, type KafkaSourceOptions } from './kafka-plan.js';
 import { PartitionRangeReader, UnreadableRecordsError, type OffsetGap } from './kafka-range.js';
 
@@ -168,7 +168,7 @@ function startConsumer(context: GroupReaderContext, channel: BatchChannel): { co
     try {
       ({ slices, next: after, corrupt: corruptBatches, gaps } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
     } catch (err) {
-      if (!(err instanceof UnreadableRecordsError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
+      if (!(err instanceof UnreadableRecordsError || err instanceof KafkaAuthenticationError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
       channel.abort(unreadable(err));
       return;
     }

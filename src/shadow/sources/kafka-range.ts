@@ -13,7 +13,7 @@
  * sorted and walked in full, a whole fetch at a time; kafkajs is then moved past them (seek).
  */
 import type { SourceRecord } from '../source.js';
-import { FetchConnection, FetchedRecordReader, PartitionFetchError, type CorruptBatch } from './kafka-fetch.js';
+import { FetchConnection, FetchedRecordReader, KafkaAuthenticationError, PartitionFetchError, type CorruptBatch } from './kafka-fetch.js';
 import type { KafkaSecurity } from './kafka-security.js';
 
 /** Records per slice handed out, as on the direct path. */
@@ -135,7 +135,7 @@ export class PartitionRangeReader {
           this.connections.get(leader)?.close();
           this.connections.delete(leader);
         }
-        if (this.closed || (err instanceof PartitionFetchError && !err.retriable) || attempt >= retries) throw err;
+        if (this.closed || err instanceof KafkaAuthenticationError || (err instanceof PartitionFetchError && !err.retriable) || attempt >= retries) throw err;
         this.leaders = undefined;
         await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 200 * 2 ** attempt)));
       }
