@@ -8,6 +8,12 @@
 # The broker listens on 127.0.0.1:PORT (PLAINTEXT) and its controller on 127.0.0.1:CONTROLLER_PORT.
 # PRIO_KAFKA_JAVA_OPTS adds JVM options (the test setup uses it to trade peak speed for a
 # quicker start).
+# More listeners (TLS, SASL) for tests that need them; the PLAINTEXT one stays for the broker's
+# own use and the test setup:
+#   PRIO_KAFKA_EXTRA_LISTENERS   e.g. SASL_SSL://127.0.0.1:9094 (added to listeners and advertised.listeners)
+#   PRIO_KAFKA_EXTRA_PROTOCOLS   e.g. SASL_SSL:SASL_SSL (added to listener.security.protocol.map)
+#   PRIO_KAFKA_EXTRA_CONFIG      a file of properties appended to the broker's configuration
+#   PRIO_KAFKA_FORMAT_ARGS       more arguments to the storage format, e.g. --add-scram SCRAM-SHA-512=[name=u,password=p]
 # Storage is formatted on the first start only, so the same DATA_DIR can be started again
 # (a broker restart keeps its topics and offsets).
 set -euo pipefail
@@ -32,11 +38,11 @@ cat >"$config" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port${PRIO_KAFKA_EXTRA_LISTENERS:+,$PRIO_KAFKA_EXTRA_LISTENERS}
+advertised.listeners=PLAINTEXT://127.0.0.1:$port${PRIO_KAFKA_EXTRA_LISTENERS:+,$PRIO_KAFKA_EXTRA_LISTENERS}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${PRIO_KAFKA_EXTRA_PROTOCOLS:+,$PRIO_KAFKA_EXTRA_PROTOCOLS}
 log.dirs=$data/kraft
 auto.create.topics.enable=false
 num.partitions=1
@@ -65,6 +71,9 @@ controller.quorum.election.backoff.max.ms=300
 broker.heartbeat.interval.ms=500
 broker.session.timeout.ms=3000
 PROPS
+if [[ -n "${PRIO_KAFKA_EXTRA_CONFIG:-}" ]]; then
+  cat "$PRIO_KAFKA_EXTRA_CONFIG" >>"$config"
+fi
 
 cat >"$data/log4j.properties" <<PROPS
 log4j.rootLogger=INFO, file
@@ -90,8 +99,15 @@ java_opts+=(${PRIO_KAFKA_JAVA_OPTS:-})
 if [[ ! -f "$data/kraft/meta.properties" ]]; then
   # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  format_args=()
+  # Word splitting intended (a list of arguments without spaces); no globbing: SCRAM
+  # credentials look like SCRAM-SHA-512=[name=u,password=p].
+  set -f
+  # shellcheck disable=SC2206
+  format_args+=(${PRIO_KAFKA_FORMAT_ARGS:-})
+  set +f
   java "${java_opts[@]}" kafka.tools.StorageTool format --ignore-formatted \
-    -t "$cluster_id" -c "$config" >"$data/logs/format.log" 2>&1 \
+    -t "$cluster_id" -c "$config" "${format_args[@]}" >"$data/logs/format.log" 2>&1 \
     || { cat "$data/logs/format.log" >&2; exit 1; }
 fi
 

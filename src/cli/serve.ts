@@ -22,6 +22,7 @@ import {
 } from '../service/index.js';
 import { parseBrokers } from '../shadow/index.js';
 import type { Register } from './main.js';
+import { addKafkaSecurityOptions, givenKafkaSecurityOption, kafkaSecurityFromOptions } from './shadow-kafka.js';
 import { ExitCode, UsageError, type Io } from './output.js';
 
 export const DEFAULT_CAPACITY_FILE = join(DEFAULT_RULES_DIR, 'capacity.json');
@@ -80,8 +81,8 @@ function nonNegativeNumber(value: string): number {
 }
 
 export const registerServe: Register = (program, io, setExit) => {
-  program
-    .command('serve')
+  // The request log's Kafka TLS and SASL options, defined once with shadow replay's and produce's.
+  addKafkaSecurityOptions(program.command('serve'))
     .summary('Run the live scheduler as an HTTP service: gateway to a model server, or decisions only.')
     .description(
       [
@@ -191,6 +192,10 @@ async function runServe(options: ServeOptions, io: Io): Promise<number> {
   const capacity = parseCapacity(readJsonFile(options.capacity), options.capacity);
   const { keyring, origin } = loadTokenKeyring({ ...(options.keyFile === undefined ? {} : { keyFile: options.keyFile }), allowDevelopmentKey: options.devKeys === true });
   let brokers: string[] | undefined;
+  const securityOption = givenKafkaSecurityOption(options as unknown as Readonly<Record<string, unknown>>);
+  if (options.requestLogKafka === undefined && securityOption !== undefined) throw new UsageError(`${securityOption} needs --request-log-kafka`);
+  const security = kafkaSecurityFromOptions(options as unknown as Readonly<Record<string, unknown>>);
+  const kafkaSecurity = security === undefined ? {} : { security };
   if (options.requestLogKafka !== undefined) {
     try {
       brokers = parseBrokers(options.requestLogKafka);
@@ -228,7 +233,7 @@ async function runServe(options: ServeOptions, io: Io): Promise<number> {
   const counter: { into?: (event: 'written' | 'dropped', count: number) => void } = {};
   const onCount = (event: 'written' | 'dropped', count: number) => counter.into?.(event, count);
   if (options.requestLog !== undefined) requestLog = fileRequestLog({ file: options.requestLog, onCount, ...counts });
-  if (brokers !== undefined) requestLog = kafkaRequestLog({ brokers, topic: options.requestLogTopic, onCount, ...counts });
+  if (brokers !== undefined) requestLog = kafkaRequestLog({ brokers, topic: options.requestLogTopic, ...kafkaSecurity, onCount, ...counts });
 
   const service = await startService({
     provider,

@@ -11,6 +11,12 @@ import {
   KafkaSourceError,
   parseBrokers,
   produceLog,
+  loadKafkaSecurity,
+  KafkaSecurityError,
+  KAFKA_PASSWORD_ENV,
+  KAFKA_USERNAME_ENV,
+  SASL_MECHANISMS,
+  type KafkaSecurity,
   KAFKA_CODECS,
   type KafkaCodec,
   type Checkpoint,
@@ -55,8 +61,72 @@ function brokersOf(text: string): string[] {
   }
 }
 
-export function addKafkaSourceOptions(command: Command): Command {
+/** The TLS and SASL options, as commander hands them over (no secret among them). */
+interface KafkaSecurityCliOptions {
+  readonly kafkaTls?: boolean;
+  readonly kafkaTlsCa?: string;
+  readonly kafkaTlsCert?: string;
+  readonly kafkaTlsKey?: string;
+  readonly kafkaTlsNoVerifyHostname?: boolean;
+  readonly kafkaSaslMechanism?: string;
+  readonly kafkaSaslFile?: string;
+}
+const SECURITY_KEYS = ['kafkaTls', 'kafkaTlsCa', 'kafkaTlsCert', 'kafkaTlsKey', 'kafkaTlsNoVerifyHostname', 'kafkaSaslMechanism', 'kafkaSaslFile'] as const;
+
+/**
+ * Declares the Kafka TLS and SASL options: one definition for `shadow replay`, `shadow produce`
+ * and `serve`'s request log, so the three spell them alike. There is deliberately no password
+ * option: a password on a command line is visible to every user of the machine (ps) and stays
+ * in shell history.
+ */
+export function addKafkaSecurityOptions(command: Command): Command {
   return command
+    .option('--kafka-tls', 'Kafka: connect over TLS (implied by any --kafka-tls-* option); the system CAs unless --kafka-tls-ca')
+    .option('--kafka-tls-ca <file>', 'Kafka: PEM file of the CA certificates to trust')
+    .option('--kafka-tls-cert <file>', 'Kafka: PEM client certificate, for brokers that ask for one (with --kafka-tls-key)')
+    .option('--kafka-tls-key <file>', 'Kafka: PEM key of the client certificate')
+    .option('--kafka-tls-no-verify-hostname', "Kafka: accept a broker certificate that does not name the broker's host (the CA is still checked)")
+    .addOption(new Option('--kafka-sasl-mechanism <name>', `Kafka: SASL authentication; credentials from ${KAFKA_USERNAME_ENV}/${KAFKA_PASSWORD_ENV} or --kafka-sasl-file`).choices([...SASL_MECHANISMS]))
+    .option('--kafka-sasl-file <file>', 'Kafka: file with username=... and password=... lines (instead of the environment)')
+    .addHelpText(
+      'after',
+      `
+Kafka security: TLS verifies the broker's certificate and its host name by default. SASL
+credentials come from the environment (${KAFKA_USERNAME_ENV}, ${KAFKA_PASSWORD_ENV}) or a file
+(--kafka-sasl-file), never from an option.
+Example:
+  $ ${KAFKA_USERNAME_ENV}=replay ${KAFKA_PASSWORD_ENV}=... prio shadow replay --kafka-brokers kafka1:9094 --kafka-tls-ca ca.pem \
+      --kafka-sasl-mechanism scram-sha-512 --topic requests --from-beginning --out out/all`,
+    );
+}
+
+/** The security settings the options name (undefined: plaintext); a bad one is exit 2 with one line. */
+export function kafkaSecurityFromOptions(all: Readonly<Record<string, unknown>>): KafkaSecurity | undefined {
+  const options = all as KafkaSecurityCliOptions;
+  try {
+    return loadKafkaSecurity({
+      ...(options.kafkaTls === true ? { tls: true } : {}),
+      ...(options.kafkaTlsCa === undefined ? {} : { caFile: options.kafkaTlsCa }),
+      ...(options.kafkaTlsCert === undefined ? {} : { certFile: options.kafkaTlsCert }),
+      ...(options.kafkaTlsKey === undefined ? {} : { keyFile: options.kafkaTlsKey }),
+      ...(options.kafkaTlsNoVerifyHostname === true ? { verifyHostname: false } : {}),
+      ...(options.kafkaSaslMechanism === undefined ? {} : { saslMechanism: options.kafkaSaslMechanism }),
+      ...(options.kafkaSaslFile === undefined ? {} : { saslFile: options.kafkaSaslFile }),
+    });
+  } catch (err) {
+    if (err instanceof KafkaSecurityError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** The first security option given, as its flag (for "needs --kafka-brokers"). */
+export function givenKafkaSecurityOption(all: Readonly<Record<string, unknown>>): string | undefined {
+  const key = SECURITY_KEYS.find((k) => all[k] !== undefined);
+  return key === undefined ? undefined : `--${kebab(key)}`;
+}
+
+export function addKafkaSourceOptions(command: Command): Command {
+  return addKafkaSecurityOptions(command)
     .option('--kafka-brokers <list>', 'Kafka brokers host:port[,host:port...] to replay a topic from (with --topic)')
     .option('--topic <name>', 'Kafka topic holding the request log')
     .option('--from-beginning', 'Kafka: start at the first retained record of every partition')
@@ -96,6 +166,8 @@ export function kafkaSourceFromOptions(
   const kafkaOnly = (['topic', 'fromBeginning', 'from', 'to', 'follow', 'group'] as const).filter((k) => options[k] !== undefined);
   if (options.kafkaBrokers === undefined) {
     if (kafkaOnly.length > 0) throw new UsageError(`--${kebab(kafkaOnly[0] ?? '')} needs --kafka-brokers`);
+    const security = givenKafkaSecurityOption(commandOptions);
+    if (security !== undefined) throw new UsageError(`${security} needs --kafka-brokers`);
     return undefined;
   }
   if (options.topic === undefined) throw new UsageError('--kafka-brokers needs --topic');
@@ -109,10 +181,12 @@ export function kafkaSourceFromOptions(
     ...(options.to === undefined ? {} : { to: parseTime('--to', options.to) }),
   };
   const follow = options.follow === true;
+  const security = kafkaSecurityFromOptions(commandOptions);
   let source: ReturnType<typeof kafkaSource>;
   try {
     source = kafkaSource({
       brokers,
+      ...(security === undefined ? {} : { security }),
       topic: options.topic,
       window,
       follow,
@@ -167,8 +241,8 @@ function positive(what: string) {
 }
 
 export function registerProduce(shadow: Command, io: Io, setExit: (code: number) => void): void {
-  shadow
-    .command('produce')
+  const produce = shadow.command('produce');
+  addKafkaSecurityOptions(produce)
     .description('Load an NDJSON request log (or .gz) into a Kafka topic, one message per line, keyed by accountId, timestamped with the request time.')
     .requiredOption('--file <path>', 'the log to load')
     .requiredOption('--topic <name>', 'topic to write (created when missing)')
@@ -195,6 +269,7 @@ Examples:
     )
     .action(async (options: ProduceCliOptions) => {
       const brokers = brokersOf(options.kafkaBrokers);
+      const security = kafkaSecurityFromOptions(options as unknown as Readonly<Record<string, unknown>>);
       const progress = createProgress({ stream: process.stderr, quiet: options.quiet === true || options.json === true, label: 'produce' });
       let result;
       try {
@@ -202,6 +277,7 @@ Examples:
         const size = options.file.endsWith('.gz') ? undefined : statSync(options.file, { throwIfNoEntry: false })?.size;
         result = await produceLog({
           brokers,
+          ...(security === undefined ? {} : { security }),
           file: options.file,
           topic: options.topic,
           partitions: options.partitions,

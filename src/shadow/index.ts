@@ -81,6 +81,18 @@ export {
 export { judgeParts, keyMaterialOf, readJudgeSpec, type JudgeParts, type JudgeSpec, type JudgeSpecFiles, type TokenKeyMaterial } from './parallel/spec.js';
 export { kafkaSource, KafkaSourceError, type KafkaSource, type KafkaSourceOptions, type KafkaWindow, type PartitionWindow } from './sources/kafka.js';
 export { describeKafkaError, kafkaClient, parseBrokers, type KafkaConnection, type KafkaLog } from './sources/kafka-client.js';
+export {
+  KAFKA_PASSWORD_ENV,
+  KAFKA_USERNAME_ENV,
+  KafkaSecurityError,
+  loadKafkaSecurity,
+  SASL_MECHANISMS,
+  type KafkaSasl,
+  type KafkaSecurity,
+  type KafkaSecuritySettings,
+  type KafkaTls,
+  type SaslMechanism,
+} from './sources/kafka-security.js';
 export { ensureTopic, produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';
 export { CODEC_NAMES as KAFKA_CODECS, type KafkaCodec } from './sources/kafka-codecs.js';
 export { coverageFromJson, overlapOf, unionCoverage } from './core/coverage.js';

@@ -27,12 +27,13 @@ export type Checkpoint =
 
 /**
  * Input a source knows it lost: a .gz whose stream is cut or corrupt, a Kafka partition whose
- * oldest records were deleted (retention) before the replay reached them. Not a record: the
+ * oldest records were deleted (retention) before the replay reached them, a Kafka record batch
+ * whose CRC-32C does not match (corrupt-batch). Not a record: the
  * records it stood for were never read, so it cannot be counted in `read`; it is reported and
  * gated on its own (report.damage, gate threshold maxSourceDamage).
  */
 export interface SourceDamage {
-  readonly kind: 'truncated-gzip' | 'offset-gap';
+  readonly kind: 'truncated-gzip' | 'offset-gap' | 'corrupt-batch';
   /** The file, or `topic/partition`. */
   readonly where: string;
   /** One sentence: where reading stopped or skipped, and why. */

@@ -7,17 +7,17 @@
  * runs files in parallel, and the restart test takes the shared broker down, so it must run
  * after the others (tests within a file run in order).
  */
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { kafkaSource, type KafkaSourceOptions } from '../../src/shadow/sources/kafka.js';
-import { FetchConnection } from '../../src/shadow/sources/kafka-fetch.js';
+import { FetchConnection, FetchedRecordReader, type FetchedPartition } from '../../src/shadow/sources/kafka-fetch.js';
 import { produceLog } from '../../src/shadow/sources/kafka-produce.js';
 import { SourceInterruptedError, type Checkpoint, type SourceRecord } from '../../src/shadow/source.js';
-import { sharedBroker } from '../support/kafka/shared.js';
+import { CONTROL_ENV, readControlFile, sharedBroker } from '../support/kafka/shared.js';
 import { runCli } from '../support/cli.js';
 import { compileJavaProducer, type JavaProducer, type ProduceLinesOptions } from '../support/kafka/java-producer.js';
 import { keyringFor, DEFAULT_BASELINE, DEFAULT_CANDIDATE, DEFAULT_GATE } from '../../src/cli/shadow.js';
@@ -600,6 +600,41 @@ describe('records retention deleted before the replay read them (issue 11.1)', (
     expect(source.checkpoint()).toEqual({ kind: 'kafka', topic, nextOffsets: { '0': '600' } });
   });
 
+  it('a gap met mid-read in a consumer group is counted as damage the same way, and the read goes on at the new log start', { timeout: 60_000 }, async () => {
+    const topic = topicName('gap-group');
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 600; i += 10) {
+      await producer.send({ topic, messages: Array.from({ length: 10 }, (_, j) => ({ value: record(i + j) })) });
+    }
+    await producer.disconnect();
+    const source = kafkaSource({ brokers, topic, window: { from: 'beginning' }, group: `g-${randomUUID()}`, maxBytesPerPartition: 2048 });
+    const seen: SourceRecord[] = [];
+    let deleted = false;
+    for await (const batch of source.batches()) {
+      seen.push(...batch);
+      if (!deleted) {
+        await deleteBefore(topic, 400);
+        deleted = true;
+      }
+    }
+    const offsets = seen.map((r) => (r.position.kind === 'kafka' ? Number(r.position.offset) : -1));
+    const damage = source.damage();
+    expect(damage).toHaveLength(1);
+    const lost = damage[0]?.recordsLost ?? 0;
+    expect(damage[0]).toMatchObject({ kind: 'offset-gap', where: `${topic}/0`, bytesLost: null });
+    expect(lost).toBeGreaterThan(0);
+    expect(new Set(offsets).size).toBe(offsets.length);
+    expect(offsets.length + lost).toBe(600);
+    expect(offsets.at(-1)).toBe(599);
+    expect(source.checkpoint()).toEqual({ kind: 'kafka', topic, nextOffsets: { '0': '600' } });
+  });
+
   it('a resumed replay whose checkpoint retention has overtaken counts the gap, and the default gate fails on it', async () => {
     const { file } = writeLog('gap-resume.ndjson', 600);
     const topic = topicName('gap-resume');
@@ -671,6 +706,90 @@ describe('a bounded Kafka replay stopped by a signal (issue 11.3)', () => {
     const whole = await runCli('shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--out', join(dir, 'out-signal-whole'), '--quiet');
     expect(whole.code).toBe(0);
     expect(reportWithoutRun(outDir)).toBe(reportWithoutRun(join(dir, 'out-signal-whole')));
+  });
+});
+
+describe('record batches with a bad CRC-32C', () => {
+  /** A 1-partition topic written in three uncompressed batches of 100 records (offsets 0-99, 100-199, 200-299). */
+  async function threeBatches(what: string): Promise<string> {
+    const topic = topicName(what);
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 300; i += 100) await producer.send({ topic, messages: Array.from({ length: 100 }, (_, j) => ({ value: record(i + j) })) });
+    await producer.disconnect();
+    return topic;
+  }
+
+  it('the decoder quarantines a fetched batch with a flipped byte at its partition and offset, and reads the batches around it', async () => {
+    const topic = await threeBatches('crc-decoder');
+    const [host, port] = (brokers[0] ?? '').split(':');
+    const connection = new FetchConnection(host ?? '127.0.0.1', Number(port), 'prio-test', 10_000);
+    let fetched: FetchedPartition | undefined;
+    try {
+      [fetched] = await connection.fetch(topic, [{ partition: 0, offset: 0, maxBytes: 4 * 1024 * 1024 }], 100, 4 * 1024 * 1024);
+    } finally {
+      connection.close();
+    }
+    const original = fetched?.records;
+    if (fetched === undefined || original == null) throw new Error('nothing fetched');
+    const intact = new FetchedRecordReader(topic, fetched, 0, undefined);
+    expect(await intact.next(Number.POSITIVE_INFINITY)).toHaveLength(300);
+    expect(intact.takeCorrupt()).toEqual([]);
+
+    // Flip one byte inside the second batch's records (past its 61-byte header).
+    const records = Buffer.from(original);
+    const second = 12 + records.readInt32BE(8);
+    expect(Number(records.readBigInt64BE(second))).toBe(100);
+    const flip = second + 61 + 40;
+    records[flip] = (records[flip] as number) ^ 0x01;
+    const reader = new FetchedRecordReader(topic, { ...fetched, records }, 0, undefined);
+    const out = await reader.next(Number.POSITIVE_INFINITY);
+    const quarantined = out.filter((r) => r.sourceError !== undefined);
+    expect(quarantined).toHaveLength(1);
+    expect(quarantined[0]?.position).toEqual({ kind: 'kafka', topic, partition: 0, offset: '100' });
+    expect(quarantined[0]?.sourceError).toMatch(/CRC-32C/);
+    const offsets = out.filter((r) => r.sourceError === undefined).map((r) => (r.position.kind === 'kafka' ? Number(r.position.offset) : -1));
+    expect(offsets).toEqual([...Array.from({ length: 100 }, (_, i) => i), ...Array.from({ length: 100 }, (_, i) => 200 + i)]);
+    expect(reader.takeCorrupt()).toEqual([expect.objectContaining({ partition: 0, baseOffset: 100, lastOffset: 199, records: 100 })]);
+  });
+
+  const broker = sharedBroker();
+  it.skipIf(broker === undefined)('a batch corrupted on the broker\'s disk is quarantined, the replay goes on, and the default gate fails on the damage (direct and group)', { timeout: 60_000 }, async () => {
+    const topic = await threeBatches('crc-disk');
+    const control = process.env[CONTROL_ENV];
+    if (control === undefined) throw new Error('no control file');
+    const segment = join(readControlFile(control).dataDir, 'kraft', `${topic}-0`, '00000000000000000000.log');
+    const bytes = readFileSync(segment);
+    const at = bytes.indexOf('"req-150"');
+    expect(at).toBeGreaterThan(0);
+    // The broker serves the segment's bytes as they are on disk (it checks no CRC on a fetch).
+    const fd = openSync(segment, 'r+');
+    try {
+      writeSync(fd, Buffer.from('X'), 0, 1, at + 5);
+    } finally {
+      closeSync(fd);
+    }
+    const out = (what: string) => join(dir, `out-crc-${what}`);
+    const kafka = ['shadow', 'replay', '--kafka-brokers', brokers.join(','), '--topic', topic, '--from-beginning', '--no-token-check', '--quiet', '--gate', DEFAULT_GATE];
+    const direct = await runCli(...kafka, '--out', out('direct'));
+    const grouped = await runCli(...kafka, '--group', `g-${randomUUID()}`, '--out', out('group'));
+    for (const [what, run] of [['direct', direct], ['group', grouped]] as const) {
+      expect([what, run.code]).toEqual([what, 3]);
+      expect(run.out).toContain('maxSourceDamage');
+      const report = JSON.parse(readFileSync(join(out(what), 'report.json'), 'utf8')) as { totals: { read: number; quarantined: number; compared: number }; damage: { recordsLost: number; events: { kind: string; where: string }[] } };
+      expect(report.totals).toMatchObject({ read: 201, quarantined: 1, compared: 200 });
+      expect(report.damage.recordsLost).toBe(100);
+      expect(report.damage.events).toEqual([expect.objectContaining({ kind: 'corrupt-batch', where: `${topic}/0` })]);
+      const quarantine = quarantineOf(out(what));
+      expect(quarantine).toHaveLength(1);
+      expect(quarantine[0]).toMatchObject({ position: { kind: 'kafka', partition: 0, offset: '100' }, reason: 'source-error' });
+    }
+    expect(reportWithoutRun(out('group'))).toBe(reportWithoutRun(out('direct')));
   });
 });
 

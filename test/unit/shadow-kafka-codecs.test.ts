@@ -3,6 +3,7 @@
  * producer's), the LZ4 frame format, zstd frames, gzip; and a clear error for a codec id Kafka
  * does not define. The integration tests read the Java producer's own batches of each codec.
  */
+import { crc32c } from '@node-rs/crc32';
 import { describe, expect, it } from 'vitest';
 import { compressSync as snappyBlock } from 'snappy';
 import { compress, decompress, unsnappy, UnsupportedCodecError } from '../../src/shadow/sources/kafka-codecs.js';
@@ -56,6 +57,8 @@ describe('Kafka codecs', () => {
     batch.writeInt32BE(0, 23); // last offset delta
     batch.writeBigInt64BE(-1n, 43); // producer id
     batch.writeInt32BE(1, 57); // records
+    // A true checksum: the batch is whole, only its codec is unknown.
+    batch.writeUInt32BE(crc32c(batch.subarray(21)), 17);
     const reader = new FetchedRecordReader('t', { partition: 2, errorCode: 0, highWatermark: 43, abortedTransactions: [], records: batch }, 0, undefined);
     await expect(reader.next(100)).rejects.toThrow('partition 2 offset 42: cannot read a codec 5 batch: codec 5 compression is not supported');
   });

@@ -392,7 +392,7 @@ export function aggregateFromJson(json: unknown, where = 'state'): ShadowAggrega
 
 function damageFromJson(value: unknown, where: string): SourceDamage {
   const d = obj(value, where);
-  if (d.kind !== 'truncated-gzip' && d.kind !== 'offset-gap') throw new AggregateFormatError(`${where}.kind must be "truncated-gzip" or "offset-gap"`);
+  if (d.kind !== 'truncated-gzip' && d.kind !== 'offset-gap' && d.kind !== 'corrupt-batch') throw new AggregateFormatError(`${where}.kind must be "truncated-gzip", "offset-gap" or "corrupt-batch"`);
   if (typeof d.where !== 'string' || typeof d.detail !== 'string') throw new AggregateFormatError(`${where}.where and .detail must be strings`);
   const orNull = (v: unknown, field: string): number | null => (v === null ? null : num(v, `${where}.${field}`));
   return { kind: d.kind, where: d.where, detail: d.detail, recordsLost: orNull(d.recordsLost, 'recordsLost'), bytesLost: orNull(d.bytesLost, 'bytesLost') };

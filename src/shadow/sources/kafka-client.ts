@@ -4,6 +4,7 @@
  */
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { registerKafkajsCodecs } from './kafka-codecs.js';
+import { kafkajsSecurity, type KafkaSecurity } from './kafka-security.js';
 
 /** A kafkajs log line handed to the caller (kafkajs otherwise writes to the console). */
 export type KafkaLog = (entry: { level: 'error' | 'warn' | 'info' | 'debug'; message: string; detail: Omit<LogEntry['log'], 'message'> }) => void;
@@ -20,6 +21,8 @@ export interface KafkaConnection {
   readonly retries?: number;
   /** Receives kafkajs's own log lines (errors and warnings); silent when absent. */
   readonly log?: KafkaLog;
+  /** TLS and SASL, for every connection (kafkajs's and the direct fetch path's); plaintext when absent. */
+  readonly security?: KafkaSecurity;
 }
 
 /** Parses `h1:p1,h2:p2` as given on the command line; throws RangeError with the bad entry. */
@@ -54,6 +57,7 @@ export function kafkaClient(connection: KafkaConnection): Kafka {
     connectionTimeout: 3000,
     requestTimeout: 30_000,
     retry: { retries, initialRetryTime: 200, maxRetryTime: 2000 },
+    ...kafkajsSecurity(connection.security),
     logLevel: log ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry) => {
       if (!log) return;

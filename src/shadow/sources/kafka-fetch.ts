@@ -11,11 +11,16 @@
  * zstd: kafka-codecs.ts), control batches and aborted transactions (read_committed, like
  * kafkajs's and librdkafka's default).
  */
+import { crc32c } from '@node-rs/crc32';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { SourceRecord } from '../source.js';
 import { codecName, decompress } from './kafka-codecs.js';
+import { saslAuthenticate, tlsOptions, type KafkaSasl, type KafkaSecurity } from './kafka-security.js';
 
 const FETCH_API_KEY = 1;
+const SASL_HANDSHAKE_API_KEY = 17;
+const SASL_AUTHENTICATE_API_KEY = 36;
 /** Compressed input inflated (or being inflated) ahead of the decoding, per reader. */
 const INFLATE_AHEAD_BYTES = 1024 * 1024;
 const FETCH_VERSION = 4;
@@ -62,7 +67,12 @@ export interface FetchedPartition {
   readonly records: Buffer | null;
 }
 
-/** One connection to one broker; one request in flight at a time. */
+/** The broker refused this client's credentials or mechanism: no retry helps. */
+export class KafkaAuthenticationError extends Error {
+  override readonly name = 'KafkaAuthenticationError';
+}
+
+/** One connection to one broker (plaintext or TLS, SASL-authenticated when configured); one request in flight at a time. */
 export class FetchConnection {
   private readonly socket: Socket;
   private readonly connected: Promise<void>;
@@ -81,13 +91,36 @@ export class FetchConnection {
     readonly port: number,
     private readonly clientId: string,
     private readonly requestTimeoutMs: number,
+    security?: KafkaSecurity,
   ) {
+    const tls = security?.tls;
+    if (tls !== undefined) {
+      // TLS decrypts into chunks of its own, so `onread` (below) cannot apply: each chunk is
+      // copied into the response buffer the same way the plaintext socket fills it.
+      this.socket = tlsConnect({ host, port, ...tlsOptions(tls, host) });
+      this.socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    } else {
+      this.socket = this.plainSocket(host, port);
+    }
+    this.socket.setNoDelay(true);
+    const opened = new Promise<void>((resolve, reject) => {
+      this.socket.once(tls !== undefined ? 'secureConnect' : 'connect', () => resolve());
+      this.socket.once('error', reject);
+    });
+    const sasl = security?.sasl;
+    this.connected = sasl === undefined ? opened : opened.then(() => this.authenticate(sasl));
+    this.connected.catch(() => undefined);
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => this.fail(new Error(`connection to ${host}:${port} closed`)));
+  }
+
+  private plainSocket(host: string, port: number): Socket {
     // The socket reads into memory this connection names (`onread`), not into chunks of its
     // own: each response gets one buffer of its exact size and the kernel fills it directly,
     // where chunks would be allocated per read and then copied once more into a joined buffer.
     // Every response has a buffer of its own that is never reused, so the views into it that
     // the decoder hands out stay valid however long the replay holds them.
-    this.socket = connect({
+    return connect({
       port,
       host,
       onread: {
@@ -98,14 +131,74 @@ export class FetchConnection {
         },
       },
     });
-    this.socket.setNoDelay(true);
-    this.connected = new Promise((resolve, reject) => {
-      this.socket.once('connect', resolve);
-      this.socket.once('error', reject);
+  }
+
+  /** Feeds a chunk the TLS socket decrypted through the same framing as the plaintext reads. */
+  private onChunk(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length && this.failure === undefined) {
+      const target = this.readTarget();
+      const n = Math.min(target.length, chunk.length - at);
+      chunk.copy(target, 0, at, at + n);
+      at += n;
+      this.onRead(n);
+    }
+  }
+
+  /**
+   * SaslHandshake (v1) naming the mechanism, then SaslAuthenticate (v1) rounds until the
+   * mechanism is done (kafka-security.ts). A refusal is a {@link KafkaAuthenticationError}
+   * carrying the broker's own reason.
+   */
+  private async authenticate(sasl: KafkaSasl): Promise<void> {
+    const mechanism = sasl.mechanism.toUpperCase();
+    const handshake = await this.request(this.frameRequest(SASL_HANDSHAKE_API_KEY, 1, kafkaString(mechanism)), this.requestTimeoutMs);
+    const handshakeError = handshake.readInt16BE(4);
+    if (handshakeError !== 0) {
+      const enabled: string[] = [];
+      let at = 6;
+      const count = handshake.readInt32BE(at);
+      at += 4;
+      for (let i = 0; i < count; i++) {
+        const length = handshake.readInt16BE(at);
+        enabled.push(handshake.toString('utf8', at + 2, at + 2 + length));
+        at += 2 + length;
+      }
+      throw new KafkaAuthenticationError(`${this.host}:${this.port} does not accept SASL ${mechanism} (it accepts ${enabled.join(', ') || 'none'})`);
+    }
+    await saslAuthenticate(sasl, async (bytes) => {
+      const body = Buffer.alloc(4 + bytes.length);
+      body.writeInt32BE(bytes.length, 0);
+      bytes.copy(body, 4);
+      const answer = await this.request(this.frameRequest(SASL_AUTHENTICATE_API_KEY, 1, body), this.requestTimeoutMs);
+      const errorCode = answer.readInt16BE(4);
+      let at = 6;
+      const messageLength = answer.readInt16BE(at);
+      at += 2;
+      const message = messageLength < 0 ? undefined : answer.toString('utf8', at, at + messageLength);
+      at += Math.max(0, messageLength);
+      if (errorCode !== 0) throw new KafkaAuthenticationError(`SASL ${mechanism} authentication failed at ${this.host}:${this.port}: ${message ?? `Kafka error code ${errorCode}`}`);
+      const length = answer.readInt32BE(at);
+      return answer.subarray(at + 4, at + 4 + Math.max(0, length));
+    }).catch((err: unknown) => {
+      if (err instanceof KafkaAuthenticationError) throw err;
+      throw new KafkaAuthenticationError(err instanceof Error ? err.message : String(err), { cause: err });
     });
-    this.connected.catch(() => undefined);
-    this.socket.on('error', (err) => this.fail(err));
-    this.socket.on('close', () => this.fail(new Error(`connection to ${host}:${port} closed`)));
+  }
+
+  /** A request with header v1 (api key, version, correlation id, client id) around `body`. */
+  private frameRequest(apiKey: number, version: number, body: Buffer): Buffer {
+    const client = Buffer.from(this.clientId, 'utf8');
+    const size = 2 + 2 + 4 + 2 + client.length + body.length;
+    const out = Buffer.alloc(4 + size);
+    let at = out.writeInt32BE(size, 0);
+    at = out.writeInt16BE(apiKey, at);
+    at = out.writeInt16BE(version, at);
+    at = out.writeInt32BE(++this.correlationId, at);
+    at = out.writeInt16BE(client.length, at);
+    at += client.copy(out, at);
+    body.copy(out, at);
+    return out;
   }
 
   async fetch(topic: string, partitions: readonly FetchPartition[], maxWaitMs: number, maxBytes: number): Promise<FetchedPartition[]> {
@@ -173,6 +266,14 @@ export class FetchConnection {
   }
 }
 
+function kafkaString(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const out = Buffer.alloc(2 + bytes.length);
+  out.writeInt16BE(bytes.length, 0);
+  bytes.copy(out, 2);
+  return out;
+}
+
 function encodeFetch(clientId: string, correlationId: number, topic: string, partitions: readonly FetchPartition[], maxWaitMs: number, maxBytes: number): Buffer {
   const client = Buffer.from(clientId, 'utf8');
   const topicName = Buffer.from(topic, 'utf8');
@@ -236,6 +337,25 @@ function decodeFetchResponse(frame: Buffer, correlationId: number): FetchedParti
   return out;
 }
 
+/**
+ * A record batch whose CRC-32C does not match its bytes: corrupted on disk or on the way. None of
+ * its records is handed out as data (any byte of them may be wrong); one quarantine record
+ * stands at its base offset, and the source reports the batch as damage.
+ */
+export interface CorruptBatch {
+  readonly partition: number;
+  readonly baseOffset: number;
+  /** Offset of its last record, as its header says (the header's offsets are all one can go by). */
+  readonly lastOffset: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly detail: string;
+}
+
+/** The Kafka header fields a batch's CRC-32C covers: everything from the attributes (byte 21) to its end. */
+const CRC_OFFSET = 17;
+const CRC_COVERED_FROM = 21;
+
 export interface DecodedRecords {
   readonly records: SourceRecord[];
   /** The offset to fetch next (past every complete batch in the response). */
@@ -276,6 +396,8 @@ export class FetchedRecordReader {
   private done: boolean;
   private readonly abortStarts: { readonly producerId: bigint; readonly firstOffset: number }[];
   private readonly abortedProducers = new Set<bigint>();
+  /** Batches that failed their CRC-32C check since the last {@link takeCorrupt}. */
+  private corrupt: CorruptBatch[] = [];
 
   constructor(
     private readonly topic: string,
@@ -315,9 +437,18 @@ export class FetchedRecordReader {
     }
   }
 
+  /** The corrupt batches met since the last call (each already stands in the records as one quarantine record). */
+  takeCorrupt(): CorruptBatch[] {
+    const corrupt = this.corrupt;
+    if (corrupt.length > 0) this.corrupt = [];
+    return corrupt;
+  }
+
   /**
    * Whole record batches until at least `atLeast` records are out or the response ends; empty
-   * once it has. Rejects on a batch that cannot be inflated (unknown codec, corrupt data).
+   * once it has. Rejects on a batch that cannot be inflated (unknown codec, corrupt data). A
+   * batch whose CRC-32C fails becomes one quarantine record at its base offset (see
+   * {@link CorruptBatch}, {@link takeCorrupt}).
    */
   async next(atLeast: number): Promise<SourceRecord[]> {
     const records: SourceRecord[] = [];
@@ -355,6 +486,18 @@ export class FetchedRecordReader {
         // An abort or commit marker ends its producer's transaction.
         if (isTransactional) abortedProducers.delete(producerId);
       } else if (!(isTransactional && abortedProducers.has(producerId)) && batchNext > from && (end === undefined || baseOffset < end)) {
+        // Checked before anything of the batch is used: a flipped bit in a length would
+        // otherwise misplace every record after it, and one in a value would pass unseen.
+        const stored = buf.readUInt32BE(at + CRC_OFFSET);
+        const computed = crc32c(buf.subarray(at + CRC_COVERED_FROM, batchEnd)) >>> 0;
+        if (stored !== computed) {
+          this.quarantineCorrupt(records, at, baseOffset, batchNext - 1, count, batchEnd - at, stored, computed);
+          this.inflated.delete(at);
+          this.decodedNext = Math.max(this.decodedNext, batchNext);
+          this.at = batchEnd;
+          if (end !== undefined && this.decodedNext >= end) this.done = true;
+          continue;
+        }
         let body: Buffer;
         if ((attributes & 0x07) === 0) body = buf.subarray(at + BATCH_HEADER_BYTES, batchEnd);
         else {
@@ -372,6 +515,20 @@ export class FetchedRecordReader {
       if (end !== undefined && this.decodedNext >= end) this.done = true;
     }
     return records;
+  }
+
+  private quarantineCorrupt(into: SourceRecord[], at: number, baseOffset: number, lastOffset: number, count: number, bytes: number, stored: number, computed: number): void {
+    const { partition } = this.fetched;
+    const hex = (n: number) => n.toString(16).padStart(8, '0');
+    const detail = `record batch at offsets ${baseOffset} to ${lastOffset} (${count} records, ${bytes} bytes) failed its CRC-32C check (stored ${hex(stored)}, computed ${hex(computed)}): corrupt, none of its records read`;
+    this.corrupt.push({ partition, baseOffset, lastOffset, records: count, bytes, detail });
+    // The position is the batch's first offset within the window (where a reader would look for it).
+    const offset = Math.max(baseOffset, this.from);
+    into.push({
+      position: { kind: 'kafka', topic: this.topic, partition, offset: String(offset) },
+      value: this.fetched.records === null ? null : this.fetched.records.subarray(at, at + Math.min(bytes, 256)),
+      sourceError: `corrupt record batch: ${detail}`,
+    });
   }
 }
 

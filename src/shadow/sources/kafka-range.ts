@@ -13,7 +13,8 @@
  * sorted and walked in full, a whole fetch at a time; kafkajs is then moved past them (seek).
  */
 import type { SourceRecord } from '../source.js';
-import { FetchConnection, FetchedRecordReader, PartitionFetchError } from './kafka-fetch.js';
+import { FetchConnection, FetchedRecordReader, KafkaAuthenticationError, PartitionFetchError, type CorruptBatch } from './kafka-fetch.js';
+import type { KafkaSecurity } from './kafka-security.js';
 
 /** Records per slice handed out, as on the direct path. */
 const SLICE_RECORDS = 1024;
@@ -31,7 +32,20 @@ export interface RangeReaderOptions {
   /** Failed fetches retried (fresh connection, fresh leaders) before the error surfaces. */
   readonly retries: number;
   readonly maxBytesPerPartition: number;
+  readonly security?: KafkaSecurity;
+  /** The partition's log start offset now (asked when a fetch falls below it: retention ran ahead). */
+  readonly logStart: (partition: number) => Promise<number>;
 }
+
+/** Offsets [from, to) of a partition that retention deleted before the member read them. */
+export interface OffsetGap {
+  readonly partition: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Kafka's error code for a fetch below the log start (or beyond the end). */
+const OFFSET_OUT_OF_RANGE = 1;
 
 export class PartitionRangeReader {
   private readonly connections = new Map<string, FetchConnection>();
@@ -46,16 +60,34 @@ export class PartitionRangeReader {
    * least up to `atLeast`, and as far as the fetches that took bring (never past `atMost`).
    * `next` is the offset after them. Waits (calling `keepAlive` between fetches) while an open
    * transaction holds the partition's last stable offset below `atLeast`, as any read_committed
-   * consumer does.
+   * consumer does. Records retention deleted before they were read are skipped to the log
+   * start and returned as `gaps`, as the direct path counts them.
    */
-  async read(partition: number, from: number, atLeast: number, atMost: number, keepAlive: () => Promise<void>): Promise<{ slices: SourceRecord[][]; next: number }> {
+  async read(partition: number, from: number, atLeast: number, atMost: number, keepAlive: () => Promise<void>): Promise<{ slices: SourceRecord[][]; next: number; corrupt: CorruptBatch[]; gaps: OffsetGap[] }> {
     const slices: SourceRecord[][] = [];
+    /** Batches that failed their CRC-32C check (each stands in `slices` as one quarantine record). */
+    const corrupt: CorruptBatch[] = [];
+    const gaps: OffsetGap[] = [];
     let next = from;
     while (next < atLeast && !this.closed) {
-      const fetched = await this.fetch(partition, next);
+      let fetched;
+      try {
+        fetched = await this.fetch(partition, next);
+      } catch (err) {
+        if (!(err instanceof PartitionFetchError && err.code === OFFSET_OUT_OF_RANGE)) throw err;
+        const low = await this.options.logStart(partition);
+        if (low <= next) throw err; // beyond the end, not below the start: no gap to skip
+        const to = Math.min(low, atMost);
+        gaps.push({ partition, from: next, to });
+        next = to;
+        continue;
+      }
       const reader = new FetchedRecordReader(this.options.topic, fetched, next, Number.isFinite(atMost) ? atMost : undefined);
       try {
-        for (let records = await reader.next(SLICE_RECORDS); records.length > 0; records = await reader.next(SLICE_RECORDS)) slices.push(records);
+        for (let records = await reader.next(SLICE_RECORDS); records.length > 0; records = await reader.next(SLICE_RECORDS)) {
+          slices.push(records);
+          corrupt.push(...reader.takeCorrupt());
+        }
       } catch (err) {
         throw new UnreadableRecordsError(err instanceof Error ? err.message : String(err), { cause: err });
       }
@@ -67,7 +99,7 @@ export class PartitionRangeReader {
     }
     // Never a partial range: the caller commits `next` once this returns.
     if (next < atLeast) throw new Error('the replay ended while a range was being read');
-    return { slices, next };
+    return { slices, next, corrupt, gaps };
   }
 
   close(): void {
@@ -91,7 +123,7 @@ export class PartitionRangeReader {
         let connection = this.connections.get(leader);
         if (connection === undefined) {
           const colon = leader.lastIndexOf(':');
-          connection = new FetchConnection(leader.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(leader.slice(colon + 1)), clientId, 30_000);
+          connection = new FetchConnection(leader.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(leader.slice(colon + 1)), clientId, 30_000, this.options.security);
           this.connections.set(leader, connection);
         }
         const [fetched] = await connection.fetch(topic, [{ partition, offset, maxBytes: this.maxBytesFor(partition) }], 250, 32 * 1024 * 1024);
@@ -103,7 +135,7 @@ export class PartitionRangeReader {
           this.connections.get(leader)?.close();
           this.connections.delete(leader);
         }
-        if (this.closed || (err instanceof PartitionFetchError && !err.retriable) || attempt >= retries) throw err;
+        if (this.closed || err instanceof KafkaAuthenticationError || (err instanceof PartitionFetchError && !err.retriable) || attempt >= retries) throw err;
         this.leaders = undefined;
         await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 200 * 2 ** attempt)));
       }
