@@ -5,7 +5,11 @@
  * the migration stream afterwards (it replays, versions have no gap, no event twice).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { connect, getDeployment, history, resolveApplication, resolveEnvironment } from '../../../src/appconfig/index.js';
+import { readJsonFile } from '../../../src/config/index.js';
 import {
   ConcurrencyConflict,
   DynamoDbEventStore,
@@ -17,7 +21,12 @@ import {
   type NewEvent,
   type StoredEvent,
 } from '../../../src/eventstore/index.js';
-import { fold, streamOf, type MigrationEvent, type MigrationState } from '../../../src/migration/index.js';
+import { fold, parseMigrationDefinition, streamOf, type MigrationEvent, type MigrationState, type Plan } from '../../../src/migration/index.js';
+import { deploymentMarker } from '../../../src/rollout/index.js';
+import { APPLICATION, PRIO, REHEARSAL_MIX, REHEARSAL_TIERS, startRehearsal, type Rehearsal } from '../../../scripts/rollout/rehearsal.js';
+import { DEFINITION_FILE } from '../../support/migration/fixtures.js';
+import { startProcess, type ChildLine, type FaultyProcess } from '../faults/process.js';
+import { parseMix, runLoad } from '../../../src/load/index.js';
 import type { ScenarioContext } from '../scenario.js';
 
 /** A table of its own on the shared DynamoDB Local, dropped at the end; returns its name. */
@@ -125,4 +134,128 @@ export async function auditStream(store: EventStore, migrationId: string): Promi
   const deploymentsStarted: Record<string, number> = {};
   for (const e of events) if (e.type === 'DeploymentStarted') deploymentsStarted[e.stepId] = (deploymentsStarted[e.stepId] ?? 0) + 1;
   return { stored, state: fold(events), contiguous, duplicated, deploymentsStarted };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A rollout to drive with `prio rollout run`: the rehearsal fleet cut down to one stage.
+
+/** The runner's lease TTL in these scenarios: a killed runner's successor waits at most this long. */
+export const LEASE_TTL_MS = 2_000;
+
+export interface RolloutFleetOptions {
+  /** Bake of the migration's step, in migration minutes. */
+  readonly bakeMinutes: number;
+  /** Migration minutes per real minute (the runner's bakes). */
+  readonly timeScale: number;
+  /** Strategy minutes per real minute in the own `prio appconfig local` (linear is 20 + 10 min). */
+  readonly appConfigTimeScale: number;
+}
+
+export interface RolloutFleet {
+  readonly migrationId: string;
+  readonly step: string;
+  readonly stage: string;
+  readonly definitionFile: string;
+  readonly table: string;
+  readonly store: DynamoDbEventStore;
+  readonly rehearsal: Rehearsal;
+  /** `prio rollout run` as a child, on DynamoDB at `endpoint` (the shared one unless a faulty link is given). */
+  runner(owner: string, o?: { readonly endpoint?: string; readonly env?: NodeJS.ProcessEnv }): FaultyProcess;
+  /** The flags deployments of the stage carrying the step's marker (run 1), with their states. */
+  stepDeployments(): Promise<{ number: number; state: string }[]>;
+  /** The state of the newest flags deployment of the stage. */
+  latestState(): Promise<string>;
+}
+
+/**
+ * Migration 001 cut down to its first step (beta, phase 1 only), under a name of its own, on a
+ * rehearsal fleet of one `prio serve` (scripts/rollout/rehearsal.ts: its own `prio appconfig
+ * local`, the instance taking its flags from it and writing the request log the evidence
+ * replays), with 1.5 s of decisions in the log, and a fresh table on DynamoDB Local.
+ */
+export async function rolloutFleet(ctx: ScenarioContext, o: RolloutFleetOptions): Promise<RolloutFleet> {
+  const doc = readJsonFile(DEFINITION_FILE) as { id: string; phases: { number: number }[]; stages: { name: string }[]; steps: { id: string; phase: number; stage: string; bakeMinutes: number; gate: { shadowGate: string } }[]; alarms: Record<string, unknown> };
+  const stage = 'beta';
+  doc.id = `gd-${randomUUID().slice(0, 8)}`;
+  doc.stages = doc.stages.filter((s) => s.name === stage);
+  doc.phases = doc.phases.filter((p) => p.number === 1);
+  doc.steps = doc.steps.filter((s) => s.stage === stage && s.phase === 1).map((s) => ({ ...s, bakeMinutes: o.bakeMinutes }));
+  doc.alarms = Object.fromEntries(Object.entries(doc.alarms).filter(([name]) => name.startsWith(`${stage}-`)));
+  const definitionFile = join(ctx.dir, 'migration.json');
+  writeFileSync(definitionFile, JSON.stringify(doc, null, 2));
+  const plan: Plan = parseMigrationDefinition(doc, definitionFile);
+  const step = plan.steps[0]?.id ?? '';
+  const table = await freshTable(ctx);
+  const store = ownStore(ctx, table);
+  const fleetDir = join(ctx.dir, 'fleet');
+  mkdirSync(fleetDir, { recursive: true });
+  const rehearsal = await startRehearsal({
+    dir: fleetDir,
+    plan,
+    instancesPerStage: 1,
+    timeScale: o.timeScale,
+    appConfigTimeScale: o.appConfigTimeScale,
+    pollSeconds: 0.2,
+    evidenceRecords: 500,
+    strategies: { [stage]: 'linear' },
+    log: (line) => ctx.log(line),
+  });
+  ctx.defer(() => rehearsal.stop());
+  const urls = rehearsal.instances.map((i) => i.url);
+  // The rehearsal's mix (mostly provisioned throughput v2, which stays P100), so the default gate passes as in the rehearsal.
+  const load = await runLoad({
+    targets: urls,
+    mode: 'decide',
+    rate: 100,
+    durationMs: 1_500,
+    sessions: 40,
+    accounts: 20,
+    classifications: parseMix(REHEARSAL_MIX),
+    serviceTiers: parseMix(REHEARSAL_TIERS, true),
+    requestTypes: parseMix('none', true),
+    models: ['model-a'],
+    seed: 7,
+    timeoutMs: 5_000,
+    connections: 16,
+    signal: ctx.signal,
+  });
+  ctx.log(`request log filled: ${load.sent} decisions; migration ${plan.id}, step ${step} (bake ${o.bakeMinutes} min at time scale ${o.timeScale}), table ${table}`);
+
+  const conn = connect({ endpointUrl: rehearsal.endpoint, region: 'us-east-1' });
+  ctx.defer(() => conn.close());
+  const flags = async () => {
+    const app = await resolveApplication(conn.client, APPLICATION);
+    const env = await resolveEnvironment(conn.client, app, stage);
+    const all = (await history(conn.client, APPLICATION, stage)).deployments.filter((d) => d.profile === 'flags');
+    return Promise.all(all.map(async (d) => ({ number: d.number, state: d.state, description: (await getDeployment(conn.client, app, env, d.number)).Description ?? '' })));
+  };
+  const marker = `${deploymentMarker(plan.id, step, 1)}:`;
+  return {
+    migrationId: plan.id,
+    step,
+    stage,
+    definitionFile,
+    table,
+    store,
+    rehearsal,
+    runner(owner, r = {}) {
+      const args = [PRIO, 'rollout', 'run', definitionFile, '--settings', rehearsal.settingsFile, '--store', 'dynamodb', '--table', table, '--endpoint', r.endpoint ?? ctx.services.dynamodbEndpoint, '--json', '--lease-ttl', String(LEASE_TTL_MS), '--owner', owner];
+      return startProcess(ctx, owner, args, { ...rehearsal.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...r.env });
+    },
+    async stepDeployments() {
+      return (await flags()).filter((d) => d.description.includes(marker)).map(({ number, state }) => ({ number, state }));
+    },
+    async latestState() {
+      const all = await flags();
+      return all.sort((x, y) => y.number - x.number)[0]?.state ?? 'none';
+    },
+  };
+}
+
+/** A runner's JSON line of `kind` (for `step` when given). */
+export const runnerLine = (kind: string, step?: string) => (l: ChildLine) => l.json?.kind === kind && (step === undefined || l.json.step === step);
+
+/** The runner's last lines, for a failure message. */
+export function tail(p: FaultyProcess, n = 8): string {
+  return `${p.lines.filter((l) => l.json?.kind !== undefined).slice(-n).map((l) => `${String(l.json?.kind)}: ${String(l.json?.message)}`).join(' | ')} ${p.stderr().slice(-400)}`;
 }
