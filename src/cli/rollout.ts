@@ -23,6 +23,8 @@ import {
   rolloutStatus,
   RuleSetsByVersion,
   runRollout,
+  pauseBeforeAppend,
+  PAUSE_BEFORE_APPEND_ENV,
   scaledClock,
   StageEnvironments,
   RolloutError,
@@ -125,6 +127,9 @@ async function drive(io: Io, options: RolloutCliOptions, migration: { id: string
   process.once('SIGTERM', onSignal);
   const owner = options.owner ?? `${hostname()}/${process.pid}`;
   const print = (e: RunnerEvent) => (options.json === true ? io.out(JSON.stringify({ ...e, owner })) : io.out(`${e.at} ${e.kind.padEnd(9)} ${e.message}`));
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  // Game days only: wait between deciding an event and appending it, so a scenario can kill the runner there.
+  const beforeAppend = pauseBeforeAppend(process.env[PAUSE_BEFORE_APPEND_ENV], print, sleep);
   try {
     return await runRollout(
       {
@@ -144,9 +149,10 @@ async function drive(io: Io, options: RolloutCliOptions, migration: { id: string
         alarms: new MetricsAlarmSource(fleets, plan?.alarms ?? {}, settings.unreachableAfter),
         evidence: (req) => gatherEvidence({ ...req, domain, ruleSets, progress: createProgress({ stream: process.stderr, quiet: true, label: 'evidence' }) }),
         wall: Date.now,
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        sleep,
         newId: randomUUID,
         log: print,
+        ...(beforeAppend === undefined ? {} : { beforeAppend }),
       },
     );
   } finally {

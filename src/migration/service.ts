@@ -33,6 +33,11 @@ export interface CommandContext {
   readonly retryDelay?: (retry: number) => number;
   /** How to wait that delay; default a timer. Tests pass one that records and returns at once. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called with the decided events just before they are appended: a fault-injection point for
+   * game days and tests (a process killed here has decided but written nothing). Absent in normal use.
+   */
+  readonly beforeAppend?: (events: readonly MigrationEvent[]) => void | Promise<void>;
 }
 
 export type CommandOutcome =
@@ -115,6 +120,7 @@ export async function handleCommand(migrationId: string, command: MigrationComma
     const recordedAt = ctx.clock().toISOString();
     const meta = { commandId: ctx.commandId, recordedAt, ...(ctx.fence !== undefined ? { fencingToken: ctx.fence.token } : {}) };
     const toAppend: NewEvent<MigrationEvent>[] = decision.events.map((e) => ({ type: e.type, data: e, meta }));
+    if (ctx.beforeAppend !== undefined) await ctx.beforeAppend(decision.events);
     try {
       const result = await ctx.store.append(stream, head, toAppend, ctx.fence !== undefined ? { fence: ctx.fence } : {});
       return { outcome: 'accepted', events: decision.events, version: result.toVersion, replayed: false, state: fold(decision.events, state) };

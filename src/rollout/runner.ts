@@ -8,7 +8,7 @@
  * never started twice.
  */
 import { FencedAppend, type EventStore, type Lease, type LeaseManager } from '../eventstore/index.js';
-import { describeFlags, handleCommand, loadMigration, type Flags, type MigrationCommand, type MigrationState, type Plan } from '../migration/index.js';
+import { describeFlags, handleCommand, loadMigration, type Flags, type MigrationCommand, type MigrationEvent, type MigrationState, type Plan } from '../migration/index.js';
 import type { ProgressReporter } from '../shadow/index.js';
 import { alarmStates, type AlarmSource } from './alarm-source.js';
 import { realMsUntil, scaledClock } from './clock.js';
@@ -45,6 +45,31 @@ export interface RunnerDeps {
   readonly newId: () => string;
   readonly log: (event: RunnerEvent) => void;
   readonly progress?: ProgressReporter;
+  /** Called with each decision's events before they are appended (see {@link pauseBeforeAppend}); absent in normal use. */
+  readonly beforeAppend?: (events: readonly MigrationEvent[]) => void | Promise<void>;
+}
+
+/** The environment variable naming the fault-injection point of game days: `<EventType>:<ms>`. */
+export const PAUSE_BEFORE_APPEND_ENV = 'PRIO_TEST_PAUSE_BEFORE_APPEND';
+
+/**
+ * A fault-injection point for game days: when the runner has decided an event of `type`
+ * (`<EventType>:<ms>`, e.g. `DeploymentStarted:5000`) it logs a `fault-point` line and waits `ms`
+ * before appending, so a scenario can SIGKILL it between deciding and appending. Undefined when
+ * `spec` is unset or empty. A spec that does not parse is refused with one line.
+ */
+export function pauseBeforeAppend(spec: string | undefined, log: (event: RunnerEvent) => void, sleep: (ms: number) => Promise<void>, wall: () => number = Date.now): RunnerDeps['beforeAppend'] {
+  if (spec === undefined || spec === '') return undefined;
+  const m = /^([A-Za-z]+):(\d+)$/.exec(spec);
+  if (m === null) throw new RolloutError(`${PAUSE_BEFORE_APPEND_ENV} must be <EventType>:<ms> (e.g. DeploymentStarted:5000), got "${spec}"`);
+  const type = m[1] as string;
+  const ms = Number(m[2]);
+  return async (events) => {
+    const hit = events.find((e) => e.type === type);
+    if (hit === undefined) return;
+    log({ at: new Date(wall()).toISOString(), kind: 'fault-point', message: `decided ${type}; waiting ${ms} ms before appending (${PAUSE_BEFORE_APPEND_ENV})`, ...('stepId' in hit ? { step: hit.stepId } : {}) });
+    await sleep(ms);
+  };
 }
 
 export interface RunnerOptions {
@@ -136,7 +161,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
   const command = async (cmd: MigrationCommand, commandId: string = deps.newId()) => {
     checkLease();
     const fence = deps.leases !== undefined && lease !== undefined ? { fence: { lease: leaseName, token: lease.token } } : {};
-    return handleCommand(migrationId, cmd, { store: deps.store, commandId, clock: () => new Date(deps.wall()), ...fence });
+    return handleCommand(migrationId, cmd, { store: deps.store, commandId, clock: () => new Date(deps.wall()), ...fence, ...(deps.beforeAppend === undefined ? {} : { beforeAppend: deps.beforeAppend }) });
   };
 
   try {

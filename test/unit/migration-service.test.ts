@@ -139,3 +139,29 @@ describe('listing migrations', () => {
     ]);
   });
 });
+
+describe('the before-append fault-injection point', () => {
+  it('sees the decided events while the stream still lacks them; a throw there leaves nothing written', async () => {
+    const store = fileStore();
+    const ctx = { store, clock: () => new Date(at) };
+    await handleCommand('hook', { type: 'plan', plan, actor: 'ci', at }, { ...ctx, commandId: 'plan' });
+    const seen: { types: string[]; head: number }[] = [];
+    const out = await handleCommand('hook', { type: 'startStep', stepId: firstStep.id, actor: 'ci', at }, {
+      ...ctx,
+      commandId: 'start',
+      beforeAppend: async (events) => {
+        seen.push({ types: events.map((e) => e.type), head: await store.version(streamOf('hook')) });
+      },
+    });
+    expect(out.outcome).toBe('accepted');
+    expect(seen).toEqual([{ types: ['StepStarted'], head: 1 }]);
+    expect(await store.version(streamOf('hook'))).toBe(2);
+
+    // A crash at the point (here a throw) after the decision: the event is not in the stream, and a retry appends it once.
+    const crash = handleCommand('hook', attach, { ...ctx, commandId: 'evidence', beforeAppend: () => Promise.reject(new Error('killed here')) });
+    await expect(crash).rejects.toThrow('killed here');
+    expect(await store.version(streamOf('hook'))).toBe(2);
+    const retried = await handleCommand('hook', attach, { ...ctx, commandId: 'evidence' });
+    expect(retried.outcome === 'accepted' && retried.version).toBe(3);
+  });
+});
