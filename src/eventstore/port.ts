@@ -152,3 +152,36 @@ export interface LeaseManager {
   /** Gives the lease up so another owner need not wait for expiry. */
   release(lease: Lease): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transient failures: worth waiting out and trying again.
+
+/** Error names a store (or the AWS SDK under it) uses for "too much, too fast" and "down for now". */
+const TRANSIENT_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+/** Socket errors of a peer that is unreachable or went away mid-call. */
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+
+/**
+ * True for a failure that says nothing about the request itself — throttling, a 5xx, a connection
+ * refused, reset or timed out — so the same call may succeed later. Judged from the error's shape
+ * alone (name, code, the SDK's `$retryable` and HTTP status), so this module still imports nothing.
+ */
+export function isTransientError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const shaped = err as Error & { code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; cause?: unknown };
+  if (TRANSIENT_NAMES.has(err.name)) return true;
+  if (typeof shaped.code === 'string' && TRANSIENT_CODES.has(shaped.code)) return true;
+  if (shaped.$retryable !== undefined) return true;
+  const status = shaped.$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return true;
+  return shaped.cause !== undefined && shaped.cause !== err && isTransientError(shaped.cause);
+}

@@ -11,6 +11,6 @@ export { parseRolloutSettings, type RequestLogSettings, type RolloutSettings, ty
 export { scaledClock, realMsUntil } from './clock.js';
 export { gatherEvidence, RuleSetsByVersion, tailLines, type EvidenceRequest, type GatheredEvidence } from './evidence.js';
 export { StageEnvironments, flagsDocument } from './stages.js';
-export { runRollout, deploymentMarker, pauseBeforeAppend, PAUSE_BEFORE_APPEND_ENV, RolloutError, ALL_AT_ONCE_STRATEGY, type RunnerDeps, type RunnerEvent, type RunnerOptions, type RunOutcome, type StagePort } from './runner.js';
+export { runRollout, deploymentMarker, TRANSIENT_RETRY, pauseBeforeAppend, PAUSE_BEFORE_APPEND_ENV, RolloutError, ALL_AT_ONCE_STRATEGY, type RunnerDeps, type RunnerEvent, type RunnerOptions, type RunOutcome, type StagePort } from './runner.js';
 export { planView, rolloutStatus, type PlannedStep, type RolloutPlanView, type RolloutStatusView } from './views.js';
 export { buildRolloutReport, renderRolloutHtml, renderRolloutMarkdown, type LoadSummary, type RolloutReport, type StoredMigrationEvent, type TimelineEntry } from './report.js';

@@ -7,7 +7,7 @@
  * says the rollout is: a deployment it started is found again by the marker in its description,
  * never started twice.
  */
-import { FencedAppend, type EventStore, type Lease, type LeaseManager } from '../eventstore/index.js';
+import { FencedAppend, isTransientError, type EventStore, type Lease, type LeaseManager } from '../eventstore/index.js';
 import { describeFlags, handleCommand, loadMigration, type Flags, type MigrationCommand, type MigrationEvent, type MigrationState, type Plan } from '../migration/index.js';
 import type { ProgressReporter } from '../shadow/index.js';
 import { alarmStates, type AlarmSource } from './alarm-source.js';
@@ -106,6 +106,9 @@ class LeaseLost extends Error {
 
 export const ALL_AT_ONCE_STRATEGY = 'all-at-once';
 
+/** Waits after a transient failure (throttling, an unreachable store): the first, doubling up to the cap. */
+export const TRANSIENT_RETRY = { firstMs: 250, capMs: 5_000 } as const;
+
 /** The marker a step's deployment carries in its description, by which a restarted runner finds it. */
 export function deploymentMarker(migrationId: string, stepId: string, run: number): string {
   return `prio rollout ${migrationId} step ${stepId} run ${run}`;
@@ -119,6 +122,8 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
   let renewTimer: NodeJS.Timeout | undefined;
   let lost = false;
   let rolledBack: string | undefined;
+  /** Transient failures in a row; reset once an action goes through. */
+  let transient = 0;
   const log = (kind: string, message: string, step?: string) => deps.log({ at: new Date(deps.wall()).toISOString(), kind, message, ...(step === undefined ? {} : { step }) });
 
   const acquire = async (): Promise<boolean> => {
@@ -167,11 +172,22 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
   try {
     for (;;) {
       if (options.signal?.aborted === true) return { kind: 'stopped' };
-      if (lease === undefined && !(await acquire())) return { kind: 'stopped' };
       try {
+        if (lease === undefined && !(await acquire())) return { kind: 'stopped' };
         const outcome = await loop();
         return outcome;
       } catch (err) {
+        if (!(err instanceof LeaseLost || err instanceof FencedAppend) && isTransientError(err)) {
+          // Throttled or unreachable (the store or AppConfig): wait and start the loop again from
+          // the stream. Whatever the failed call was, the next round decides afresh; a deployment
+          // started just before is found again by its marker. The lease is kept (renewed in the
+          // background); if it lapses and another runner takes it, the next append is fenced.
+          const waitMs = Math.min(TRANSIENT_RETRY.capMs, TRANSIENT_RETRY.firstMs * 2 ** transient);
+          transient += 1;
+          log('retry', `${(err as Error).name}: ${(err as Error).message.split('\n')[0] ?? ''} (${transient} in a row); retrying in ${waitMs} ms`);
+          await deps.sleep(waitMs);
+          continue;
+        }
         if (!(err instanceof LeaseLost || (err instanceof Error && err.name === 'FencedAppend') || err instanceof FencedAppend)) throw err;
         log('lease', `lost ${leaseName} (${(err as Error).message}); waiting to take it again`);
         stopRenewing();
@@ -203,6 +219,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
       if (options.reconcileOnly === true && action.kind !== 'reconcile' && action.kind !== 'wait') return { kind: 'reconciled' };
       if (action.kind !== 'wait') lastWait = '';
       const done = await perform(action, state, obs);
+      transient = 0;
       if (done !== undefined) return done;
       if (action.kind === 'wait' && action.reason !== lastWait) {
         lastWait = action.reason;
