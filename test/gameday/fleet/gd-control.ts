@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { connect, getDeployment, history, resolveApplication, resolveEnvironment } from '../../../src/appconfig/index.js';
@@ -258,4 +260,74 @@ export const runnerLine = (kind: string, step?: string) => (l: ChildLine) => l.j
 /** The runner's last lines, for a failure message. */
 export function tail(p: FaultyProcess, n = 8): string {
   return `${p.lines.filter((l) => l.json?.kind !== undefined).slice(-n).map((l) => `${String(l.json?.kind)}: ${String(l.json?.message)}`).join(' | ')} ${p.stderr().slice(-400)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throttling in front of DynamoDB Local.
+
+export type ThrottleError = 'ProvisionedThroughputExceededException' | 'ThrottlingException';
+
+export interface ThrottlingProxy {
+  /** Give the client this endpoint instead of DynamoDB Local's. */
+  readonly url: string;
+  /** From now on every request is answered with a throttling error (the two kinds in turn). */
+  throttle(): void;
+  /** Requests are forwarded again. */
+  pass(): void;
+  readonly counts: { forwarded: number; throttled: number };
+  /** When each request arrived (epoch ms), for the request rate while throttled. */
+  readonly arrivals: number[];
+}
+
+/**
+ * The one mock of these scenarios: DynamoDB Local never throttles (it has no capacity to
+ * exceed), so a loopback HTTP proxy in front of it answers, while throttling, what DynamoDB
+ * answers an over-eager client — HTTP 400 with `x-amzn-ErrorType` and a JSON `__type` of
+ * ProvisionedThroughputExceededException or ThrottlingException — and forwards every request
+ * untouched otherwise.
+ */
+export async function throttlingProxy(ctx: ScenarioContext, upstream: string = ctx.services.dynamodbEndpoint): Promise<ThrottlingProxy> {
+  const target = new URL(upstream);
+  const counts = { forwarded: 0, throttled: 0 };
+  const arrivals: number[] = [];
+  let throttling = false;
+  const server = createServer((req, res) => {
+    arrivals.push(Date.now());
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (throttling) {
+        const type: ThrottleError = counts.throttled % 2 === 0 ? 'ProvisionedThroughputExceededException' : 'ThrottlingException';
+        counts.throttled += 1;
+        const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: 'The level of configured provisioned throughput for the table was exceeded (game day)' });
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': type, 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      counts.forwarded += 1;
+      const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      up.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  ctx.defer(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    throttle: () => {
+      throttling = true;
+    },
+    pass: () => {
+      throttling = false;
+    },
+    counts,
+    arrivals,
+  };
 }
