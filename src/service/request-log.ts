@@ -4,7 +4,7 @@
  * Serving never waits on the log: records go into a bounded buffer, a background loop writes
  * them, and whatever does not fit (or a sink that fails) is dropped and counted, never blocks.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, statSync, type WriteStream } from 'node:fs';
 import type { Producer } from 'kafkajs';
 import { describeKafkaError, ensureTopic, kafkaClient, type KafkaConnection, type RequestRecord } from '../shadow/index.js';
 
@@ -31,18 +31,60 @@ export interface FileLogOptions extends RequestLogEvents {
   readonly file: string;
   /** Bytes the file stream may hold unwritten before records are dropped. Default 16 MiB. */
   readonly maxBufferedBytes?: number;
+  /** After a write error (a full disk, a missing directory), how long until the file is opened again. Default 1,000 ms. */
+  readonly retryMs?: number;
 }
 
-/** Appends one JSON record per line to `file`. */
+/**
+ * Appends one JSON record per line to `file`. A write error (ENOSPC on a full disk, EIO) does
+ * not end the log: records are dropped and counted while the file is unusable, and every
+ * `retryMs` the file is opened again — first cutting off what the failed writes left behind, so
+ * the file holds exactly the records counted as written, one whole record per line — until
+ * writes go through again.
+ */
 export function fileRequestLog(options: FileLogOptions): RequestLog {
   const limit = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+  const retryMs = options.retryMs ?? 1_000;
   let failed = false;
-  const stream: WriteStream = createWriteStream(options.file, { flags: 'a' });
-  stream.on('error', (err) => {
-    if (!failed) options.onError?.(`request log ${options.file}: ${err.message}`);
-    failed = true;
-  });
+  let closing = false;
+  let retry: NodeJS.Timeout | undefined;
+  /** The last error reported, and whether a record was written since: an error repeating on every retry is reported once. */
+  let reported: string | undefined;
+  let stream: WriteStream;
   let pendingCount = 0;
+  /** Bytes of the file that hold records counted as written. */
+  let confirmed = 0;
+
+  function open(): void {
+    confirmed = sizeOf(options.file);
+    const s = createWriteStream(options.file, { flags: 'a' });
+    s.on('error', (err) => {
+      if (s !== stream || failed) return;
+      failed = true;
+      const message = `request log ${options.file}: ${err.message}`;
+      if (message !== reported) options.onError?.(`${message} (records are dropped and counted until it can be written again)`);
+      reported = message;
+      if (!closing) {
+        retry = setTimeout(reopen, retryMs);
+        retry.unref();
+      }
+    });
+    stream = s;
+  }
+
+  function reopen(): void {
+    retry = undefined;
+    if (closing) return;
+    try {
+      cutBackTo(options.file, confirmed);
+    } catch {
+      // The file may still be missing or unreadable: opening it again reports why.
+    }
+    failed = false;
+    open();
+  }
+
+  open();
   return {
     target: options.file,
     write(record) {
@@ -51,12 +93,19 @@ export function fileRequestLog(options: FileLogOptions): RequestLog {
         return;
       }
       pendingCount++;
-      stream.write(`${JSON.stringify(record)}\n`, (err) => {
+      const line = `${JSON.stringify(record)}\n`;
+      stream.write(line, (err) => {
         pendingCount--;
+        if (!err) {
+          reported = undefined;
+          confirmed += Buffer.byteLength(line);
+        }
         options.onCount?.(err ? 'dropped' : 'written', 1);
       });
     },
     close(timeoutMs = 10_000) {
+      closing = true;
+      if (retry !== undefined) clearTimeout(retry);
       return new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           stream.destroy();
@@ -75,6 +124,29 @@ export function fileRequestLog(options: FileLogOptions): RequestLog {
       });
     },
   };
+}
+
+/**
+ * Cuts the file back to `size`, the bytes of the records reported written: a failed write may
+ * have left part of a batch behind (a short write before ENOSPC), records already counted as
+ * dropped. Only this process appends to its log, so nothing else is cut.
+ */
+function cutBackTo(file: string, size: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    if (fstatSync(fd).size > size) ftruncateSync(fd, size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The file's size, 0 when it does not exist yet. */
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 export interface KafkaLogOptions extends RequestLogEvents, KafkaConnection {

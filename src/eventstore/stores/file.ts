@@ -14,6 +14,7 @@ import {
   existsSync,
   fstatSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -113,12 +114,41 @@ export class FileEventStore implements EventStore {
       const lines = events.map((e, i) => encodeLine(e, expectedVersion + i + 1)).join('');
       const bytes = Buffer.from(lines, 'utf8');
       const fd = this.writerFor(stream, head);
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-      fsyncSync(fd);
+      try {
+        let written = 0;
+        while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+        fsyncSync(fd);
+      } catch (err) {
+        throw this.undoFailedAppend(stream, fd, head, events.length, err);
+      }
       this.heads.set(stream, { size: head.size + bytes.length, version: expectedVersion + events.length, ino: head.ino });
       return { fromVersion: expectedVersion + 1, toVersion: expectedVersion + events.length };
     });
+  }
+
+  /**
+   * A write or fsync that failed (ENOSPC on a full disk, EIO, EDQUOT) may have left part of the
+   * batch in the file: a short write before the error. Still holding the lock, the file is cut
+   * back to the verified head, so the stream is exactly what it was before the append and the
+   * next append (once space returns) continues from it instead of meeting a torn line. Returns
+   * the error to throw: one line naming the file and the cause.
+   */
+  private undoFailedAppend(stream: string, fd: number, head: Head, count: number, err: unknown): Error {
+    const file = this.fileOf(stream);
+    const cause = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
+    const message = ((err as Error).message ?? String(err)).split('\n')[0] ?? '';
+    const why = message.startsWith(cause) ? message : `${cause}: ${message}`;
+    try {
+      ftruncateSync(fd, head.size);
+      fsyncSync(fd);
+    } catch (undo) {
+      // The partial bytes stay: the stream now ends in a torn line, which verify reports and repair quarantines.
+      this.heads.delete(stream);
+      return new StoreUnavailable(
+        `append of ${count} event(s) to stream ${stream} failed: cannot write ${file} (${why}); the partial write could not be removed (${(undo as Error).message.split('\n')[0] ?? ''}): run prio store verify`,
+      );
+    }
+    return new StoreUnavailable(`append of ${count} event(s) to stream ${stream} failed, nothing written: cannot write ${file} (${why})`);
   }
 
   /** An O_APPEND descriptor for the stream's current file, reused across appends. */
