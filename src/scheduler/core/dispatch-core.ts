@@ -15,10 +15,12 @@
  * dispatch, cancel, expiry and eviction are O(1) and allocate nothing beyond the ticket itself.
  * The common path is kept to what every request needs: without fair queuing a tier's FIFO hangs
  * straight off the variant (heads/tails per tier); per-account flows and their round-robin ring
- * exist only under fair queuing. Variants without reserved units settle by plain weighted
+ * (./flow-ring.ts) exist only under fair queuing. Deadlines are indexed by ./deadline-heap.ts. Variants without reserved units settle by plain weighted
  * round-robin and keep no running list; requests of accounts without reserved units carry no
  * reservation links.
  */
+import { DeadlineHeap } from './deadline-heap.js';
+import { FlowRing } from './flow-ring.js';
 import { TokenBucket } from './token-bucket.js';
 import type {
   AccountRate,
@@ -107,22 +109,6 @@ class Claim<Id> {
   constructor(readonly reservation: Reservation<Id>) {}
 }
 
-/** One account's FIFO inside a tier under fair queuing. Exists only while the account has requests waiting there. */
-class Flow<Id> {
-  head: TicketImpl<Id> | null = null;
-  tail: TicketImpl<Id> | null = null;
-  ringPrev: Flow<Id> = this;
-  ringNext: Flow<Id> = this;
-  constructor(readonly key: string) {}
-}
-
-/** A tier's active flows under fair queuing. Its pass lives in the variant's tierPass. */
-class FairTier<Id> {
-  /** Active flows take turns; `cursor` is the one served next. Null when the tier is empty. */
-  cursor: Flow<Id> | null = null;
-  readonly flows = new Map<string, Flow<Id>>();
-}
-
 class Reservation<Id> {
   inflight = 0;
   queued = 0;
@@ -152,15 +138,15 @@ class VariantState<Id> {
   /** Copied from the limits so the hot path reads them off this object. */
   readonly concurrency: number;
   readonly queueBound: number;
-  /** Min-heap by deadline of queued tickets that have one (lazily pruned). */
-  readonly deadlines: TicketImpl<Id>[] = [];
+  /** Queued tickets that have a deadline, earliest first (lazily pruned). */
+  readonly deadlines = new DeadlineHeap<TicketImpl<Id>>();
   /**
    * Without fair queuing, each tier's FIFO is threaded through its tickets from heads[tier] to
-   * tails[tier]. Empty arrays under fair queuing, where `fairTiers` holds the per-account flows.
+   * tails[tier]. Empty arrays under fair queuing, where `fairTiers` holds each tier's flow ring.
    */
   readonly heads: (TicketImpl<Id> | null)[];
   readonly tails: (TicketImpl<Id> | null)[];
-  readonly fairTiers: FairTier<Id>[];
+  readonly fairTiers: FlowRing<TicketImpl<Id>>[];
   /**
    * Per tier: the virtual start time of the tier's next dispatch, in one contiguous block.
    * Per-tier queue lengths are not kept: emptiness is a null head (or cursor), which the FIFO
@@ -180,7 +166,7 @@ class VariantState<Id> {
     this.queueBound = limits.queueBound;
     this.heads = fair ? [] : new Array<TicketImpl<Id> | null>(tierCount).fill(null);
     this.tails = fair ? [] : new Array<TicketImpl<Id> | null>(tierCount).fill(null);
-    this.fairTiers = fair ? Array.from({ length: tierCount }, () => new FairTier<Id>()) : [];
+    this.fairTiers = fair ? Array.from({ length: tierCount }, () => new FlowRing<TicketImpl<Id>>()) : [];
     this.tierPass = new Float64Array(tierCount);
     this.reservations = Object.entries(limits.reserved ?? {})
       .filter(([, units]) => units > 0)
@@ -287,18 +273,9 @@ export class DispatchCore<Id = string> {
     if (tier === undefined) return v.queued;
     if (!this.validTier(tier)) return 0;
     // An inspection, not a hot path: counted by walking the tier's FIFO (or its flows).
+    if (this.fair) return (v.fairTiers[tier] as FlowRing<TicketImpl<Id>>).count();
     let count = 0;
-    if (this.fair) {
-      const first = (v.fairTiers[tier] as FairTier<Id>).cursor;
-      if (first === null) return 0;
-      let flow = first;
-      do {
-        for (let t = flow.head; t !== null; t = t.next) count++;
-        flow = flow.ringNext;
-      } while (flow !== first);
-    } else {
-      for (let t = v.heads[tier] as TicketImpl<Id> | null; t !== null; t = t.next) count++;
-    }
+    for (let t = v.heads[tier] as TicketImpl<Id> | null; t !== null; t = t.next) count++;
     return count;
   }
 
@@ -314,7 +291,7 @@ export class DispatchCore<Id = string> {
    * outnumber the queue (at most max(64, 2 × queued) after each expiry check).
    */
   deadlineEntries(variant: number): number {
-    return this.variantAt(variant).deadlines.length;
+    return this.variantAt(variant).deadlines.size;
   }
 
   /** Variants with waiting requests or free slots to fill since the last pump. */
@@ -405,7 +382,7 @@ export class DispatchCore<Id = string> {
     let next = Number.POSITIVE_INFINITY;
     for (const v of this.variants) {
       expired += this.expireDue(v, now);
-      const top = v.deadlines[0];
+      const top = v.deadlines.peek();
       if (top !== undefined && (top.due as number) < next) next = top.due as number;
     }
     this.nextDeadline = next;
@@ -444,7 +421,7 @@ export class DispatchCore<Id = string> {
 
   /** Whether a tier of a variant has no request queued. */
   private tierEmpty(v: VariantState<Id>, tier: number): boolean {
-    return this.fair ? (v.fairTiers[tier] as FairTier<Id>).cursor === null : v.heads[tier] === null;
+    return this.fair ? (v.fairTiers[tier] as FlowRing<TicketImpl<Id>>).empty : v.heads[tier] === null;
   }
 
   private variantAt(index: number): VariantState<Id> {
@@ -471,7 +448,7 @@ export class DispatchCore<Id = string> {
   }
 
   private settle(v: VariantState<Id>, now: number): number {
-    if (v.deadlines.length > 0) this.expireDue(v, now);
+    if (v.deadlines.size > 0) this.expireDue(v, now);
     if (v.tracksRunning) return this.settleReserved(v, now);
     // No reserved units: nothing is ever owed, so free slots go straight to weighted round-robin.
     let dispatched = 0;
@@ -563,12 +540,10 @@ export class DispatchCore<Id = string> {
 
   /** Takes the head of the next flow in the weighted choice's tier out of the queue (fair queuing). */
   private takeWeightedFair(v: VariantState<Id>): TicketImpl<Id> {
-    const ft = v.fairTiers[this.nextTier(v)] as FairTier<Id>;
-    const flow = ft.cursor as Flow<Id>;
+    const ring = v.fairTiers[this.nextTier(v)] as FlowRing<TicketImpl<Id>>;
     // Round-robin over accounts: the next flow is served next time this tier is picked.
-    ft.cursor = flow.ringNext;
-    const t = flow.head as TicketImpl<Id>;
-    this.leaveQueue(v, t, leaveFlow(ft, flow, t));
+    const t = ring.take();
+    this.leaveQueue(v, t, ring.empty);
     return t;
   }
 
@@ -614,7 +589,7 @@ export class DispatchCore<Id = string> {
     const tier = t.tier;
     let wasEmpty: boolean;
     if (this.fair) {
-      wasEmpty = joinFlow(v.fairTiers[tier] as FairTier<Id>, t);
+      wasEmpty = (v.fairTiers[tier] as FlowRing<TicketImpl<Id>>).join(t);
     } else {
       const tail = v.tails[tier] as TicketImpl<Id> | null;
       t.prev = tail;
@@ -640,7 +615,7 @@ export class DispatchCore<Id = string> {
     }
     const due = t.due;
     if (due !== null) {
-      heapPush(v.deadlines, t);
+      v.deadlines.push(t);
       if (due < this.nextDeadline) this.nextDeadline = due;
     }
   }
@@ -649,8 +624,9 @@ export class DispatchCore<Id = string> {
   private dequeue(v: VariantState<Id>, t: TicketImpl<Id>): void {
     const tier = t.tier;
     if (this.fair) {
-      const ft = v.fairTiers[tier] as FairTier<Id>;
-      this.leaveQueue(v, t, leaveFlow(ft, ft.flows.get(t.account) as Flow<Id>, t));
+      const ring = v.fairTiers[tier] as FlowRing<TicketImpl<Id>>;
+      ring.remove(t);
+      this.leaveQueue(v, t, ring.empty);
     } else {
       if (t.prev === null) v.heads[tier] = t.next;
       else t.prev.next = t.next;
@@ -685,19 +661,7 @@ export class DispatchCore<Id = string> {
   private evictBelow(v: VariantState<Id>, tier: number, now: number): boolean {
     for (let i = this.tierCount - 1; i > tier; i--) {
       if (this.tierEmpty(v, i)) continue;
-      let victim: TicketImpl<Id>;
-      if (this.fair) {
-        // The newest of the tier is the newest of its flows' tails.
-        const ft = v.fairTiers[i] as FairTier<Id>;
-        const first = ft.cursor as Flow<Id>;
-        let newest = first;
-        for (let flow = first.ringNext; flow !== first; flow = flow.ringNext) {
-          if ((flow.tail as TicketImpl<Id>).seq > (newest.tail as TicketImpl<Id>).seq) newest = flow;
-        }
-        victim = newest.tail as TicketImpl<Id>;
-      } else {
-        victim = v.tails[i] as TicketImpl<Id>;
-      }
+      const victim = (this.fair ? (v.fairTiers[i] as FlowRing<TicketImpl<Id>>).newest() : v.tails[i]) as TicketImpl<Id>;
       this.dequeue(v, victim);
       victim.detail = EVICTED;
       this.finish(victim, 'shed', SHED, now);
@@ -709,8 +673,8 @@ export class DispatchCore<Id = string> {
   private expireDue(v: VariantState<Id>, now: number): number {
     const heap = v.deadlines;
     let expired = 0;
-    while (heap.length > 0 && ((heap[0] as TicketImpl<Id>).due as number) <= now) {
-      const t = heapPop(heap);
+    while (heap.size > 0 && ((heap.peek() as TicketImpl<Id>).due as number) <= now) {
+      const t = heap.pop() as TicketImpl<Id>;
       if (t.state !== 'queued') continue; // left the queue earlier; its heap entry was stale
       this.dequeue(v, t);
       this.finish(t, 'expired', EXPIRED, now);
@@ -718,63 +682,9 @@ export class DispatchCore<Id = string> {
     }
     // Entries of dispatched or cancelled tickets linger until their deadline; rebuild when they
     // dominate so memory stays proportional to what is queued.
-    if (heap.length > 64 && heap.length > 2 * v.queued) {
-      const live = heap.filter((t) => t.state === 'queued');
-      heap.length = 0;
-      for (const t of live) heapPush(heap, t);
-    }
+    if (heap.size > 64 && heap.size > 2 * v.queued) heap.retain((t) => t.state === 'queued');
     return expired;
   }
-}
-
-/**
- * Appends a ticket to its account's flow; a newly active flow joins the ring at the end of the
- * current round. Returns whether the tier had nothing queued before.
- */
-function joinFlow<Id>(ft: FairTier<Id>, t: TicketImpl<Id>): boolean {
-  const wasEmpty = ft.cursor === null;
-  let flow = ft.flows.get(t.account);
-  if (flow === undefined) {
-    flow = new Flow<Id>(t.account);
-    ft.flows.set(t.account, flow);
-    const cursor = ft.cursor;
-    if (cursor === null) {
-      ft.cursor = flow;
-    } else {
-      flow.ringNext = cursor;
-      flow.ringPrev = cursor.ringPrev;
-      cursor.ringPrev.ringNext = flow;
-      cursor.ringPrev = flow;
-    }
-  }
-  t.prev = flow.tail;
-  if (flow.tail === null) flow.head = t;
-  else flow.tail.next = t;
-  flow.tail = t;
-  return wasEmpty;
-}
-
-/**
- * Unlinks a ticket from its flow; an emptied flow leaves the ring and is dropped, so memory
- * follows the queued requests. Returns whether the tier is left with nothing queued.
- */
-function leaveFlow<Id>(ft: FairTier<Id>, flow: Flow<Id>, t: TicketImpl<Id>): boolean {
-  if (t.prev === null) flow.head = t.next;
-  else t.prev.next = t.next;
-  if (t.next === null) flow.tail = t.prev;
-  else t.next.prev = t.prev;
-  t.prev = t.next = null;
-  if (flow.head === null) {
-    if (flow.ringNext === flow) {
-      ft.cursor = null;
-    } else {
-      flow.ringPrev.ringNext = flow.ringNext;
-      flow.ringNext.ringPrev = flow.ringPrev;
-      if (ft.cursor === flow) ft.cursor = flow.ringNext;
-    }
-    ft.flows.delete(flow.key);
-  }
-  return ft.cursor === null;
 }
 
 /** The owed reservation whose oldest waiting request arrived first, if any. */
@@ -799,48 +709,6 @@ function preemptionVictim<Id>(v: VariantState<Id>): TicketImpl<Id> | undefined {
     if (victim === undefined || t.tier > victim.tier) victim = t;
   }
   return victim;
-}
-
-function heapPush<Id>(heap: TicketImpl<Id>[], t: TicketImpl<Id>): void {
-  let i = heap.length;
-  heap.push(t);
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    const p = heap[parent] as TicketImpl<Id>;
-    if (!before(t, p)) break;
-    heap[i] = p;
-    i = parent;
-  }
-  heap[i] = t;
-}
-
-function heapPop<Id>(heap: TicketImpl<Id>[]): TicketImpl<Id> {
-  const top = heap[0] as TicketImpl<Id>;
-  const last = heap.pop() as TicketImpl<Id>;
-  if (heap.length > 0) {
-    let i = 0;
-    const n = heap.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && before(heap[r] as TicketImpl<Id>, heap[l] as TicketImpl<Id>) ? r : l;
-      const child = heap[c] as TicketImpl<Id>;
-      if (!before(child, last)) break;
-      heap[i] = child;
-      i = c;
-    }
-    heap[i] = last;
-  }
-  return top;
-}
-
-/** Deadline order, arrival order on ties, so expiry is deterministic. */
-function before<Id>(a: TicketImpl<Id>, b: TicketImpl<Id>): boolean {
-  // Only tickets with a deadline enter the heap, so `due` is a number here.
-  const x = a.due as number;
-  const y = b.due as number;
-  return x < y || (x === y && a.seq < b.seq);
 }
 
 /**
