@@ -124,6 +124,11 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
   let rolledBack: string | undefined;
   /** Transient failures in a row; reset once an action goes through. */
   let transient = 0;
+  /**
+   * Set once the stream was read and the stages observed: from then on a transient failure is an
+   * outage to ride out; before, it is more likely a wrong endpoint, reported at once.
+   */
+  let reached = false;
   const log = (kind: string, message: string, step?: string) => deps.log({ at: new Date(deps.wall()).toISOString(), kind, message, ...(step === undefined ? {} : { step }) });
 
   const acquire = async (): Promise<boolean> => {
@@ -177,7 +182,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
         const outcome = await loop();
         return outcome;
       } catch (err) {
-        if (!(err instanceof LeaseLost || err instanceof FencedAppend) && isTransientError(err)) {
+        if (reached && !(err instanceof LeaseLost || err instanceof FencedAppend) && isTransientError(err)) {
           // Throttled or unreachable (the store or AppConfig): wait and start the loop again from
           // the stream. Whatever the failed call was, the next round decides afresh; a deployment
           // started just before is found again by its marker. The lease is kept (renewed in the
@@ -215,6 +220,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
       checkLease();
       const state = (await loadMigration(deps.store, migrationId)).state;
       const obs = await observe(state, clock().toISOString());
+      reached = true;
       const action = nextAction(state, obs, options.until === undefined ? {} : { until: options.until });
       if (options.reconcileOnly === true && action.kind !== 'reconcile' && action.kind !== 'wait') return { kind: 'reconciled' };
       if (action.kind !== 'wait') lastWait = '';

@@ -39,6 +39,29 @@ describe('transient failures', () => {
 });
 
 describe('the rollout runner under a throttling store', () => {
+  it('reports a store it never reached at once instead of waiting on it (a wrong endpoint, most likely)', async () => {
+    const plan = fastPlan('unreached', 0);
+    const settings = parseRolloutSettings({ application: 'app', pollSeconds: 0.01, stages: Object.fromEntries(plan.stages.map((s) => [s.name, { environment: s.name, strategy: 'all-at-once', fleet: ['http://127.0.0.1:1'], requestLog: { files: ['x.ndjson'] } }])) }, 'settings.json', plan);
+    const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }));
+    const store: EventStore = { kind: 'dynamodb', read: refused, forEach: refused, version: refused, append: refused, listStreams: refused, close: () => Promise.resolve() };
+    const lines: RunnerEvent[] = [];
+    const run = runRollout(
+      { migrationId: plan.id, plan, owner: 'runner', settings, leaseTtlMs: 1_000 },
+      {
+        store,
+        stages: { observe: refused, publish: refused, findDeployment: refused, start: refused, state: refused, stop: refused },
+        alarms: { resetWindow: () => Promise.resolve(), read: () => Promise.resolve({ readings: [], unreachable: [] }) },
+        evidence: refused,
+        wall: Date.now,
+        sleep: () => Promise.resolve(),
+        newId: () => 'id',
+        log: (e) => lines.push(e),
+      },
+    );
+    await expect(run).rejects.toThrow('ECONNREFUSED');
+    expect(lines.filter((l) => l.kind === 'retry')).toEqual([]);
+  });
+
   it('waits with a growing delay, carries on from the stream and completes with every event once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'prio-runner-'));
     dirs.push(dir);
