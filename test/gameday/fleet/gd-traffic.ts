@@ -188,3 +188,19 @@ export async function pooled<T, R>(items: readonly T[], concurrency: number, wor
   );
   return results;
 }
+
+/**
+ * Open-loop: starts `worker(i)` at `start + i / rate` for i < count, whatever the earlier ones
+ * are doing (a flood does not wait for answers), and resolves with every result once all ended.
+ */
+export async function paced<R>(count: number, rate: number, worker: (i: number) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
+  const started = performance.now();
+  const running: Promise<R>[] = [];
+  for (let i = 0; i < count && signal?.aborted !== true; i += 1) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    running.push(worker(i));
+  }
+  return Promise.all(running);
+}
