@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { parseMix, runLoad, type LoadReport } from '../../../src/load/index.js';
 import { REHEARSAL_TOKEN_KEYS, startServe } from '../../../scripts/rollout/rehearsal.js';
 import type { ScenarioContext } from '../scenario.js';
@@ -203,4 +204,110 @@ export async function paced<R>(count: number, rate: number, worker: (i: number) 
     running.push(worker(i));
   }
   return Promise.all(running);
+}
+
+export interface FailoverResult {
+  /** Per target: requests answered 2xx, other statuses, failed without an answer. */
+  readonly ok: number[];
+  readonly otherStatus: number[];
+  readonly failed: number[];
+  /** Requests re-sent elsewhere because their target refused the connection (never accepted). */
+  readonly rerouted: number;
+  readonly sent: number;
+  /** When each target was first seen failing (ms since epoch), if it was. */
+  readonly failedAt: (number | undefined)[];
+  /** Per target: when it was marked out of rotation. */
+  readonly removedAt: (number | undefined)[];
+  /** Requests outstanding per target when `snapshot` was called, and requests sent to each after it. */
+  readonly outstandingAtMark: number[];
+  readonly sentAfterMark: number[];
+  /** First 2xx on a surviving target after the mark. */
+  readonly firstOkAfterMark: number | undefined;
+}
+
+/**
+ * Open-loop gateway traffic spread round robin over the targets, as a load balancer with
+ * passive health checks sends it: a target whose connection fails is taken out of rotation;
+ * a request whose connection was refused never reached a server, so it goes to the next
+ * target (counted as rerouted); one that failed after it was sent is a failure of that target.
+ * `mark()` records what is outstanding at that instant (call it right before a fault).
+ */
+export function failoverTraffic(ctx: ScenarioContext, o: { targets: readonly string[]; rate: number; durationMs: number; classification?: string }): { mark(): void; done: Promise<FailoverResult> } {
+  const n = o.targets.length;
+  const pools = o.targets.map((t) => new Pool(t, { connections: 64 }));
+  const alive = o.targets.map(() => true);
+  const outstanding = o.targets.map(() => 0);
+  const r = { ok: o.targets.map(() => 0), otherStatus: o.targets.map(() => 0), failed: o.targets.map(() => 0), rerouted: 0, sent: 0, failedAt: o.targets.map((): number | undefined => undefined), removedAt: o.targets.map((): number | undefined => undefined), outstandingAtMark: o.targets.map(() => 0), sentAfterMark: o.targets.map(() => 0), firstOkAfterMark: undefined as number | undefined };
+  let markedAt: number | undefined;
+  let cursor = 0;
+  const pick = (): number | undefined => {
+    for (let k = 0; k < n; k += 1) {
+      const i = (cursor + k) % n;
+      if (alive[i] === true) {
+        cursor = i + 1;
+        return i;
+      }
+    }
+    return undefined;
+  };
+  const sendOne = async (seq: number): Promise<void> => {
+    for (let attempt = 0; attempt < n; attempt += 1) {
+      const i = pick();
+      if (i === undefined) break;
+      const pool = pools[i] as Pool;
+      outstanding[i] = (outstanding[i] ?? 0) + 1;
+      if (markedAt !== undefined) r.sentAfterMark[i] = (r.sentAfterMark[i] ?? 0) + 1;
+      try {
+        const res = await pool.request({
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-prio-account': `acct-${seq % 40}`, 'x-prio-classification': o.classification ?? 'ON_DEMAND' },
+          body: JSON.stringify({ model: 'model-a', messages: [] }),
+          headersTimeout: 15_000,
+          bodyTimeout: 15_000,
+        });
+        await res.body.dump();
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          r.ok[i] = (r.ok[i] ?? 0) + 1;
+          if (markedAt !== undefined && r.firstOkAfterMark === undefined && r.failedAt[i] === undefined) r.firstOkAfterMark = Date.now();
+        } else r.otherStatus[i] = (r.otherStatus[i] ?? 0) + 1;
+        return;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        r.failedAt[i] ??= Date.now();
+        if (alive[i] === true) {
+          alive[i] = false;
+          r.removedAt[i] = Date.now();
+        }
+        if (code === 'ECONNREFUSED') {
+          r.rerouted += 1;
+          continue;
+        }
+        r.failed[i] = (r.failed[i] ?? 0) + 1;
+        return;
+      } finally {
+        outstanding[i] = (outstanding[i] ?? 0) - 1;
+      }
+    }
+  };
+  const count = Math.floor((o.rate * o.durationMs) / 1000);
+  const done = paced(
+    count,
+    o.rate,
+    async (seq) => {
+      r.sent += 1;
+      await sendOne(seq);
+    },
+    ctx.signal,
+  ).then(async () => {
+    await Promise.all(pools.map((p) => p.close()));
+    return r;
+  });
+  return {
+    mark() {
+      markedAt = Date.now();
+      r.outstandingAtMark.splice(0, n, ...outstanding);
+    },
+    done,
+  };
 }
