@@ -54,6 +54,7 @@ interface ServeOptions {
   devKeys?: boolean;
   queueTimeoutMs: number;
   sessionTtlMs: number;
+  tokenClockOffsetMs: number;
   region: string;
   requestLog?: string;
   requestLogKafka?: string;
@@ -71,6 +72,12 @@ function nonNegativeInt(value: string): number {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be an integer >= 1');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be an integer (negative: behind the wall clock)');
   return n;
 }
 
@@ -118,6 +125,7 @@ export const registerServe: Register = (program, io, setExit) => {
     .option('--dev-keys', 'without keys, sign tokens with the public development key (demos only)')
     .option('--queue-timeout-ms <ms>', 'longest wait in the queue before a request expires (503)', positiveInt, 30_000)
     .option('--session-ttl-ms <ms>', "lifetime of a new session's token", positiveInt, 3_600_000)
+    .option('--token-clock-offset-ms <ms>', 'shift the clock session tokens are issued and checked by (ms, may be negative; clock-skew drills)', integer, 0)
     .option('--region <name>', 'region recorded for requests that name none', 'local')
     .option('--request-log <file>', 'append every finished request as a request record (NDJSON)')
     .option('--request-log-kafka <brokers>', 'write the request log to Kafka instead (host:port[,host:port])')
@@ -245,6 +253,7 @@ async function runServe(options: ServeOptions, io: Io): Promise<number> {
     port: options.port,
     queueTimeoutMs: options.queueTimeoutMs,
     sessionTtlMs: options.sessionTtlMs,
+    tokenClockOffsetMs: options.tokenClockOffsetMs,
     region: options.region,
     requestLog,
     logger,

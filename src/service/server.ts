@@ -45,6 +45,13 @@ export interface ServiceOptions {
   readonly queueTimeoutMs?: number;
   /** Lifetime of a new session's token. Default 1 h. */
   readonly sessionTtlMs?: number;
+  /**
+   * Added to the wall clock wherever session tokens read the time (issuedAt and expiresAt of the
+   * tokens written, the expiry check of the tokens read); request records keep the real time.
+   * Default 0. For game days and tests of a fleet whose clocks disagree: the ranking takes the
+   * time as a parameter, so a skewed clock is injected here rather than faked.
+   */
+  readonly tokenClockOffsetMs?: number;
   /** Region recorded for requests that name none. Default `local`. */
   readonly region?: string;
   readonly requestLog?: RequestLog;
@@ -150,6 +157,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const logger = options.logger ?? pino({ level: 'info' });
   const queueTimeoutMs = options.queueTimeoutMs ?? 30_000;
   const sessionTtlMs = options.sessionTtlMs ?? 3_600_000;
+  const tokenClockOffsetMs = options.tokenClockOffsetMs ?? 0;
   const region = options.region ?? 'local';
   const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
   const requestLog = options.requestLog ?? noRequestLog;
@@ -220,7 +228,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const ranking = rank(
       snapshot,
       codecs(snapshot),
-      { request: wire.request, sessionToken: wire.sessionToken, newSessionId: usableSessionId(wire.sessionId) ? (wire.sessionId as string) : randomUUID(), nowMs },
+      { request: wire.request, sessionToken: wire.sessionToken, newSessionId: usableSessionId(wire.sessionId) ? (wire.sessionId as string) : randomUUID(), nowMs: nowMs + tokenClockOffsetMs },
       { sessionTtlMs },
     );
     if (!ranking.ok) {
