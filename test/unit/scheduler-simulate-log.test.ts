@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseLog } from '../../src/scheduler/index.js';
+import { checkRecord } from '../../src/shadow/index.js';
+import { timestampMs } from '../../src/shadow/port.js';
 
 /** A record every rule accepts; tests override one field at a time. */
 const base = { requestId: 'a', timestamp: 0, accountId: 'x', modelId: 'm', region: 'r', classification: 'FLEX' };
@@ -41,7 +43,8 @@ describe('request log lines', () => {
     expect(withField('accountId', null)).toBe('field "accountId" must be a non-empty string');
     expect(withField('region', ['r'])).toBe('field "region" must be a non-empty string');
     expect(withField('classification', '')).toBe('field "classification" must be a non-empty string');
-    expect(verdict(JSON.stringify({ ...base, modelId: undefined }))).toBe('field "modelId" must be a non-empty string');
+    // absent and wrong are told apart (the shadow replay's validator, shared)
+    expect(verdict(JSON.stringify({ ...base, modelId: undefined }))).toBe('missing required field "modelId"');
   });
 
   it('reads serviceTier and requestType as a string, null or absent, all else quarantined', () => {
@@ -103,6 +106,55 @@ describe('request log timestamps', () => {
     expect(arrival(['2026-01-01T00:00:00Z'])).toBe(BAD_TIMESTAMP);
     expect(arrival(true)).toBe(BAD_TIMESTAMP);
     expect(arrival(null)).toBe(BAD_TIMESTAMP);
-    expect(verdict(JSON.stringify({ ...base, timestamp: undefined }))).toBe(BAD_TIMESTAMP);
+    expect(verdict(JSON.stringify({ ...base, timestamp: undefined }))).toBe('missing required field "timestamp"');
+    expect(arrival(8_640_000_000_000_001)).toBe(BAD_TIMESTAMP); // beyond what a Date can hold
+  });
+});
+
+describe('one validator for the simulator and the shadow replay', () => {
+  it('refuses exactly the records the replay refuses, with the same reason', () => {
+    const bad: Record<string, unknown>[] = [
+      { ...base, requestId: '' },
+      { ...base, accountId: undefined },
+      { ...base, region: 3 },
+      { ...base, timestamp: '2026-13-01T00:00:00Z' },
+      { ...base, timestamp: '2026-01-01' },
+      { ...base, timestamp: 1.5 },
+      { ...base, serviceTier: 1 },
+      { ...base, requestType: [] },
+      { ...base, sessionToken: '' },
+      { ...base, observed: 'P1' },
+      { ...base, observed: {} },
+      { ...base, observed: { priority: 151 } },
+      { ...base, observed: { priority: 'high' } },
+      { ...base, observed: { priority: 2, qos: -1 } },
+    ];
+    for (const record of bad) {
+      const reason = checkRecord(record);
+      expect(reason, JSON.stringify(record)).toBeDefined();
+      expect(verdict(JSON.stringify(record))).toBe(reason);
+    }
+    const good = [base, { ...base, sessionToken: null, observed: { priority: 'P75', qos: 0 } }, { ...base, timestamp: '2026-01-01T00:00:00.5+05:30' }];
+    for (const record of good) {
+      expect(checkRecord(record)).toBeUndefined();
+      expect(verdict(JSON.stringify(record))).toBe('accepted');
+    }
+  });
+
+  it('reads the same arrival time the replay reads, ISO or epoch', () => {
+    expect(arrival('2026-01-01T00:00:00.123Z')).toBe(1_767_225_600_123); // the replay's fast path
+    expect(arrival('2026-01-01T05:30:00.5+05:30')).toBe(1_767_225_600_500); // the Date.parse path
+  });
+});
+
+describe('timestampMs (the time `shadow produce` stamps on a message)', () => {
+  it('reads a timestamp by the record rule, or gives undefined', () => {
+    expect(timestampMs('2026-01-01T00:00:00Z')).toBe(1_767_225_600_000);
+    expect(timestampMs('2026-01-01T00:00:00.250Z')).toBe(1_767_225_600_250);
+    expect(timestampMs(1_767_225_600_000)).toBe(1_767_225_600_000);
+    // Date.parse would read all of these; the record rule does not, so neither does produce.
+    for (const bad of ['2026-01-01', '2026-01-01T00:00:00', 'Thu, 01 Jan 2026 00:00:00 GMT', 1.5, -1, null, undefined]) {
+      expect(timestampMs(bad), String(bad)).toBeUndefined();
+    }
   });
 });

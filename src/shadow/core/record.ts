@@ -1,5 +1,7 @@
 /**
- * The request record (shadow/schema/request-record.schema.json) and its validation.
+ * The request record (shadow/schema/request-record.schema.json) and its validation: the one
+ * validator of request-log records, used by the shadow replay, `sched simulate` (which adds
+ * its own optional fields) and `shadow produce` (which reads the key and time by its rules).
  *
  * The JSON Schema is the documented contract; the checks below are the same rules written by
  * hand because they run once per replayed record and a generic validator would dominate the
@@ -54,8 +56,38 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * string instead of an issue object keeps the valid path free of allocation.
  */
 export function checkRecord(value: unknown): string | undefined {
+  const checked = validateRecord(value);
+  return typeof checked === 'string' ? checked : undefined;
+}
+
+/**
+ * Validates a parsed JSON value as a request record: the record (in the fixed shape of
+ * {@link shapeRecord}, its time already read, so {@link recordTimeMs} costs nothing), or one
+ * sentence naming the first offending field.
+ */
+export function validateRecord(value: unknown): RequestRecord | string {
   if (!isPlainObject(value)) return 'not a JSON object';
-  return checkShaped(shapeRecord(value));
+  const shaped = shapeRecord(value);
+  const problem = checkShaped(shaped);
+  return problem === undefined ? (shaped as unknown as RequestRecord) : problem;
+}
+
+/**
+ * The epoch milliseconds of a `timestamp` value under the schema's rule (ISO-8601 with a zone,
+ * or integer epoch milliseconds within Date's range), or undefined when the value breaks it.
+ */
+export function timestampMs(ts: unknown): number | undefined {
+  const ms = timestampField(ts);
+  return ms !== undefined && Number.isNaN(ms) ? Date.parse(ts as string) : ms;
+}
+
+/** {@link timestampMs} without the Date.parse: NaN for a valid string only Date.parse can read. */
+function timestampField(ts: unknown): number | undefined {
+  if (typeof ts === 'string') {
+    const ms = canonicalUtcMs(ts);
+    return Number.isNaN(ms) && !ISO_TIMESTAMP.test(ts) ? undefined : ms;
+  }
+  return typeof ts === 'number' && Number.isInteger(ts) && ts >= 0 && ts <= MAX_EPOCH_MS ? ts : undefined;
 }
 
 /**
@@ -102,22 +134,16 @@ export function checkShaped(value: ShapedRecord): string | undefined {
   if (!isNonEmptyString(value.classification)) return stringProblem(value, 'classification');
   const ts = value.timestamp;
   if (ts === undefined) return 'missing required field "timestamp"';
-  if (typeof ts === 'string') {
-    const ms = canonicalUtcMs(ts);
-    if (Number.isNaN(ms) && !ISO_TIMESTAMP.test(ts)) return 'field "timestamp" must be ISO-8601 with a zone or epoch milliseconds';
-    value[TIME_MS] = ms;
-  } else if (typeof ts !== 'number' || !Number.isInteger(ts) || ts < 0 || ts > MAX_EPOCH_MS) {
-    return 'field "timestamp" must be ISO-8601 with a zone or epoch milliseconds';
-  } else {
-    value[TIME_MS] = ts;
-  }
+  const ms = timestampField(ts);
+  if (ms === undefined) return 'field "timestamp" must be ISO-8601 with a zone or epoch milliseconds';
+  value[TIME_MS] = ms;
   const serviceTier = value.serviceTier;
-  if (serviceTier !== undefined && serviceTier !== null && typeof serviceTier !== 'string') return 'field "serviceTier" must be a string';
+  if (serviceTier !== undefined && serviceTier !== null && typeof serviceTier !== 'string') return 'field "serviceTier" must be a string or null';
   const requestType = value.requestType;
-  if (requestType !== undefined && requestType !== null && typeof requestType !== 'string') return 'field "requestType" must be a string';
+  if (requestType !== undefined && requestType !== null && typeof requestType !== 'string') return 'field "requestType" must be a string or null';
   const token = value.sessionToken;
   if (token !== undefined && token !== null && (typeof token !== 'string' || token.length === 0)) {
-    return 'field "sessionToken" must be a non-empty string';
+    return 'field "sessionToken" must be a non-empty string or null';
   }
   const observed = value.observed;
   if (observed !== undefined && observed !== null) {

@@ -8,7 +8,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ShadowAggregate } from './aggregate.js';
 import { increment } from './aggregate.js';
 import type { Judge } from './judge.js';
-import { checkShaped, MAX_RECORD_BYTES, shapeRecord, type RequestRecord } from './record.js';
+import { MAX_RECORD_BYTES, validateRecord, type RequestRecord } from './record.js';
 import type { RecordSource, SourcePosition, SourceRecord } from '../source.js';
 
 export const QUARANTINE_REASONS = [
@@ -111,11 +111,8 @@ export function examine(value: Uint8Array | null, sourceError: string | undefine
   } catch (err) {
     return new Rejected('malformed-json', `not valid JSON: ${(err as Error).message}`, value);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return new Rejected('schema', 'not a JSON object', value);
-  const shaped = shapeRecord(parsed as Record<string, unknown>);
-  const problem = checkShaped(shaped);
-  if (problem !== undefined) return new Rejected('schema', problem, value);
-  return shaped as unknown as RequestRecord;
+  const checked = validateRecord(parsed);
+  return typeof checked === 'string' ? new Rejected('schema', checked, value) : checked;
 }
 
 /**

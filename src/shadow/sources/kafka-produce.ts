@@ -12,6 +12,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import kafkajs, { Partitioners, type Admin, type Message } from 'kafkajs';
 import { FileReadError } from '../../config/index.js';
+import { timestampMs } from '../core/record.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { KafkaSourceError } from './kafka.js';
 import { CODEC_NAMES, type KafkaCodec } from './kafka-codecs.js';
@@ -177,7 +178,12 @@ function partitionList(count: number) {
   return Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
 }
 
-/** The accountId (partition key) and timestamp of a line, when it is JSON that has them. */
+/**
+ * The accountId (partition key) and timestamp of a line, when it is JSON that has them, read by
+ * the record validator's rules (record.ts): a message carries the request's time exactly when
+ * the replay would read one from the same line. A line that is otherwise no valid record keeps
+ * its key and time (the replay quarantines it wherever it lands).
+ */
 function peek(value: Uint8Array): { accountId?: string; timestamp?: number } {
   let parsed: unknown;
   try {
@@ -188,12 +194,9 @@ function peek(value: Uint8Array): { accountId?: string; timestamp?: number } {
   if (typeof parsed !== 'object' || parsed === null) return {};
   const record = parsed as { accountId?: unknown; timestamp?: unknown };
   const accountId = typeof record.accountId === 'string' && record.accountId.length > 0 ? record.accountId : undefined;
-  let timestamp: number | undefined;
-  if (typeof record.timestamp === 'number' && Number.isFinite(record.timestamp) && record.timestamp >= 0) timestamp = Math.trunc(record.timestamp);
-  else if (typeof record.timestamp === 'string') {
-    const ms = Date.parse(record.timestamp);
-    if (Number.isFinite(ms) && ms >= 0) timestamp = ms;
-  }
+  const ms = timestampMs(record.timestamp);
+  // Kafka timestamps are non-negative; ISO times before 1970 are valid records but get the broker's time.
+  const timestamp = ms !== undefined && ms >= 0 ? ms : undefined;
   return { ...(accountId !== undefined ? { accountId } : {}), ...(timestamp !== undefined ? { timestamp } : {}) };
 }
 
