@@ -2,7 +2,7 @@
  * The whole migration 001 on a rehearsal fleet: prio appconfig local, 3 stages of 2 `prio serve`
  * instances each on the simulated upstream taking their flags from AppConfig, `prio load` across
  * all of them throughout, and `prio rollout` processes on DynamoDB Local. In order: a gate
- * failure stops before the step's flags deploy; an alarm raised during PreProd's bake rolls
+ * failure withdraws the step and stops before any deployment; an alarm raised during PreProd's bake rolls
  * PreProd back and leaves Beta as it was; resumed, two runners drive the rest while the one
  * holding the lease is SIGKILLed at random points (the other takes over within 10 s, a
  * restarted one carries on) and every step deploys exactly once; a full rollback takes every
@@ -163,7 +163,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('prio rollout on a rehearsal fleet (migration 001, 3 stages × 2 prio serve, prio load throughout)', () => {
-  it('a failed gate rolls the step back before its flags are deployed, and exits 3', async () => {
+  it('a failed gate withdraws the step and stops before any deployment, and exits 3', async () => {
     // The same migration under another id, its first gate impossible to pass.
     const gate = join(dir, 'impossible-gate.json');
     writeFileSync(gate, JSON.stringify({ minCompared: 1_000_000_000 }));
@@ -173,17 +173,17 @@ describe('prio rollout on a rehearsal fleet (migration 001, 3 stages × 2 prio s
     const file = join(dir, 'gate-fails.json');
     writeFileSync(file, JSON.stringify(doc));
     const before = await flagDeployments();
+    const betaBefore = await flagsLive('beta');
 
     const runner = run(file);
-    expect(await runner.exit).toBe(3);
-    const types = (await events('gate-fails')).map((e) => e.type);
-    expect(types).toEqual(['MigrationPlanned', 'StepStarted', 'EvidenceAttached', 'RolledBack', 'MigrationPaused']);
-    const evidence = (await events('gate-fails')).find((e) => e.type === 'EvidenceAttached');
+    expect(await runner.exit, runner.stderr()).toBe(3);
+    const all = await events('gate-fails');
+    expect(all.map((e) => e.type)).toEqual(['MigrationPlanned', 'StepStarted', 'EvidenceAttached', 'StepWithdrawn', 'MigrationPaused']);
+    const evidence = all.find((e) => e.type === 'EvidenceAttached');
     expect(evidence?.type === 'EvidenceAttached' && evidence.passed).toBe(false);
-    // The step's own flags never went out: no deployment carries its marker.
-    const after = await flagDeployments();
-    expect(after.filter((d) => d.description.includes(deploymentMarker('gate-fails', 'beta-dual-read', 1)))).toEqual([]);
-    expect(after.filter((d) => !before.some((b) => b.stage === d.stage && b.number === d.number)).every((d) => !d.description.includes('step '))).toBe(true);
+    // Zero deployments: not the step's flags, not a landing of dual readers, nothing in any stage.
+    expect(await flagDeployments()).toEqual(before);
+    expect(await flagsLive('beta')).toBe(betaBefore);
     expect(await flagsLive('beta')).not.toContain('token_write_mode="v2"');
   }, 120_000);
 
