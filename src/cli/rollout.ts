@@ -17,6 +17,7 @@ import {
   renderRolloutMarkdown,
   type LoadSummary,
   gatherEvidence,
+  CloudWatchAlarmSource,
   MetricsAlarmSource,
   parseRolloutSettings,
   planView,
@@ -142,7 +143,10 @@ async function drive(io: Io, options: RolloutCliOptions, migration: { id: string
         // Both stores hold leases: DynamoDB's lease item, or the file store's lease file.
         leases: store as EventStore & LeaseManager,
         stages: new StageEnvironments(conn.client, settings),
-        alarms: new MetricsAlarmSource(fleets, plan?.alarms ?? {}, settings.unreachableAfter),
+        alarms:
+          settings.alarmSource === 'cloudwatch'
+            ? new CloudWatchAlarmSource(plan?.alarms ?? {}, settings.cloudwatch ?? {})
+            : new MetricsAlarmSource(fleets, plan?.alarms ?? {}, settings.unreachableAfter),
         evidence: (req) => gatherEvidence({ ...req, domain, ruleSets, progress: createProgress({ stream: process.stderr, quiet: true, label: 'evidence' }) }),
         wall: Date.now,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
