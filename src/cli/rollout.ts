@@ -17,6 +17,7 @@ import {
   renderRolloutMarkdown,
   type LoadSummary,
   gatherEvidence,
+  CloudWatchAlarmSource,
   MetricsAlarmSource,
   parseRolloutSettings,
   planView,
@@ -35,7 +36,7 @@ import {
 import { createProgress } from '../shadow/index.js';
 import type { Register } from './main.js';
 import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
-import { addStoreOptions, openStore, reportStoreError, storeKind, type StoreOptions } from './store.js';
+import { addStoreOptions, openStore, reportStoreError, type StoreOptions } from './store.js';
 
 interface RolloutCliOptions extends StoreOptions {
   settings?: string;
@@ -144,9 +145,13 @@ async function drive(io: Io, options: RolloutCliOptions, migration: { id: string
       },
       {
         store,
-        ...(storeKind(options) === 'dynamodb' ? { leases: store as EventStore & LeaseManager } : {}),
+        // Both stores hold leases: DynamoDB's lease item, or the file store's lease file.
+        leases: store as EventStore & LeaseManager,
         stages: new StageEnvironments(conn.client, settings),
-        alarms: new MetricsAlarmSource(fleets, plan?.alarms ?? {}, settings.unreachableAfter),
+        alarms:
+          settings.alarmSource === 'cloudwatch'
+            ? new CloudWatchAlarmSource(plan?.alarms ?? {}, settings.cloudwatch ?? {})
+            : new MetricsAlarmSource(fleets, plan?.alarms ?? {}, settings.unreachableAfter),
         evidence: (req) => gatherEvidence({ ...req, domain, ruleSets, progress: createProgress({ stream: process.stderr, quiet: true, label: 'evidence' }) }),
         wall: Date.now,
         sleep,

@@ -112,6 +112,11 @@ export function decide(command: MigrationCommand, state: MigrationState): Decisi
       if (!decision.ok || command.pause !== true || state.status === 'paused') return decision;
       return accept(...decision.events, { type: 'MigrationPaused', ...base });
     }
+    case 'withdrawStep': {
+      const decision = withdrawStep(plan, state, command.stepId ?? state.current, command.reason, base);
+      if (!decision.ok || command.pause !== true || state.status === 'paused') return decision;
+      return accept(...decision.events, { type: 'MigrationPaused', ...base });
+    }
     case 'abort':
       return accept({ type: 'MigrationAborted', ...base });
     case 'complete': {
@@ -236,6 +241,32 @@ function recordDeployment(plan: Plan, state: MigrationState, stepId: string, dep
   return accept({ type: 'DeploymentCompleted', ...base, stepId: step.id, deployment: ref });
 }
 
+/**
+ * A step whose flags never went out (no deployment recorded) is withdrawn rather than rolled
+ * back: its stage returns to exactly what it ran before, so nothing is deployed. A rollback would
+ * widen the stage's readers to dual for tokens the step might have written, but the step wrote
+ * none, and widening them is itself a deployment.
+ */
+function withdrawStep(plan: Plan, state: MigrationState, stepId: string | undefined, reason: string, base: Base): Decision {
+  if (reason.trim() === '') return reject('withdraw-reason', 'a withdrawal records why it happened: give a reason');
+  if (stepId === undefined) return reject('withdraw-live-step', 'only the live step can be withdrawn, and no step is live now');
+  const step = plan.steps.find((s) => s.id === stepId);
+  if (step === undefined) return unknownStep(plan, stepId);
+  const progress = state.steps[step.id];
+  if (state.current !== step.id || progress === undefined) {
+    return reject('withdraw-live-step', `only the live step can be withdrawn: ${step.id} is not live${state.current ? ` (${state.current} is)` : ''}`);
+  }
+  if (progress.deployment !== undefined) {
+    return reject(
+      'withdraw-undeployed',
+      `a step is withdrawn only before its flags are deployed: ${progress.deployment.environment} deployment #${progress.deployment.number} of ${step.id} was started; roll back instead`,
+    );
+  }
+  const before = progress.flagsBefore;
+  if (before === undefined) return reject('withdraw-undeployed', `${step.id} records no flags from before it started; roll back instead`);
+  return accept({ type: 'StepWithdrawn', ...base, reason, stepId: step.id, stage: step.stage, liveFlags: before });
+}
+
 /** Rollback target that undoes every step: back to the flags before the first one (readers kept dual). */
 export const ROLLBACK_TO_START = 'start';
 
@@ -323,9 +354,13 @@ export function evolve(state: MigrationState, event: MigrationEvent): MigrationS
     }
     case 'StepStarted': {
       const prior = state.steps[event.stepId] ?? pendingStep;
+      const flagsBefore = state.liveFlags[event.stage] ?? state.plan?.initialFlags;
       return {
         ...state,
-        steps: { ...state.steps, [event.stepId]: { status: 'in-progress', startedAt: event.at, evidence: [], runs: prior.runs + 1 } },
+        steps: {
+          ...state.steps,
+          [event.stepId]: { status: 'in-progress', startedAt: event.at, evidence: [], runs: prior.runs + 1, ...(flagsBefore === undefined ? {} : { flagsBefore }) },
+        },
         current: event.stepId,
         liveFlags: { ...state.liveFlags, [event.stage]: event.liveFlags },
         version,
@@ -361,6 +396,11 @@ export function evolve(state: MigrationState, event: MigrationEvent): MigrationS
       for (const id of event.undoneSteps) steps[id] = { status: 'pending', evidence: [], runs: state.steps[id]?.runs ?? 0 };
       const { current: _current, ...rest } = state;
       return { ...rest, steps, liveFlags: { ...state.liveFlags, ...event.liveFlags }, version };
+    }
+    case 'StepWithdrawn': {
+      const { current: _current, ...rest } = state;
+      const runs = state.steps[event.stepId]?.runs ?? 0;
+      return { ...rest, steps: { ...state.steps, [event.stepId]: { status: 'pending', evidence: [], runs } }, liveFlags: { ...state.liveFlags, [event.stage]: event.liveFlags }, version };
     }
     case 'MigrationAborted':
     case 'MigrationCompleted': {

@@ -151,6 +151,12 @@ export type MigrationCommand =
   | (CommandBase & { readonly type: 'recordDeployment'; readonly stepId: string; readonly deployment: DeploymentRef; readonly state: 'started' | 'complete' })
   /** `pause`: the rollback also pauses the migration, in the same append (an automatic rollback waits for a person). */
   | (CommandBase & { readonly type: 'rollback'; readonly toStep: string; readonly reason: string; readonly pause?: boolean })
+  /**
+   * Withdraws the live step before anything carried its flags out (its gate failed): the stage
+   * goes back to the flags it ran before the step started, which is what its environment still
+   * runs, so nothing needs deploying. `pause` as for rollback.
+   */
+  | (CommandBase & { readonly type: 'withdrawStep'; readonly stepId?: string; readonly reason: string; readonly pause?: boolean })
   | (CommandBase & { readonly type: 'abort' })
   | (CommandBase & { readonly type: 'complete' });
 
@@ -178,6 +184,14 @@ export type MigrationEvent =
       readonly undoneSteps: readonly string[];
       /** Flags each stage lands on; readers keep accepting both formats. */
       readonly liveFlags: Readonly<Record<string, Flags>>;
+    })
+  | (EventBase & {
+      readonly type: 'StepWithdrawn';
+      readonly stepId: string;
+      readonly stage: string;
+      readonly reason: string;
+      /** The flags the stage ran before the step started, which it runs again (nothing was deployed). */
+      readonly liveFlags: Flags;
     })
   | (EventBase & { readonly type: 'MigrationAborted' })
   | (EventBase & { readonly type: 'MigrationCompleted' });
@@ -208,6 +222,8 @@ export interface StepProgress {
   readonly evidence: readonly { readonly at: string; readonly actor: string; readonly passed: boolean; readonly failures: readonly string[]; readonly evidence: Evidence }[];
   /** How many times the step has been started (a rollback and re-run counts again). */
   readonly runs: number;
+  /** What the stage ran just before this run started (a withdrawal goes back to it). */
+  readonly flagsBefore?: Flags;
   /** The deployment carrying this run's flags to its stage, once one was started. */
   readonly deployment?: DeploymentRef & { readonly startedAt: string; readonly completedAt?: string };
 }

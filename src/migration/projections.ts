@@ -138,6 +138,8 @@ export function historyView(events: readonly MigrationEvent[]): HistoryEntry[] {
         return { ...entry, summary: 'resumed' };
       case 'RolledBack':
         return { ...entry, summary: `rolled back to ${e.toStep === 'start' ? 'the start' : e.toStep}, undoing ${e.undoneSteps.join(', ')}` };
+      case 'StepWithdrawn':
+        return { ...entry, summary: `withdrew ${e.stepId} before deploying it; ${e.stage} stays on ${describeFlags(e.liveFlags)}` };
       case 'MigrationAborted':
         return { ...entry, summary: 'aborted' };
       case 'MigrationCompleted':

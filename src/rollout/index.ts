@@ -7,6 +7,7 @@
 export { nextAction, rollbackTarget, sameFlags, stagesToReconcile, type AlarmObservation, type Observations, type PlannerOptions, type RolloutAction, type StageObservation } from './planner.js';
 export { countersOf, judgeAlarm, p99Of, parsePrometheusText, sumCounters, windowOf, EMPTY_COUNTERS, type AlarmReading, type FleetCounters, type Sample } from './alarms.js';
 export { MetricsAlarmSource, alarmStates, type AlarmRead, type AlarmSource } from './alarm-source.js';
+export { CloudWatchAlarmSource, cloudWatchName, type CloudWatchSettings } from './cloudwatch.js';
 export { parseRolloutSettings, type RequestLogSettings, type RolloutSettings, type StageSettings } from './settings.js';
 export { scaledClock, realMsUntil } from './clock.js';
 export { gatherEvidence, RuleSetsByVersion, tailLines, type EvidenceRequest, type GatheredEvidence } from './evidence.js';

@@ -53,6 +53,8 @@ export type RolloutAction =
   | { readonly kind: 'bake'; readonly step: Step; readonly until: string }
   | { readonly kind: 'complete-step'; readonly step: Step }
   | { readonly kind: 'complete-migration' }
+  /** The live step's gate failed before anything was deployed: withdraw it, deploying nothing. */
+  | { readonly kind: 'withdraw'; readonly step: Step; readonly reason: string }
   | {
       readonly kind: 'rollback';
       readonly step: Step;
@@ -140,7 +142,8 @@ export function nextAction(state: MigrationState, obs: Observations, options: Pl
   if (deployment === undefined) {
     if (state.status === 'paused') return { kind: 'paused', reason: state.pausedReason ?? 'paused' };
     if (latest === undefined) return { kind: 'gather-evidence', step: live };
-    if (!latest.passed) return rollback(`gate failed for ${live.id}: ${latest.failures.join('; ')}`);
+    // Nothing carried the step's flags out, so nothing needs undoing: the stage stays as it is.
+    if (!latest.passed) return { kind: 'withdraw', step: live, reason: `gate failed for ${live.id}: ${latest.failures.join('; ')}` };
     // The shell finds a deployment of this run started before a crash, or waits for one someone else runs, before starting its own.
     return { kind: 'deploy', step: live, flags: state.liveFlags[live.stage] ?? plan.initialFlags, run: progress.runs };
   }

@@ -62,6 +62,7 @@ const KIND: Record<MigrationEvent['type'], TimelineEntry['kind']> = {
   MigrationPaused: 'pause',
   MigrationResumed: 'pause',
   RolledBack: 'rollback',
+  StepWithdrawn: 'rollback',
   MigrationAborted: 'finish',
   MigrationCompleted: 'finish',
 };
@@ -86,7 +87,7 @@ export function buildRolloutReport(stored: readonly StoredMigrationEvent[], load
       actor: h.actor,
       kind: KIND[e.type],
       text,
-      bad: e.type === 'RolledBack' || (e.type === 'EvidenceAttached' && !e.passed) || e.type === 'MigrationAborted',
+      bad: e.type === 'RolledBack' || e.type === 'StepWithdrawn' || (e.type === 'EvidenceAttached' && !e.passed) || e.type === 'MigrationAborted',
     };
   });
   const steps: StepSummary[] = (plan?.steps ?? []).map((s) => ({
@@ -100,7 +101,14 @@ export function buildRolloutReport(stored: readonly StoredMigrationEvent[], load
       e.type === 'EvidenceAttached' && e.stepId === s.id ? [`${e.passed ? 'passed' : 'FAILED'}: ${e.evidence.totals.compared} compared, ${e.evidence.outcomes.changed} changed`] : [],
     ),
   }));
-  const rollbacks = events.flatMap((e) => (e.type === 'RolledBack' ? [{ at: e.at, toStep: e.toStep, undone: e.undoneSteps, reason: e.reason }] : []));
+  // A withdrawn step is listed with the rollbacks: it stays where it was, nothing undone was live.
+  const rollbacks = events.flatMap((e) =>
+    e.type === 'RolledBack'
+      ? [{ at: e.at, toStep: e.toStep, undone: e.undoneSteps, reason: e.reason }]
+      : e.type === 'StepWithdrawn'
+        ? [{ at: e.at, toStep: `${e.stepId} withdrawn (nothing deployed)`, undone: [e.stepId], reason: e.reason }]
+        : [],
+  );
   const alarms = events.flatMap((e) => (e.type === 'EvidenceAttached' ? Object.entries(e.evidence.alarms).map(([alarm, st]) => ({ at: e.at, step: e.stepId, alarm, state: st })) : []));
   return {
     migration: plan?.id ?? '?',

@@ -340,6 +340,13 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
           log('complete', `completed the migration ${migrationId}`);
           return undefined;
         }
+        case 'withdraw': {
+          log('rollback', `withdrawing ${action.step.id} before any deployment: ${action.reason}`, action.step.id);
+          const out = await command({ type: 'withdrawStep', stepId: action.step.id, reason: action.reason, pause: true, actor: options.owner, at: clock().toISOString() });
+          if (out.outcome === 'rejected') throw new RolloutError(`withdrawal of ${action.step.id} refused: ${out.rejection.message}`);
+          rolledBack = action.reason;
+          return undefined;
+        }
         case 'rollback': {
           log('rollback', `rolling ${action.step.id} back to ${action.toStep}: ${action.reason}`, action.step.id);
           if (action.stop !== undefined) {

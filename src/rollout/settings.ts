@@ -29,8 +29,13 @@ export interface RolloutSettings {
   readonly application: string;
   /** Configuration profile names (defaults: flags, rules). */
   readonly profiles: { readonly flags: string; readonly rules: string };
-  /** metrics: the fleet's /metrics judged by the migration file's alarm rules. */
-  readonly alarmSource: 'metrics';
+  /**
+   * metrics: the fleet's /metrics judged by the migration file's alarm rules; cloudwatch: the
+   * states of CloudWatch alarms (a rule's `cloudwatch` name, else the alarm's own name).
+   */
+  readonly alarmSource: 'metrics' | 'cloudwatch';
+  /** Where the CloudWatch alarms are read (alarmSource cloudwatch); defaults from the SDK's chain. */
+  readonly cloudwatch?: { readonly region?: string; readonly endpoint?: string };
   /** How often deployments and alarms are looked at, in seconds of real time. */
   readonly pollSeconds: number;
   /** Polls in a row an instance may miss before its fleet counts as no longer answering. */
@@ -52,7 +57,12 @@ const schema = {
     $schema: { type: 'string' },
     application: { type: 'string', minLength: 1 },
     profiles: { type: 'object', additionalProperties: false, properties: { flags: { type: 'string', minLength: 1 }, rules: { type: 'string', minLength: 1 } } },
-    alarmSource: { enum: ['metrics'] },
+    alarmSource: { enum: ['metrics', 'cloudwatch'] },
+    cloudwatch: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { region: { type: 'string', minLength: 1 }, endpoint: { type: 'string', pattern: '^https?://' } },
+    },
     pollSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
     unreachableAfter: { type: 'integer', minimum: 1 },
     timeScale: { type: 'number', minimum: 1 },
@@ -115,6 +125,7 @@ export function parseRolloutSettings(doc: unknown, file: string, plan?: Plan): R
     application: raw.application,
     profiles: { flags: raw.profiles?.flags ?? 'flags', rules: raw.profiles?.rules ?? 'rules' },
     alarmSource: raw.alarmSource ?? 'metrics',
+    ...(raw.cloudwatch === undefined ? {} : { cloudwatch: raw.cloudwatch }),
     pollSeconds: raw.pollSeconds ?? 5,
     unreachableAfter: raw.unreachableAfter ?? 3,
     timeScale: raw.timeScale ?? 1,

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConcurrencyConflict, CorruptStream, FileEventStore, StoreUnavailable, type NewEvent } from '../../src/eventstore/index.js';
+import { ConcurrencyConflict, CorruptStream, FencedAppend, FileEventStore, StoreUnavailable, type NewEvent } from '../../src/eventstore/index.js';
 import { PACKAGE_ROOT } from '../../src/config/index.js';
 
 const dirs: string[] = [];
@@ -75,14 +75,14 @@ describe('file event store', () => {
     await expect(store.repairTornTail('d')).rejects.toThrow(CorruptStream);
   });
 
-  it('takes over a lock left by a dead process and refuses fenced appends', async () => {
+  it('takes over a lock left by a dead process and refuses an append fenced by a lease it does not hold', async () => {
     const dir = tempDir();
     const store = new FileEventStore({ dir });
     await store.append('l', 0, [event(1)]);
     symlinkSync('999999999', `${store.fileOf('l')}.lock`); // the lock of a process that died holding it
     await store.append('l', 1, [event(2)]);
     expect(readdirSync(join(dir, 'streams'))).toEqual(['l.ndjson']);
-    await expect(store.append('l', 2, [event(3)], { fence: { lease: 'x', token: 1 } })).rejects.toBeInstanceOf(StoreUnavailable);
+    await expect(store.append('l', 2, [event(3)], { fence: { lease: 'x', token: 1 } })).rejects.toBeInstanceOf(FencedAppend);
   });
 
   it('waits for a held lock without blocking the event loop, then appends', async () => {
@@ -135,4 +135,43 @@ describe('file event store', () => {
     for (const r of results) expect(r.won.length + r.conflicts).toBe(rounds);
     expect(new Set(events.map((e) => e.meta.commandId)).size).toBe(events.length);
   }, 120_000);
+
+  it('holds a lease with a fencing token: one holder at a time, a new token on takeover, the old token fenced out', async () => {
+    const dir = tempDir();
+    const a = new FileEventStore({ dir });
+    const b = new FileEventStore({ dir }); // another process's view of the same directory
+    const first = await a.acquire('migration-x', 'runner-a', 1_000, 10_000);
+    expect(first).toMatchObject({ acquired: true, lease: { owner: 'runner-a', token: 1, expiresAt: 11_000 } });
+    if (!first.acquired) return;
+    expect(await b.acquire('migration-x', 'runner-b', 1_000, 10_500)).toEqual({ acquired: false, holder: 'runner-a', expiresAt: 11_000, token: 1 });
+    const renewed = await a.renew(first.lease, 1_000, 10_900);
+    expect(renewed?.expiresAt).toBe(11_900);
+    expect(await b.acquire('migration-x', 'runner-b', 1_000, 11_500)).toMatchObject({ acquired: false, holder: 'runner-a' });
+    await a.append('s', 0, [event(1)], { fence: { lease: 'migration-x', token: 1 } });
+
+    // Expired: b takes over with a new token; a can neither renew nor append under its old one.
+    const second = await b.acquire('migration-x', 'runner-b', 1_000, 12_000);
+    expect(second).toMatchObject({ acquired: true, lease: { owner: 'runner-b', token: 2 } });
+    expect(await a.renew(first.lease, 1_000, 12_001)).toBeUndefined();
+    const fenced = await a.append('s', 1, [event(2)], { fence: { lease: 'migration-x', token: 1 } }).catch((e: unknown) => e);
+    expect(fenced).toBeInstanceOf(FencedAppend);
+    await b.append('s', 1, [event(2)], { fence: { lease: 'migration-x', token: 2 } });
+    expect((await a.read('s')).map((e) => (e.data as { n: number }).n)).toEqual([1, 2]);
+    // A fence naming a lease nobody ever took is refused too.
+    await expect(b.append('s', 2, [event(3)], { fence: { lease: 'never', token: 1 } })).rejects.toBeInstanceOf(FencedAppend);
+
+    // Released: free at once for the next owner, whose token keeps growing.
+    if (second.acquired) await b.release(second.lease);
+    expect(await a.acquire('migration-x', 'runner-a', 1_000, 12_100)).toMatchObject({ acquired: true, lease: { token: 3 } });
+    expect(readFileSync(a.leaseFileOf('migration-x'), 'utf8')).toContain('"token":3');
+  });
+
+  it('a lease file that is not a lease is reported, not overwritten', async () => {
+    const dir = tempDir();
+    const store = new FileEventStore({ dir });
+    await store.acquire('l', 'o', 1_000, 0);
+    writeFileSync(store.leaseFileOf('l'), '{"owner":"o"}');
+    await expect(store.acquire('l', 'p', 1_000, 5_000)).rejects.toThrow(/lease file .* is damaged/);
+    expect(readFileSync(store.leaseFileOf('l'), 'utf8')).toBe('{"owner":"o"}');
+  });
 });

@@ -45,6 +45,7 @@ const draftArb = (plan: Plan): fc.Arbitrary<Draft> =>
       weight: 9,
       arbitrary: fc.tuple(fc.constantFrom(...stepIds, 'start'), fc.constantFrom('latency', 'latency', '')).map(([id, reason]): Draft => (at) => ({ type: 'rollback', toStep: id, reason, actor: 'op', at })),
     },
+    { weight: 4, arbitrary: fc.constantFrom('gate failed', '').map((reason): Draft => (at) => ({ type: 'withdrawStep', reason, pause: true, actor: 'op', at })) },
     { weight: 2, arbitrary: fc.constant<Draft>((at) => ({ type: 'complete', actor: 'op', at })) },
     { weight: 1, arbitrary: fc.constant<Draft>((at) => ({ type: 'abort', actor: 'op', at, reason: 'stop' })) },
     { weight: 1, arbitrary: fc.constant<Draft>((at) => ({ type: 'plan', plan, actor: 'op', at })) },
@@ -136,6 +137,13 @@ function checkTransition(before: MigrationState, e: MigrationEvent): void {
     expect(e.reason.trim()).not.toBe('');
   }
   if (e.type === 'StepStarted') expect(before.status).toBe('active');
+  if (e.type === 'StepWithdrawn') {
+    // Only the live step, only before any deployment, back to what its stage ran when it started.
+    expect(before.current).toBe(e.stepId);
+    expect(before.steps[e.stepId]?.deployment).toBeUndefined();
+    expect(e.liveFlags).toEqual(before.steps[e.stepId]?.flagsBefore);
+    expect(e.reason.trim()).not.toBe('');
+  }
 }
 
 describe('migration decider properties', () => {

@@ -4,7 +4,8 @@
  * runner crashes (after starting a deployment and before recording it, or anywhere else) — the real planner and the real decider,
  * driving simulated AppConfig environments in which a gradual deployment leaves old and new
  * flags live side by side, never put a reader next to a token format it cannot read: every
- * flag set live anywhere accepts every token format ever written.
+ * flag set live anywhere accepts every token format ever written. A failed gate withdraws the
+ * step and stops without deploying anything (not even a reconcile).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +41,8 @@ function simulate(outcomes: readonly Outcome[]): { problem?: string; state: Migr
   let next = 0;
   const draw = (): Outcome => outcomes[next++ % outcomes.length] as Outcome;
   let alarm: Observations['alarm'];
+  // Set by a withdrawal (a failed gate): the very next action must deploy nothing.
+  let withdrawn: string | undefined;
   for (let i = 0; i < 400; i += 1) {
     const problem = check(envs, written);
     if (problem !== undefined) return { problem, state, actions: i };
@@ -52,6 +55,10 @@ function simulate(outcomes: readonly Outcome[]): { problem?: string; state: Migr
       ...(alarm === undefined ? {} : { alarm }),
     };
     const action = nextAction(state, obs);
+    if (withdrawn !== undefined) {
+      if (action.kind !== 'paused') return { problem: `after ${withdrawn} was withdrawn on a failed gate the runner would ${action.kind}, not stop`, state, actions: i };
+      withdrawn = undefined;
+    }
     const at = iso(now);
     const apply = (c: MigrationCommand) => {
       const decision = decide(c, state);
@@ -133,6 +140,11 @@ function simulate(outcomes: readonly Outcome[]): { problem?: string; state: Migr
       case 'complete-migration':
         apply({ type: 'complete', actor: 't', at });
         break;
+      case 'withdraw':
+        if (state.steps[action.step.id]?.deployment !== undefined) return { problem: `${action.step.id} withdrawn after its deployment started`, state, actions: i };
+        apply({ type: 'withdrawStep', stepId: action.step.id, reason: action.reason, pause: true, actor: 't', at });
+        withdrawn = action.step.id;
+        break;
       case 'rollback': {
         if (action.stop !== undefined) {
           const env = envs[action.step.stage] as Env;
@@ -166,6 +178,17 @@ describe('rollout planner × decider under any sequence of step outcomes', () =>
         expect(result.problem).toBeUndefined();
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('a failed gate withdraws the step and stops at once, deploying nothing, wherever it happens', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom<Outcome>('pass', 'complete'), { maxLength: 20 }), (before) => {
+        // Some steps pass, then a gate fails: the simulation checks the next action is the stop.
+        const result = simulate([...before, 'gate-fail', 'pass', 'complete']);
+        expect(result.problem).toBeUndefined();
+      }),
+      { numRuns: 100 },
     );
   });
 

@@ -166,6 +166,37 @@ describe('migration decider', () => {
     expect(rejection({ type: 'rollback', toStep: 'start', reason: 'again', actor: 'b', at: at(6) }, r.state).message).toBe('nothing to roll back: no step after the start has started');
   });
 
+  it('withdraws a live step whose flags never went out: the stage runs what it ran before, nothing else moves', () => {
+    const plan = fastPlan();
+    const done = completeSteps(plan, 1);
+    const live = run([cmd.advance(20), cmd.evidence(plan, 'preprod-dual-read', 21, false)], done.state);
+    const r = run([{ type: 'withdrawStep', reason: 'gate failed', pause: true, actor: 'runner', at: at(22) }], live.state);
+    expect(r.events.map((e) => e.type)).toEqual(['StepWithdrawn', 'MigrationPaused']);
+    expect(r.events[0]).toMatchObject({ stepId: 'preprod-dual-read', stage: 'preprod', reason: 'gate failed', liveFlags: plan.initialFlags });
+    // Unlike a rollback, readers are not widened: no deployment of this step ever wrote a token.
+    expect(r.state.liveFlags).toEqual(done.state.liveFlags);
+    expect(r.state.current).toBeUndefined();
+    expect(r.state.status).toBe('paused');
+    expect(r.state.steps['preprod-dual-read']).toMatchObject({ status: 'pending', evidence: [], runs: 1 });
+    expect(r.state.steps['beta-dual-read']?.status).toBe('completed');
+    // Resumed, the step runs again as run 2.
+    const again = run([{ type: 'resume', actor: 'b', at: at(30) }, cmd.advance(31)], r.state);
+    expect(again.state.steps['preprod-dual-read']).toMatchObject({ status: 'in-progress', runs: 2, flagsBefore: plan.initialFlags });
+  });
+
+  it('refuses to withdraw a step once its deployment started, or without a live step or a reason', () => {
+    const plan = shippedPlan();
+    const live = run([cmd.plan(plan), cmd.advance(1), cmd.evidence(plan, 'beta-dual-read', 2)]);
+    const deployment = { environment: 'beta', number: 3, configVersion: '2' };
+    const deploying = run([{ type: 'recordDeployment', stepId: 'beta-dual-read', state: 'started', deployment, actor: 'r', at: at(3) }], live.state);
+    expect(rejection({ type: 'withdrawStep', reason: 'gate', actor: 'r', at: at(4) }, deploying.state).invariant).toBe('withdraw-undeployed');
+    expect(rejection({ type: 'withdrawStep', reason: ' ', actor: 'r', at: at(4) }, live.state).invariant).toBe('withdraw-reason');
+    expect(rejection({ type: 'withdrawStep', stepId: 'prod-dual-read', reason: 'x', actor: 'r', at: at(4) }, live.state).invariant).toBe('withdraw-live-step');
+    const none = run([cmd.plan(plan)]);
+    expect(rejection({ type: 'withdrawStep', reason: 'x', actor: 'r', at: at(4) }, none.state).invariant).toBe('withdraw-live-step');
+    expect(historyView(run([{ type: 'withdrawStep', reason: 'gate', actor: 'r', at: at(4) }], live.state).events).at(-1)?.summary).toContain('withdrew beta-dual-read before deploying it');
+  });
+
   it('does nothing to an aborted or completed migration', () => {
     const plan = fastPlan();
     const aborted = run([cmd.plan(plan), { type: 'abort', actor: 'bob', at: at(1), reason: 'wrong plan' }]);

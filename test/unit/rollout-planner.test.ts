@@ -83,9 +83,32 @@ describe('planner', () => {
     expect(nextAction(deployed, { now: at(5 + step0.bakeMinutes), stages: live }).kind).toBe('complete-step');
   });
 
-  it('a failed gate rolls back before any deployment', () => {
+  it('a failed gate withdraws the step and then stops: no deployment, not even a reconcile', () => {
     const failing = run([{ type: 'attachEvidence', evidence: evidenceFor(step0, false), actor: 't', at: at(2) }], started);
-    expect(nextAction(failing, { now: at(2), stages: stages() })).toMatchObject({ kind: 'rollback', toStep: 'start' });
+    const action = nextAction(failing, { now: at(2), stages: stages() });
+    expect(action).toMatchObject({ kind: 'withdraw', step: { id: step0.id } });
+    const reason = action.kind === 'withdraw' ? action.reason : '';
+    expect(reason).toContain('gate failed');
+    const stopped = run([{ type: 'withdrawStep', stepId: step0.id, reason, pause: true, actor: 't', at: at(3) }], failing);
+    // The environments still run the initial flags, which is what the migration now says they run.
+    expect(stagesToReconcile(plan, stopped, { now: at(3), stages: stages() }, undefined)).toEqual([]);
+    expect(nextAction(stopped, { now: at(3), stages: stages() })).toMatchObject({ kind: 'paused', reason });
+  });
+
+  it('a failed gate on a later step withdraws it to what its stage ran, readers untouched elsewhere', () => {
+    // beta-dual-read done (deployed and baked); its stage runs its flags.
+    const record = (state: 'started' | 'complete', min: number): MigrationCommand => ({ type: 'recordDeployment', stepId: step0.id, state, deployment: dep, actor: 't', at: at(min) });
+    const betaDone = run(
+      [{ type: 'attachEvidence', evidence: evidenceFor(step0), actor: 't', at: at(2) }, record('started', 3), record('complete', 4), { type: 'completeStep', stepId: step0.id, actor: 't', at: at(4 + step0.bakeMinutes) }],
+      started,
+    );
+    const step1 = plan.steps[1]!;
+    const live = run([{ type: 'startStep', stepId: step1.id, actor: 't', at: at(5 + step0.bakeMinutes) }, { type: 'attachEvidence', evidence: evidenceFor(step1, false), actor: 't', at: at(6 + step0.bakeMinutes) }], betaDone);
+    const deployed = stages({ beta: { deployedFlags: betaDone.liveFlags.beta, running: undefined } });
+    expect(nextAction(live, { now: at(7 + step0.bakeMinutes), stages: deployed }).kind).toBe('withdraw');
+    const stopped = run([{ type: 'withdrawStep', reason: 'gate', pause: true, actor: 't', at: at(7 + step0.bakeMinutes) }], live);
+    expect(stopped.liveFlags).toEqual(betaDone.liveFlags);
+    expect(nextAction(stopped, { now: at(8 + step0.bakeMinutes), stages: deployed }).kind).toBe('paused');
   });
 
   it('brings stages back to the flags the stream says, writers leaving v2 first, one deployment at a time', () => {

@@ -1,6 +1,7 @@
 /**
  * The HTTP shell of the local AppConfig endpoint: one node:http server answering the AppConfig
- * control plane, AppConfigData and the /_local/ admin API on the same port. Requests are not
+ * control plane, AppConfigData, CloudWatch DescribeAlarms (for the alarms it models) and the
+ * /_local/ admin API on the same port. Requests are not
  * authenticated: the SDK's SigV4 signature is accepted unchecked, whatever the credentials.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ADMIN_PREFIX, createAdmin, handleAdmin, type LocalAdmin } from './admin.js';
 import { LocalContext, type Clock } from './context.js';
+import { CLOUDWATCH_TARGET_PREFIX, handleCloudWatch } from './cloudwatch.js';
 import { controlPlaneRoutes } from './control-plane.js';
 import { dataPlaneRoutes } from './data-plane.js';
 import { corrupt, FaultTable } from './faults.js';
@@ -124,6 +126,12 @@ export async function startLocalAppConfig(options: LocalAppConfigOptions = {}): 
     if (url.pathname.startsWith(ADMIN_PREFIX)) {
       const reply = handleAdmin(admin, info, method, url.pathname, body);
       send(res, reply.status, { 'content-type': 'application/json' }, Buffer.from(JSON.stringify(reply.body), 'utf8'));
+      return;
+    }
+    const target = req.headers['x-amz-target'];
+    if (method === 'POST' && typeof target === 'string' && target.startsWith(CLOUDWATCH_TARGET_PREFIX)) {
+      const reply = handleCloudWatch(ctx, target, body);
+      send(res, reply.status, reply.headers, reply.body);
       return;
     }
     const match = matchRoute(routes, method, url.pathname);

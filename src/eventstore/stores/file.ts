@@ -1,7 +1,9 @@
 /**
  * The embedded default store: one NDJSON file per stream under a directory (`.prio/` by
  * default). Every line carries a CRC-32 of its event; every append is fsynced; a lock (a symbolic link naming
- * the holder's pid) makes appends of two local processes take turns. Waiting for the lock never
+ * the holder's pid) makes appends of two local processes take turns. Leases with fencing tokens
+ * live in `leases/<name>.json` beside the streams, changed only under their own lock, so two
+ * controllers on one machine take turns as they do on DynamoDB. Waiting for the lock never
  * blocks the event loop: the waiter retries on a timer. A torn or damaged line is reported with its
  * position and never dropped or repaired silently (see {@link repairTornTail} for the explicit fix).
  *
@@ -34,11 +36,15 @@ import { crc32 } from 'node:zlib';
 import {
   ConcurrencyConflict,
   CorruptStream,
+  FencedAppend,
   StoreUnavailable,
+  type AcquireResult,
   type AppendOptions,
   type AppendResult,
   type EventMeta,
   type EventStore,
+  type Lease,
+  type LeaseManager,
   type NewEvent,
   type StoredEvent,
 } from '../port.js';
@@ -67,9 +73,17 @@ interface Scan {
   readonly head: Head;
 }
 
-export class FileEventStore implements EventStore {
+/** What a lease file holds. */
+interface LeaseRecord {
+  readonly owner: string;
+  readonly token: number;
+  readonly expiresAt: number;
+}
+
+export class FileEventStore implements EventStore, LeaseManager {
   readonly kind = 'file';
   private readonly streamsDir: string;
+  private readonly leasesDir: string;
   private readonly lockTimeoutMs: number;
   /** Verified prefix of each stream file, so appends read only what others added since. */
   private readonly heads = new Map<string, Head>();
@@ -79,6 +93,7 @@ export class FileEventStore implements EventStore {
 
   constructor(options: FileStoreOptions) {
     this.streamsDir = join(options.dir, 'streams');
+    this.leasesDir = join(options.dir, 'leases');
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   }
 
@@ -104,10 +119,19 @@ export class FileEventStore implements EventStore {
   }
 
   async append(stream: string, expectedVersion: number, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    if (options.fence !== undefined) {
-      throw new StoreUnavailable('the file store has no leases: fenced appends need the DynamoDB store');
-    }
+    const fence = options.fence;
     if (events.length === 0) return { fromVersion: expectedVersion + 1, toVersion: expectedVersion };
+    if (fence === undefined) return this.appendLocked(stream, expectedVersion, events);
+    // Lease lock first, then the stream's (always in that order): no acquisition can hand the
+    // lease on between the fencing check and the write, as in DynamoDB's transaction.
+    return this.withLeaseLock(fence.lease, () => {
+      const held = this.readLease(fence.lease);
+      if (held === undefined || held.token !== fence.token) throw new FencedAppend(fence.lease, fence.token);
+      return this.appendLocked(stream, expectedVersion, events);
+    });
+  }
+
+  private appendLocked(stream: string, expectedVersion: number, events: readonly NewEvent[]): Promise<AppendResult> {
     return this.withLock(stream, () => {
       const head = this.currentHead(stream);
       if (head.version !== expectedVersion) throw new ConcurrencyConflict(stream, expectedVersion, head.version);
@@ -149,6 +173,83 @@ export class FileEventStore implements EventStore {
       );
     }
     return new StoreUnavailable(`append of ${count} event(s) to stream ${stream} failed, nothing written: cannot write ${file} (${why})`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Leases: the same rules as DynamoDB's (taken when free or expired, a new token each time,
+  // renewed only with the newest token, an append fenced by it).
+
+  leaseFileOf(name: string): string {
+    return join(this.leasesDir, `${encodeURIComponent(name)}.json`);
+  }
+
+  async acquire(name: string, owner: string, ttlMs: number, now: number): Promise<AcquireResult> {
+    return this.withLeaseLock(name, () => {
+      const held = this.readLease(name);
+      if (held !== undefined && held.expiresAt >= now) return { acquired: false, holder: held.owner, expiresAt: held.expiresAt, token: held.token };
+      const record = { owner, token: (held?.token ?? 0) + 1, expiresAt: now + ttlMs };
+      this.writeLease(name, record);
+      return { acquired: true, lease: { name, ...record } };
+    });
+  }
+
+  async renew(lease: Lease, ttlMs: number, now: number): Promise<Lease | undefined> {
+    return this.withLeaseLock(lease.name, () => {
+      const held = this.readLease(lease.name);
+      // An expired lease nobody took yet may still be renewed: its token is still the newest.
+      if (held === undefined || held.token !== lease.token || held.owner !== lease.owner) return undefined;
+      this.writeLease(lease.name, { ...held, expiresAt: now + ttlMs });
+      return { ...lease, expiresAt: now + ttlMs };
+    });
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await this.withLeaseLock(lease.name, () => {
+      const held = this.readLease(lease.name);
+      if (held !== undefined && held.token === lease.token) this.writeLease(lease.name, { ...held, expiresAt: 0 });
+    });
+  }
+
+  private readLease(name: string): LeaseRecord | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.leaseFileOf(name), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const record = JSON.parse(text) as Partial<LeaseRecord>;
+    if (typeof record.owner !== 'string' || !Number.isInteger(record.token) || typeof record.expiresAt !== 'number') {
+      throw new StoreUnavailable(`lease file ${this.leaseFileOf(name)} is damaged: it must hold owner, token and expiresAt`);
+    }
+    return record as LeaseRecord;
+  }
+
+  /** Written whole to a temporary file, synced, then renamed over: a reader never sees half a lease. */
+  private writeLease(name: string, record: LeaseRecord): void {
+    const file = this.leaseFileOf(name);
+    const temp = `${file}.${process.pid}.tmp`;
+    const fd = openSync(temp, 'w', 0o644);
+    try {
+      writeSync(fd, `${JSON.stringify(record)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+    syncDirectory(this.leasesDir);
+  }
+
+  /** Runs `body` holding the lease's lock (waited for on a timer, never blocking the event loop). */
+  private async withLeaseLock<T>(name: string, body: () => T | Promise<T>): Promise<T> {
+    mkdirSync(this.leasesDir, { recursive: true });
+    const lock = `${this.leaseFileOf(name)}.lock`;
+    await acquireLock(lock, this.lockTimeoutMs);
+    try {
+      return await body();
+    } finally {
+      unlinkSync(lock);
+    }
   }
 
   /** An O_APPEND descriptor for the stream's current file, reused across appends. */
