@@ -4,6 +4,7 @@
  * partial is left in the stream, and once space returns appends carry on from the same head —
  * every acknowledged event still there, in order, nothing lost silently.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileEventStore, type NewEvent } from '../../../src/eventstore/index.js';
 import { smallDisk } from '../faults/disk.js';
@@ -52,7 +53,10 @@ export const scenario: Scenario = {
     }
     ctx.log(`before: ${acknowledged} events acknowledged, ${disk.available()} bytes free`);
 
-    // Fault: the disk fills to the last byte.
+    // Fault: the disk fills to the last byte. The stream file's last page keeps its slack, so an
+    // append larger than it is a short write followed by ENOSPC: the partial batch the store must take back.
+    const sizeBefore = statSync(file).size;
+    const slack = (4096 - (sizeBefore % 4096)) % 4096;
     const filled = disk.fill();
     const freeDuring = disk.available();
     ctx.log(`filler took ${filled} bytes; ${freeDuring} bytes free`);
@@ -70,6 +74,8 @@ export const scenario: Scenario = {
       }
     }
     for (const e of new Set(errors)) ctx.log(`during: append refused: ${e}`);
+    const sizeDuring = statSync(file).size;
+    ctx.log(`during: the file's last page had ${slack} bytes of slack for a ${Buffer.byteLength(JSON.stringify(batch(0)))}-byte batch; the file is ${sizeDuring} bytes, ${sizeBefore} before`);
     const damageDuring = await store.verify(STREAM);
     const headDuring = await store.version(STREAM).catch((err: unknown) => {
       ctx.log(`during: the head cannot be read: ${(err as Error).message}`);
@@ -111,6 +117,7 @@ export const scenario: Scenario = {
         observe('before', 'appends failed', beforeFailures, { text: '= 0', holds: beforeFailures === 0 }),
         observe('during', 'appends refused', errors.length, { text: '≥ 2 of 3', holds: errors.length >= 2 }),
         observe('during', 'refusals naming the stream file and ENOSPC, in one line', errors.length === 0 ? 0 : (100 * errors.filter((e) => e.includes(file) && /ENOSPC/.test(e) && !e.includes('\n')).length) / errors.length, { text: '= 100%', holds: errors.length > 0 && clear }, '%'),
+        observe('during', 'bytes the refused appends left in the file', sizeDuring - sizeBefore, { text: '= 0 (a short write taken back; a batch is larger than a page, so none fits the slack)', holds: sizeDuring === sizeBefore }),
         observe('during', 'damage found by verify', damageDuring?.message ?? 'none', { text: 'none (no torn or partial event left)', holds: damageDuring === undefined }),
         observe('during', 'events read = acknowledged', `${readDuring} / ${headDuring} / ${ackDuring}`, { text: 'read = head = acknowledged', holds: readDuring === headDuring && headDuring === ackDuring }),
         observe('after', 'appends failed after the space returned', afterFailures, { text: '= 0', holds: afterFailures === 0 }),
