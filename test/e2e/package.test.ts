@@ -10,7 +10,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/index.js';
 
@@ -24,22 +24,22 @@ function run(command: string, args: readonly string[], cwd: string): { code: num
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'prio-package-'));
-  app = join(dir, 'app');
-  mkdirSync(app);
-  const json = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
-  packed = (JSON.parse(json) as (typeof packed)[])[0];
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
-  const install = run(npm, ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed?.filename ?? 'missing.tgz')], app);
-  if (install.code !== 0) throw new Error(`npm install of the tarball failed (exit ${install.code}):\n${install.err}`);
-}, 240_000);
-
-afterAll(() => {
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
-});
-
 describe('the packed tarball, installed into an empty directory', () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'prio-package-'));
+    app = join(dir, 'app');
+    mkdirSync(app);
+    const json = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
+    packed = (JSON.parse(json) as (typeof packed)[])[0];
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
+    const install = run(npm, ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed?.filename ?? 'missing.tgz')], app);
+    if (install.code !== 0) throw new Error(`npm install of the tarball failed (exit ${install.code}):\n${install.err}`);
+  }, 240_000);
+
+  afterAll(() => {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
   it('holds the compiled code, its types and the data the CLI reads, and no TypeScript sources', () => {
     const files = new Set(packed?.files.map((f) => f.path));
     for (const f of ['bin/prio.js', 'dist/src/cli/main.js', 'dist/src/cli/commands.json', 'dist/src/core.js', 'dist/src/core.d.ts', 'dist/src/adapters.d.ts', 'dist/src/shadow/parallel/worker.js', 'rules/legacy.json', 'rules/capacity.json', 'shadow/gates/default.json', 'shadow/samples/requests.ndjson', 'migrations/001-legacy-4-to-7-tier.json']) {
@@ -65,7 +65,7 @@ describe('the packed tarball, installed into an empty directory', () => {
       join(app, 'use.mjs'),
       `import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { compileRuleSet, parseCatalog, parsePriorities, decide } from 'prio';
 import { loadDomain, DEFAULT_RULES_DIR } from 'prio/adapters';
 const rulesDir = join(dirname(createRequire(import.meta.url).resolve('prio/package.json')), 'rules');
@@ -101,4 +101,30 @@ export type Store = EventStore;
     const bad = check('bad.ts');
     expect(bad.out).toMatch(/bad\.ts.*Type 'string' is not assignable to type 'number'/);
   }, 120_000);
+});
+
+/** Every package the compiled module `file` reaches through its static and dynamic imports (JSON aside). */
+function reachedPackages(file: string, seen = new Set<string>(), found = new Set<string>()): Set<string> {
+  if (seen.has(file)) return found;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|import\('([^']+)'\)/g)) {
+    const spec = m[1] ?? m[2] ?? m[3] ?? '';
+    if (!spec.startsWith('.')) found.add(spec);
+    else if (!spec.endsWith('.json')) reachedPackages(resolve(dirname(file), spec), seen, found);
+  }
+  return found;
+}
+
+describe("the entries' import graphs (compiled dist/)", () => {
+  // The modules the purity rule (eslint.config.js) keeps out of the core folders.
+  const io = /^(node:)?(fs|net|http|https|http2|tls|dgram|dns|cluster|worker_threads|child_process|process)(\/.*)?$|^(kafkajs|pino|undici|prom-client)(\/.*)?$|^@aws-sdk\//;
+
+  it("'prio' (the core) reaches no I/O module, while 'prio/adapters' does", () => {
+    const core = [...reachedPackages(join(PACKAGE_ROOT, 'dist', 'src', 'core.js'))];
+    expect(core.filter((p) => io.test(p))).toEqual([]);
+    expect(core).toContain('ajv');
+    const adapters = [...reachedPackages(join(PACKAGE_ROOT, 'dist', 'src', 'adapters.js'))];
+    expect(adapters.filter((p) => io.test(p))).toEqual(expect.arrayContaining(['node:fs', 'kafkajs', '@aws-sdk/client-dynamodb']));
+  });
 });
