@@ -1,44 +1,106 @@
 /**
- * `prio` — wiring only. Each command group lives in its own file and registers itself here;
- * a command's action returns its exit code, which `main` hands back to the process.
+ * `prio` — wiring only. Each command group lives in its own file and is loaded when it runs:
+ * `prio shadow replay` imports src/cli/shadow.ts (and what it needs) and nothing else, so
+ * `prio --help` never loads the AWS SDK, kafkajs or the HTTP stack. A command's action returns
+ * its exit code, which `main` hands back to the process.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ExitCode, printJson, processIo, reportError, UsageError, type Io } from './output.js';
-import { registerToken } from './token.js';
-import { registerRules } from './rules.js';
-import { registerDemo } from './demo.js';
-import { registerSched } from './sched.js';
-import { registerShadow } from './shadow.js';
-import { registerMigrate } from './migrate.js';
-import { registerStore } from './store.js';
-import { appconfigCommand } from './appconfig.js';
-import { registerServe } from './serve.js';
-import { registerLoad } from './load.js';
-import { registerRollout } from './rollout.js';
+// Only light modules here: output.ts and config/ load the validators, which --help never needs.
+import { ExitCode, processIo, UsageError, type Io } from './io.js';
 
 /** Every command group: `(program, io, setExit) => void`. Add one line per group. */
 export type Register = (program: Command, io: Io, setExit: (code: number) => void) => void;
 
-const groups: Register[] = [
-  // command groups are added below, one per line
-  registerToken,
-  registerRules,
-  registerDemo,
-  registerSched,
-  registerShadow,
-  registerMigrate,
-  registerStore,
-  (program, io, setExit) => program.addCommand(appconfigCommand(io, setExit)),
-  registerServe,
-  registerLoad,
-  registerRollout,
+/** A top-level command and how to load the module that registers it. */
+interface Group {
+  readonly name: string;
+  readonly load: () => Promise<Register>;
+}
+
+const groups: readonly Group[] = [
+  // command groups are added below, one per line, in the order --help lists them
+  { name: 'token', load: async () => (await import('./token.js')).registerToken },
+  { name: 'rules', load: async () => (await import('./rules.js')).registerRules },
+  { name: 'demo', load: async () => (await import('./demo.js')).registerDemo },
+  { name: 'sched', load: async () => (await import('./sched.js')).registerSched },
+  { name: 'shadow', load: async () => (await import('./shadow.js')).registerShadow },
+  { name: 'migrate', load: async () => (await import('./migrate.js')).registerMigrate },
+  { name: 'store', load: async () => (await import('./store.js')).registerStore },
+  {
+    name: 'appconfig',
+    load: async () => {
+      const { appconfigCommand } = await import('./appconfig.js');
+      return (program, io, setExit) => program.addCommand(appconfigCommand(io, setExit));
+    },
+  },
+  { name: 'serve', load: async () => (await import('./serve.js')).registerServe },
+  { name: 'load', load: async () => (await import('./load.js')).registerLoad },
+  { name: 'rollout', load: async () => (await import('./rollout.js')).registerRollout },
 ];
 
-/** The whole command tree (exported for tests that check every command alike). */
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+/**
+ * What `prio --help` shows of each group without loading it: written by `npm run build`
+ * (scripts/build-commands.mjs) beside the compiled main.js. Run from the sources there is none,
+ * and every group is loaded instead.
+ */
+export interface CommandManifestEntry {
+  readonly name: string;
+  /** As the help shows it: `demo [options]`. */
+  readonly term: string;
+  readonly description: string;
+}
+const MANIFEST_FILE = join(dirname(fileURLToPath(import.meta.url)), 'commands.json');
+
+function readManifest(): readonly CommandManifestEntry[] | undefined {
+  try {
+    const entries = JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as CommandManifestEntry[];
+    // A manifest that does not name exactly these groups (a stale build) is not trusted.
+    const names = new Set(entries.map((e) => e.name));
+    return names.size === groups.length && groups.every((g) => names.has(g.name)) ? entries : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The version of the installed package, from the nearest package.json above this module. */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const { version } = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
+    return typeof version === 'string' ? version : '0.0.0';
+  }
+  return '0.0.0';
+}
+
+/**
+ * The groups `argv` runs: the one its first word names (`prio help X …` runs X's help), or —
+ * for no command, an unknown one, or plain --help — none, then the help lists them all.
+ */
+function groupsFor(argv: readonly string[]): readonly Group[] {
+  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  const group = groups.find((g) => g.name === name);
+  return group === undefined ? [] : [group];
+}
+
+/**
+ * The command tree for `argv` (only the group it runs), or without argv the whole tree (for
+ * tests that check every command alike).
+ */
+export async function buildProgram(io: Io, setExit: (code: number) => void, argv?: readonly string[]): Promise<Command> {
+  let selected = argv === undefined ? groups : groupsFor(argv);
+  // No group to run: the help lists them from the manifest, or, without one (run from the
+  // sources), from every group loaded.
+  const manifest = selected.length === 0 ? readManifest() : undefined;
+  if (selected.length === 0 && manifest === undefined) selected = groups;
+  const registers = await Promise.all(selected.map((g) => g.load()));
   const program = new Command('prio')
     .description('Migrate a live request scheduler from one priority system to another, proving each step safe first.')
-    .version('0.1.0')
+    .version(packageVersion())
     // prio's own options (--version) only before a command, so a command may take --version
     // for something else (`prio appconfig deploy --version 3`, a configuration version).
     .enablePositionalOptions()
@@ -59,7 +121,15 @@ Examples:
 Every command prints a table by default and JSON with --json (errors too). Exit codes: 0 ok,
 1 error or findings, 2 usage or I/O error, 3 gate failed.`,
     );
-  for (const register of groups) register(program, io, setExit);
+  if (registers.length > 0) {
+    for (const register of registers) register(program, io, setExit);
+  } else if (manifest !== undefined) {
+    // Stand-ins that only describe: a run that gets past the help loads the group itself.
+    const terms = new Map<Command, string>();
+    for (const entry of manifest) terms.set(program.command(entry.name).description(entry.description), entry.term);
+    const help = program.createHelp();
+    program.configureHelp({ subcommandTerm: (c) => terms.get(c) ?? help.subcommandTerm(c) });
+  }
   program
     .command('help')
     .description('Show the help of a command: prio help shadow replay')
@@ -87,11 +157,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   const json = argv.slice(2).includes('--json');
   let errors = '';
   const errIo: Io = json ? { out: io.out, err: (t) => ((errors += t.endsWith('\n') ? t : `${t}\n`), io.err(t)) } : io;
-  const program = buildProgram(errIo, (c) => {
+  const program = await buildProgram(errIo, (c) => {
     code = c;
-  });
-  const asJson = (exitCode: number): number => {
-    if (json && exitCode !== ExitCode.ok && errors !== '') printJson(io, { error: errors.trim().replace(/^error: /, ''), exitCode });
+  }, argv);
+  const asJson = async (exitCode: number): Promise<number> => {
+    if (json && exitCode !== ExitCode.ok && errors !== '') (await import('./output.js')).printJson(io, { error: errors.trim().replace(/^error: /, ''), exitCode });
     return exitCode;
   };
   try {
@@ -102,6 +172,6 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       // --help and --version exit 0; every other parser complaint is a usage error.
       return err.exitCode === 0 ? ExitCode.ok : asJson(ExitCode.usage);
     }
-    return asJson(reportError(err, errIo));
+    return asJson((await import('./output.js')).reportError(err, errIo));
   }
 }

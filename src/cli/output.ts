@@ -5,50 +5,13 @@
 import { ConfigError } from '../validation/index.js';
 import { Option, type Command } from 'commander';
 import { DEFAULT_RULES_DIR, describeIoCause, FileReadError, FileWriteError } from '../config/index.js';
+import { ExitCode, UsageError, type Io } from './io.js';
 
-export const ExitCode = {
-  ok: 0,
-  /** An error in the data, or findings (lint findings, a rejected token, a refused command). */
-  findings: 1,
-  /** Bad usage, unreadable file, invalid configuration handed to a command. */
-  usage: 2,
-  gateFailed: 3,
-} as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+export { ExitCode, UsageError, processIo, exitQuietlyOnClosedStdout, type Io } from './io.js';
 
 /** The exit code of a command that may apply a gate: 3 when the gate failed, 0 when it passed or none was applied. */
 export function gateExitCode(verdict: { readonly passed: boolean } | undefined): ExitCode {
   return verdict !== undefined && !verdict.passed ? ExitCode.gateFailed : ExitCode.ok;
-}
-
-/** Thrown by commands for a usage problem the option parser cannot see (exit 2). */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-export const processIo: Io = {
-  out: (text) => {
-    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  },
-  err: (text) => {
-    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
-  },
-};
-
-/**
- * A reader that stops early (`prio token normalize --table | head`) closes stdout; that is
- * the reader's choice, not a failure, so the process ends quietly instead of crashing on EPIPE.
- */
-export function exitQuietlyOnClosedStdout(): void {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
 }
 
 /** Maps an error escaping a command to its message and exit code; unknown errors are bugs and keep their stack. */

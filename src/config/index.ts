@@ -8,8 +8,19 @@ import { fileURLToPath } from 'node:url';
 import { parseCatalog, parsePriorities, type Domain } from '../catalog/index.js';
 import { ConfigError } from '../validation/index.js';
 
-/** Root of the installed package (where rules/, shadow/ and migrations/ live). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * Root of the installed package (where rules/, shadow/ and migrations/ live): the nearest
+ * directory above this module holding a package.json. Searched rather than counted, because
+ * this module runs both from src/config (tests) and from dist/src/config (the built CLI).
+ */
+export const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..', '..');
+  }
+}
 export const DEFAULT_RULES_DIR = join(PACKAGE_ROOT, 'rules');
 
 /** Thrown when a file cannot be read at all (missing, unreadable): a usage / I/O error, exit 2. */

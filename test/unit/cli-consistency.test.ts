@@ -10,7 +10,7 @@ import { buildProgram } from '../../src/cli/main.js';
 import { runCli } from '../support/cli.js';
 
 let printed = '';
-const program = buildProgram({ out: (t) => (printed += t), err: () => undefined }, () => undefined);
+const program = await buildProgram({ out: (t) => (printed += t), err: () => undefined }, () => undefined);
 
 function all(c: Command, path: string[] = []): { path: string; command: Command }[] {
   const here = [...path, c.name()];
