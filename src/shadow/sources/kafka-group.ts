@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { HandOff } from '../hand-off.js';
 import { SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { CheckpointTracker } from './kafka-checkpoint.js';
 import { describeKafkaError } from './kafka-client.js';
@@ -39,25 +40,25 @@ export async function* readGroup(context: GroupReaderContext): AsyncGenerator<re
   const { options, admin, tracker } = context;
   const { topic } = options;
   const channel = new BatchChannel();
-  const onAbort = () => channel.close();
+  const onAbort = () => channel.end();
   options.signal?.addEventListener('abort', onAbort);
   const consumer = startConsumer(context, channel);
   try {
     await consumer.started;
     for (;;) {
-      const next = await channel.next();
-      if (next.kind === 'end') return;
-      if (next.kind === 'unreadable') throw next.cause;
-      if (next.kind === 'failed') {
-        throw new SourceInterruptedError(
-          `lost Kafka at ${options.brokers.join(',')} while reading topic ${topic}: ${describeKafkaError(next.cause)}`,
-          tracker.checkpoint(),
-          { cause: next.cause },
-        );
+      let next: IteratorResult<readonly SourceRecord[], undefined>;
+      try {
+        next = await channel.next();
+      } catch (err) {
+        if (err instanceof Unreadable) throw err.cause;
+        throw new SourceInterruptedError(`lost Kafka at ${options.brokers.join(',')} while reading topic ${topic}: ${describeKafkaError(err)}`, tracker.checkpoint(), {
+          cause: err,
+        });
       }
+      if (next.done === true) return;
       // Counted as delivered before the replay sees it: the replay asks for the next batch
       // only once this one is aggregated, so the checkpoint never skips or repeats a record.
-      const records = next.records;
+      const records = next.value;
       tracker.markDelivered(records);
       yield records;
     }
@@ -115,7 +116,7 @@ function startConsumer(context: GroupReaderContext, channel: BatchChannel): { co
     return end !== undefined && (fetchNext.get(partition) ?? 0) >= end;
   };
   const finishIfComplete = () => {
-    if (!follow && [...assigned].every(isComplete)) channel.close();
+    if (!follow && [...assigned].every(isComplete)) channel.end();
   };
 
   const onAssignment = async (partitions: readonly number[]) => {
@@ -145,7 +146,7 @@ function startConsumer(context: GroupReaderContext, channel: BatchChannel): { co
   consumer.on(consumer.events.CRASH, (event) => {
     const error = event.payload.error;
     // A codec kafkajs does not know is no lost broker: resuming would meet it again.
-    if (error.name === 'KafkaJSNotImplemented') channel.abort(unreadable(error));
+    if (error.name === 'KafkaJSNotImplemented') channel.unreadable(unreadable(error));
     else channel.fail(error);
   });
 
@@ -169,7 +170,7 @@ function startConsumer(context: GroupReaderContext, channel: BatchChannel): { co
       ({ slices, next: after, corrupt: corruptBatches, gaps } = await ranges.read(partition, from, after, end ?? Number.POSITIVE_INFINITY, heartbeat));
     } catch (err) {
       if (!(err instanceof UnreadableRecordsError || err instanceof KafkaAuthenticationError || (err instanceof PartitionFetchError && !err.retriable))) throw err;
-      channel.abort(unreadable(err));
+      channel.unreadable(unreadable(err));
       return;
     }
     if (!isRunning() || isStale() || !assigned.has(partition)) return;
@@ -187,7 +188,7 @@ function startConsumer(context: GroupReaderContext, channel: BatchChannel): { co
       delivered.set(g.partition, g.to);
     }
     tracker.corrupt(corruptBatches);
-    for (const records of slices) await channel.push(records);
+    for (const records of slices) await channel.pushAndWait(records);
     finishIfComplete();
     if (isRunning()) await heartbeat();
   };
@@ -224,81 +225,32 @@ async function committedOffsets(admin: Admin, groupId: string, topic: string): P
   return committed;
 }
 
-type ChannelItem =
-  | { readonly kind: 'batch'; readonly records: readonly SourceRecord[] }
-  | { readonly kind: 'end' }
-  | { readonly kind: 'failed'; readonly cause: unknown }
-  | { readonly kind: 'unreadable'; readonly cause: Error };
+/** A failure no resume can cure (records that cannot be read), told apart from a lost broker. */
+export class Unreadable {
+  constructor(readonly cause: Error) {}
+}
 
 /**
- * Hands batches from kafkajs's push-style callback to the pull-style iterator one at a time:
- * `push` resolves only once the batch is taken, so kafkajs fetches no further ahead than the
- * replay reads (bounded memory). A failure is reported after the batches already accepted.
+ * Hands batches from kafkajs's push-style callback to the pull-style iterator through the
+ * shared hand-off (../hand-off.ts): `pushAndWait` resolves only once the batch is taken, so
+ * kafkajs fetches no further ahead than the replay reads (bounded memory), and a failure is
+ * reported after the batches already accepted. Once ended (every partition complete, or the
+ * run aborted), a later failure is ignored: nothing more was going to be read.
  */
-class BatchChannel {
-  private readonly queue: { records: readonly SourceRecord[]; taken: () => void }[] = [];
-  private waiting: ((item: ChannelItem) => void) | undefined;
+export class BatchChannel extends HandOff<readonly SourceRecord[]> {
   private closed = false;
-  private failure: { cause: unknown; unreadable: boolean } | undefined;
 
-  push(records: readonly SourceRecord[]): Promise<void> {
-    if (this.closed || this.failure) return Promise.resolve();
-    return new Promise((taken) => {
-      this.queue.push({ records, taken });
-      this.wake();
-    });
-  }
-
-  close(): void {
+  override end(): void {
     this.closed = true;
-    this.wake();
+    super.end();
   }
 
-  /** Ends the channel for good, releasing every waiting `push` so kafkajs can stop. */
-  dispose(): void {
-    this.closed = true;
-    for (const pending of this.queue.splice(0)) pending.taken();
-    this.wake();
+  override fail(cause: unknown): void {
+    if (!this.closed) super.fail(cause);
   }
 
-  fail(cause: unknown): void {
-    if (this.closed || this.failure) return;
-    this.failure = { cause, unreadable: false };
-    this.wake();
-  }
-
-  /** Ends the replay with an error no resume can cure (records that cannot be read). */
-  abort(cause: Error): void {
-    if (this.closed || this.failure) return;
-    this.failure = { cause, unreadable: true };
-    this.wake();
-  }
-
-  next(): Promise<ChannelItem> {
-    const item = this.take();
-    if (item) return Promise.resolve(item);
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-    });
-  }
-
-  private take(): ChannelItem | undefined {
-    const head = this.queue.shift();
-    if (head) {
-      head.taken();
-      return { kind: 'batch', records: head.records };
-    }
-    if (this.failure) return this.failure.unreadable ? { kind: 'unreadable', cause: this.failure.cause as Error } : { kind: 'failed', cause: this.failure.cause };
-    if (this.closed) return { kind: 'end' };
-    return undefined;
-  }
-
-  private wake(): void {
-    const waiting = this.waiting;
-    if (!waiting) return;
-    const item = this.take();
-    if (!item) return;
-    this.waiting = undefined;
-    waiting(item);
+  /** Ends the replay with an error no resume can cure. */
+  unreadable(cause: Error): void {
+    this.fail(new Unreadable(cause));
   }
 }
