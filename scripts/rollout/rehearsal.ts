@@ -107,9 +107,27 @@ export async function startServe(
   throw new Error(`prio serve at ${url} never loaded its configuration from ${source}: ${stderr}`);
 }
 
-async function waitComplete(client: ReturnType<typeof connect>['client'], env: string): Promise<void> {
+/**
+ * The application of a rehearsal: an environment per stage of the plan, each running the rules
+ * and the plan's initial flags (deployed all at once). Returns the versions deployed.
+ */
+export async function setUpApplication(client: ReturnType<typeof connect>['client'], plan: Plan, app = APPLICATION): Promise<{ rules: string; flags: string }> {
+  const stages = plan.stages.map((s) => s.name);
+  await init(client, { app, envs: stages, alarms: new Map() });
+  const rules = await publish(client, { app, profile: 'rules', content: readFileSync(join(ROOT, 'rules', 'service_tier.json')) });
+  const flags = await publish(client, { app, profile: 'flags', content: flagsDocument(plan.initialFlags) });
+  for (const stage of stages) {
+    await deploy(client, { app, env: stage, profile: 'rules', strategy: 'all-at-once', version: rules.version });
+    await waitComplete(client, stage, app);
+    await deploy(client, { app, env: stage, profile: 'flags', strategy: 'all-at-once', version: flags.version });
+    await waitComplete(client, stage, app);
+  }
+  return { rules: String(rules.version), flags: String(flags.version) };
+}
+
+async function waitComplete(client: ReturnType<typeof connect>['client'], env: string, app = APPLICATION): Promise<void> {
   for (let i = 0; i < 600; i += 1) {
-    const h = await history(client, APPLICATION, env);
+    const h = await history(client, app, env);
     if (h.deployments.every((d) => d.state === 'COMPLETE' || d.state === 'ROLLED_BACK' || d.state === 'REVERTED')) return;
     await sleep(100);
   }
@@ -136,16 +154,8 @@ export async function startRehearsal(o: RehearsalOptions): Promise<Rehearsal> {
   const instances: Instance[] = [];
   try {
     const stages = o.plan.stages.map((s) => s.name);
-    await init(conn.client, { app: APPLICATION, envs: stages, alarms: new Map() });
-    const rules = await publish(conn.client, { app: APPLICATION, profile: 'rules', content: readFileSync(join(ROOT, 'rules', 'service_tier.json')) });
-    const flags = await publish(conn.client, { app: APPLICATION, profile: 'flags', content: flagsDocument(o.plan.initialFlags) });
-    for (const stage of stages) {
-      await deploy(conn.client, { app: APPLICATION, env: stage, profile: 'rules', strategy: 'all-at-once', version: rules.version });
-      await waitComplete(conn.client, stage);
-      await deploy(conn.client, { app: APPLICATION, env: stage, profile: 'flags', strategy: 'all-at-once', version: flags.version });
-      await waitComplete(conn.client, stage);
-    }
-    log(`application ${APPLICATION}: environments ${stages.join(', ')} run rules v${rules.version} and the initial flags v${flags.version}`);
+    const { rules, flags } = await setUpApplication(conn.client, o.plan);
+    log(`application ${APPLICATION}: environments ${stages.join(', ')} run rules v${rules} and the initial flags v${flags}`);
 
     const starts: Promise<Instance>[] = [];
     for (const stage of stages) {

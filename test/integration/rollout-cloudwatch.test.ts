@@ -65,6 +65,17 @@ describe('CloudWatch alarm source against prio appconfig local', () => {
     expect(alarmStates(await source.read('beta', ['beta-dispatch-errors']))).toEqual({ 'beta-dispatch-errors': 'OK' });
   }, 60_000);
 
+  it('answers only DescribeAlarms, with filters, and refuses any other CloudWatch operation by name', async () => {
+    await setAlarm(adminOnly, 'ALARM');
+    const post = (target: string, body: object) =>
+      fetch(endpoint, { method: 'POST', headers: { 'x-amz-target': `GraniteServiceVersion20100801.${target}`, 'content-type': 'application/x-amz-json-1.0' }, body: JSON.stringify(body) });
+    const byPrefix = (await (await post('DescribeAlarms', { AlarmNamePrefix: `cw-${id}-`, StateValue: 'ALARM' })).json()) as { MetricAlarms: { AlarmName: string }[] };
+    expect(byPrefix.MetricAlarms.map((a) => a.AlarmName)).toEqual([adminOnly]);
+    const refused = await post('PutMetricAlarm', { AlarmName: 'x' });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { __type: string }).__type).toContain('InvalidAction');
+  });
+
   it('is chosen in the settings file; any other source is refused with its pointer', () => {
     const base = { application: 'a', stages: { beta: { environment: 'beta', strategy: 'all-at-once', fleet: ['http://x:1'], requestLog: { files: ['l'] } } } };
     const settings = parseRolloutSettings({ ...base, alarmSource: 'cloudwatch', cloudwatch: { region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' } }, 's.json');

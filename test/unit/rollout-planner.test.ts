@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decide, evolve, initialState, withDualReaders, type MigrationCommand, type MigrationState, type Plan } from '../../src/migration/index.js';
 import {
+  buildRolloutReport,
   countersOf,
   judgeAlarm,
   nextAction,
@@ -93,6 +94,27 @@ describe('planner', () => {
     // The environments still run the initial flags, which is what the migration now says they run.
     expect(stagesToReconcile(plan, stopped, { now: at(3), stages: stages() }, undefined)).toEqual([]);
     expect(nextAction(stopped, { now: at(3), stages: stages() })).toMatchObject({ kind: 'paused', reason });
+  });
+
+  it('the rollout report lists a withdrawal with the rollbacks and marks it in the timeline', () => {
+    const commands: MigrationCommand[] = [
+      { type: 'plan', plan, actor: 't', at: at(0) },
+      { type: 'startStep', stepId: step0.id, actor: 't', at: at(1) },
+      { type: 'attachEvidence', evidence: evidenceFor(step0, false), actor: 't', at: at(2) },
+      { type: 'withdrawStep', reason: 'gate failed for beta-dual-read', pause: true, actor: 't', at: at(3) },
+    ];
+    let state = initialState;
+    const events = commands.flatMap((c) => {
+      const d = decide(c, state);
+      if (!d.ok) throw new Error(d.rejection.message);
+      state = d.events.reduce(evolve, state);
+      return d.events;
+    });
+    const report = buildRolloutReport(events.map((event) => ({ event, recordedAt: event.at })), undefined, at(4));
+    expect(report.rollbacks).toEqual([{ at: at(3), toStep: `${step0.id} withdrawn (nothing deployed)`, undone: [step0.id], reason: 'gate failed for beta-dual-read' }]);
+    const withdrawn = report.timeline.find((t) => t.text.startsWith('withdrew'));
+    expect(withdrawn).toMatchObject({ kind: 'rollback', bad: true });
+    expect(report.steps[0]).toMatchObject({ status: 'pending', deployments: [] });
   });
 
   it('a failed gate on a later step withdraws it to what its stage ran, readers untouched elsewhere', () => {
