@@ -81,8 +81,10 @@ function packageVersion(): string {
  * for no command, an unknown one, or plain --help — none, then the help lists them all.
  */
 function groupsFor(argv: readonly string[]): readonly Group[] {
-  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
-  const name = words[0] === 'help' ? words[1] : words[0];
+  // The command is the first argument: anything before it is prio's own (`prio --help demo`
+  // shows prio's help, which lists every group).
+  const [first, ...rest] = argv.slice(2);
+  const name = first === 'help' ? rest.find((a) => !a.startsWith('-')) : first;
   const group = groups.find((g) => g.name === name);
   return group === undefined ? [] : [group];
 }

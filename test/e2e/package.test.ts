@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/index.js';
+import { runCli } from '../support/cli.js';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 let dir = '';
@@ -126,5 +127,17 @@ describe("the entries' import graphs (compiled dist/)", () => {
     expect(core).toContain('ajv');
     const adapters = [...reachedPackages(join(PACKAGE_ROOT, 'dist', 'src', 'adapters.js'))];
     expect(adapters.filter((p) => io.test(p))).toEqual(expect.arrayContaining(['node:fs', 'kafkajs', '@aws-sdk/client-dynamodb']));
+  });
+});
+
+describe('prio --help from the build', () => {
+  it('lists every command as the whole command tree does, though it loads no command group', async () => {
+    // The built bin lists the groups from dist/src/cli/commands.json; in-process, run from the
+    // sources, there is no manifest and every group is loaded.
+    const built = run(process.execPath, [join(PACKAGE_ROOT, 'bin', 'prio.js'), '--help'], PACKAGE_ROOT);
+    const full = await runCli('--help');
+    expect(built.code).toBe(0);
+    expect(built.out).toBe(full.out);
+    expect(built.out).toMatch(/\n {2}appconfig +Take rule sets/);
   });
 });
