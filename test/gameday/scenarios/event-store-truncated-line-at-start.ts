@@ -21,7 +21,7 @@ export const scenario: Scenario = {
   fault: `the migration stream's last line (its 4th event) cut after ${KEEP} bytes, no newline — as a crash mid-append leaves it`,
   expected: 'verify and prio migrate name the stream, line 4, its byte offset and "torn write", exit 1, change nothing; store repair quarantines exactly the torn bytes; afterwards verify is clean, the first 3 events and the other stream unchanged, and the migration takes its next command',
   hypothesis: { steadyState: 'the stream verifies intact and its history reads', bound: 'damage reported at the exact line and byte; 0 bytes changed before the repair; quarantine = the torn bytes; events 1–3 and the other stream byte-identical after' },
-  ci: false,
+  ci: true,
   timeoutMs: 60_000,
   async run(ctx) {
     const seeded = await seededStore(ctx);
