@@ -102,6 +102,10 @@ export function openStore(options: StoreOptions): EventStore {
   return fileStoreAt(options.storeDir);
 }
 
+const DYNAMODB_THROTTLING = new Set(['ProvisionedThroughputExceededException', 'RequestLimitExceeded']);
+
+const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+
 /** Messages for store failures a user can act on; anything else is rethrown. */
 export function reportStoreError(err: unknown, io: Io): ExitCode | undefined {
   if (err instanceof StoreUnavailable) {
@@ -117,6 +121,12 @@ export function reportStoreError(err: unknown, io: Io): ExitCode | undefined {
     return ExitCode.findings;
   }
   const name = err instanceof Error ? err.name : '';
+  // Names only DynamoDB uses: without this a throttled store call, caught by a command that also
+  // talks to AppConfig (prio rollout), would be reported as AppConfig's.
+  if (DYNAMODB_THROTTLING.has(name)) {
+    io.err(`error: DynamoDB throttled the request (${name}): ${firstLine(err)}; retry later, or raise the table's capacity`);
+    return ExitCode.usage;
+  }
   if (['CredentialsProviderError', 'UnrecognizedClientException', 'ECONNREFUSED'].includes(name) || (err instanceof Error && /ECONNREFUSED|connect/.test(err.message))) {
     io.err(`error: cannot reach DynamoDB: ${(err as Error).message}`);
     return ExitCode.usage;
