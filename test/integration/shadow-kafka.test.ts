@@ -759,6 +759,7 @@ describe('record batches with a bad CRC-32C', () => {
   });
 
   const broker = sharedBroker();
+  // Only the broker the test setup started has a log directory we may damage; a cluster named by KAFKA_BROKERS is not ours to corrupt.
   it.skipIf(broker === undefined)('a batch corrupted on the broker\'s disk is quarantined, the replay goes on, and the default gate fails on the damage (direct and group)', { timeout: 60_000 }, async () => {
     const topic = await threeBatches('crc-disk');
     const control = process.env[CONTROL_ENV];
