@@ -7,7 +7,7 @@
  * - two runners on one file store: one holds the lease file and drives, the other waits; the
  *   holder is SIGKILLed, the other takes over within 10 s and finishes, every step deployed once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { FileEventStore } from '../../src/eventstore/index.js';
 import { loadMigration, parseMigrationDefinition, type Plan } from '../../src/migration/index.js';
 import { deploymentMarker } from '../../src/rollout/index.js';
 import { PRIO, setUpApplication } from '../../scripts/rollout/rehearsal.js';
+import { spawnJsonLines } from '../support/json-lines-child.js';
 
 const MIGRATION_FILE = join(PACKAGE_ROOT, 'migrations', '001-legacy-4-to-7-tier.json');
 const dir = mkdtempSync(join(tmpdir(), 'prio-rollout-file-'));
@@ -91,45 +92,7 @@ function withCloudWatchNames(file: string, app: string, plan: Plan): void {
 }
 
 function run(file: string, settings: string, extra: string[] = []) {
-  const child = spawn(process.execPath, [PRIO, 'rollout', 'run', file, '--settings', settings, '--store', 'file', '--store-dir', storeDir, '--json', '--lease-ttl', '2000', ...extra], { cwd: PACKAGE_ROOT, env });
-  children.push(child);
-  const lines: Line[] = [];
-  let stderr = '';
-  let buffer = '';
-  const waiters: { test: (l: Line) => boolean; resolve: (l: Line | undefined) => void }[] = [];
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      let line: Line = { message: text };
-      try {
-        line = JSON.parse(text) as Line;
-      } catch {
-        /* a summary line */
-      }
-      lines.push(line);
-      for (const w of [...waiters]) if (w.test(line)) w.resolve(line);
-    }
-  });
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<number>((done) => child.once('exit', (code, signal) => done(code ?? (signal === 'SIGKILL' ? 137 : 1))));
-  return {
-    child,
-    lines,
-    exit,
-    stderr: () => stderr,
-    waitFor(test: (l: Line) => boolean, timeoutMs: number): Promise<Line | undefined> {
-      const seen = lines.find(test);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), timeoutMs);
-        void exit.then(() => setTimeout(() => resolve(lines.find(test)), 50));
-        waiters.push({ test, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      });
-    },
-  };
+  return spawnJsonLines<Line>([PRIO, 'rollout', 'run', file, '--settings', settings, '--store', 'file', '--store-dir', storeDir, '--json', '--lease-ttl', '2000', ...extra], { cwd: PACKAGE_ROOT, env }, children);
 }
 
 async function flagDeployments(app: string, plan: Plan): Promise<{ stage: string; description: string }[]> {

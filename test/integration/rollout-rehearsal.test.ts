@@ -20,6 +20,7 @@ import { DynamoDbEventStore, createEventTable } from '../../src/eventstore/index
 import { loadMigration, parseMigrationDefinition, type MigrationEvent, type Plan } from '../../src/migration/index.js';
 import { deploymentMarker } from '../../src/rollout/index.js';
 import { APPLICATION, PRIO, REHEARSAL_LOAD_MIX, startRehearsal, type Rehearsal } from '../../scripts/rollout/rehearsal.js';
+import { spawnJsonLines } from '../support/json-lines-child.js';
 
 const MIGRATION_FILE = join(PACKAGE_ROOT, 'migrations', '001-legacy-4-to-7-tier.json');
 const plan: Plan = parseMigrationDefinition(readJsonFile(MIGRATION_FILE), MIGRATION_FILE);
@@ -49,45 +50,7 @@ interface Line {
 }
 
 function prio(args: readonly string[]) {
-  const child = spawn(process.execPath, [PRIO, ...args], { cwd: PACKAGE_ROOT, env: { ...rehearsal.env, DYNAMODB_ENDPOINT: endpoint } });
-  children.push(child);
-  const lines: Line[] = [];
-  let stderr = '';
-  let buffer = '';
-  const waiters: { test: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      let line: Line = { message: text };
-      try {
-        line = JSON.parse(text) as Line;
-      } catch {
-        /* a summary line */
-      }
-      lines.push(line);
-      for (const w of [...waiters]) if (w.test(line)) w.resolve(line);
-    }
-  });
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<number>((done) => child.once('exit', (code, signal) => done(code ?? (signal === 'SIGKILL' ? 137 : 1))));
-  return {
-    child,
-    lines,
-    exit,
-    stderr: () => stderr,
-    waitFor(test: (l: Line) => boolean, timeoutMs = 60_000): Promise<Line | undefined> {
-      const seen = lines.find(test);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), timeoutMs);
-        void exit.then(() => setTimeout(() => resolve(lines.find(test)), 50));
-        waiters.push({ test, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      });
-    },
-  };
+  return spawnJsonLines<Line>([PRIO, ...args], { cwd: PACKAGE_ROOT, env: { ...rehearsal.env, DYNAMODB_ENDPOINT: endpoint } }, children);
 }
 
 const storeArgs = () => ['--store', 'dynamodb', '--table', table, '--endpoint', endpoint];
