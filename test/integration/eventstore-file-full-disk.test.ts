@@ -3,29 +3,20 @@
  * leaves no partial line behind and says where and why; appends continue once space returns.
  * Needs permission to mount a tmpfs (root in the project's containers); skipped, saying why, elsewhere.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileEventStore, StoreUnavailable, type NewEvent } from '../../src/eventstore/index.js';
-import { mountSmallDisk, smallDiskUnsupported, type SmallDisk } from '../support/full-disk.js';
+import { smallDisksForThisFile, smallDiskUnsupported } from '../support/full-disk.js';
 
 const unsupported = smallDiskUnsupported();
-const disks: SmallDisk[] = [];
-const dirs: string[] = [];
-afterAll(() => {
-  disks.forEach((d) => d.unmount());
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
+const disks = smallDisksForThisFile();
 
 const event = (n: number): NewEvent => ({ type: 'Numbered', data: { n, pad: 'p'.repeat(1_000) }, meta: { commandId: `c${n}`, recordedAt: '2026-01-05T09:00:00.000Z' } });
 
 describe.skipIf(unsupported !== undefined)(`file event store on a full disk${unsupported === undefined ? '' : ` (skipped: ${unsupported})`}`, () => {
   it('removes the partial write of a failed append, names the file and cause, and appends again once space returns', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'prio-full-'));
-    dirs.push(root);
-    const disk = mountSmallDisk(join(root, 'disk'), 64 * 1024);
-    disks.push(disk);
+    const disk = disks.mount('prio-full-');
     const store = new FileEventStore({ dir: join(disk.dir, 'store') });
     await store.append('s', 0, [event(1), event(2)]);
     const file = store.fileOf('s');

@@ -4,21 +4,15 @@
  * writes again, whole lines only, once space returns. Needs permission to mount a tmpfs (root in
  * the project's containers); skipped, saying why, elsewhere.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fileRequestLog } from '../../src/service/index.js';
 import { checkRecord } from '../../src/shadow/index.js';
-import { mountSmallDisk, smallDiskUnsupported, type SmallDisk } from '../support/full-disk.js';
+import { smallDisksForThisFile, smallDiskUnsupported } from '../support/full-disk.js';
 
 const unsupported = smallDiskUnsupported();
-const disks: SmallDisk[] = [];
-const dirs: string[] = [];
-afterAll(() => {
-  disks.forEach((d) => d.unmount());
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
+const disks = smallDisksForThisFile();
 
 const record = (n: number) => ({ requestId: `r${n}`, timestamp: '2026-01-01T00:00:00.000Z', accountId: 'a', modelId: 'm', region: 'r', classification: 'PTV1', observed: { priority: 0, qos: 0 } });
 const until = async (check: () => boolean, ms = 5_000) => {
@@ -29,10 +23,7 @@ const until = async (check: () => boolean, ms = 5_000) => {
 
 describe.skipIf(unsupported !== undefined)(`NDJSON request log on a full disk${unsupported === undefined ? '' : ` (skipped: ${unsupported})`}`, () => {
   it('drops and counts records while the disk is full, reports once, and writes whole lines again once space returns', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'prio-reqlog-full-'));
-    dirs.push(root);
-    const disk = mountSmallDisk(join(root, 'disk'), 64 * 1024);
-    disks.push(disk);
+    const disk = disks.mount('prio-reqlog-full-');
     const file = join(disk.dir, 'log.ndjson');
     const counts = { written: 0, dropped: 0 };
     const errors: string[] = [];

@@ -6,8 +6,10 @@
  * why it cannot run instead of passing without checking anything.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 export interface SmallDisk {
   /** The mount point. */
@@ -82,6 +84,28 @@ export function mountSmallDisk(dir: string, sizeBytes: number): SmallDisk {
       mounted = false;
       // Lazy: a descriptor still open in this process must not keep the mount (and the test) alive.
       execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+    },
+  };
+}
+
+/**
+ * For a test file: `mount(prefix)` gives a fresh small disk of `sizeBytes` under a temporary
+ * directory named by `prefix`; every disk is unmounted and its directory removed after the file.
+ */
+export function smallDisksForThisFile(sizeBytes = 64 * 1024): { mount(prefix: string): SmallDisk } {
+  const disks: SmallDisk[] = [];
+  const dirs: string[] = [];
+  afterAll(() => {
+    disks.forEach((d) => d.unmount());
+    dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  });
+  return {
+    mount(prefix) {
+      const root = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(root);
+      const disk = mountSmallDisk(join(root, 'disk'), sizeBytes);
+      disks.push(disk);
+      return disk;
     },
   };
 }
