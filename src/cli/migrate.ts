@@ -1,6 +1,6 @@
 /**
  * `prio migrate …`: plan a migration from its definition, then advance, pause, resume, roll
- * back, abort it, attach gate evidence, and read its status and history — on the file store
+ * back, withdraw a step, abort it, attach gate evidence, and read its status and history — on the file store
  * (default, no setup) or DynamoDB. `drive` runs a controller that holds the migration's lease.
  * Thin: parse, call src/migration with a store, print, exit code. A refused command prints the
  * invariant it would break and exits 1.
@@ -32,7 +32,7 @@ import {
 } from '../migration/index.js';
 import type { Register } from './main.js';
 import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
-import { addStoreOptions, describeStore, openStore, reportStoreError, storeKind, type StoreOptions } from './store.js';
+import { addStoreOptions, describeStore, openStore, reportStoreError, type StoreOptions } from './store.js';
 
 interface CommonOptions extends StoreOptions {
   json?: boolean;
@@ -301,6 +301,27 @@ Example session:
     send(id, options, (at, actor) => ({ type: 'rollback', toStep: options.to, reason: options.reason, at, actor })),
   );
 
+  common(
+    migrate
+      .command('withdraw')
+      .description('Take back the live step before its flags were deployed: it returns to pending and the live flags stay as they were. Once a deployment has started, roll back instead.')
+      .argument('<id>', 'migration id')
+      .requiredOption('--reason <text>', 'why (recorded in the history)')
+      .option('--step <step>', 'the live step (default: whichever is live); refused if it is not the live one')
+      .option('--pause', 'also pause the migration, so nothing starts again until it is resumed')
+      .addHelpText('after', '\nprio rollout run withdraws a step itself when its gate fails; this is the same command by hand.\nExample:\n  prio migrate withdraw 001-legacy-4-to-7-tier --reason "gate replay used the wrong log" --pause'),
+    { writes: true },
+  ).action(async (id: string, options: CommonOptions & { reason: string; step?: string; pause?: boolean }) =>
+    send(id, options, (at, actor) => ({
+      type: 'withdrawStep',
+      reason: options.reason,
+      ...(options.step !== undefined ? { stepId: options.step } : {}),
+      ...(options.pause === true ? { pause: true } : {}),
+      at,
+      actor,
+    })),
+  );
+
   for (const [name, description] of [
     ['pause', 'Hold the migration: no step starts or completes until it is resumed (rollback stays possible).'],
     ['resume', 'Continue a paused migration.'],
@@ -323,15 +344,14 @@ Example session:
   common(
     migrate
       .command('drive')
-      .description('Run a controller: hold the migration lease (DynamoDB) and advance whenever the rules allow, until done.')
+      .description("Run a controller: hold the migration's lease (the file store's lease file, or DynamoDB's lease item) and advance whenever the rules allow, until done.")
       .argument('<id>', 'migration id')
       .option('--owner <name>', 'controller name recorded as actor (default host/pid)')
       .option('--lease-ttl <ms>', 'lease lifetime; another controller takes over this long after this one dies', '3000')
       .option('--tick <ms>', 'how often to renew the lease and try to advance', '500')
-      .addHelpText('after', '\nWith --json each line of output is one JSON report (acquired, appended, blocked, fenced, ...).\nExample:\n  prio migrate drive 001-legacy-4-to-7-tier --store dynamodb --table prio-events --endpoint http://127.0.0.1:8000'),
+      .addHelpText('after', '\nWith --json each line of output is one JSON report (acquired, appended, blocked, fenced, ...).\nExamples:\n  prio migrate drive 001-legacy-4-to-7-tier\n  prio migrate drive 001-legacy-4-to-7-tier --store dynamodb --table prio-events --endpoint http://127.0.0.1:8000'),
     { writes: false },
   ).action(async (id: string, options: CommonOptions & { owner?: string; leaseTtl: string; tick: string }) => {
-    if (storeKind(options) !== 'dynamodb') throw new UsageError('drive holds a lease in DynamoDB: add --store dynamodb (the file store has no leases)');
     const ttl = Number(options.leaseTtl);
     const tick = Number(options.tick);
     if (!(ttl > 0) || !(tick > 0) || tick >= ttl) throw new UsageError('--lease-ttl and --tick must be positive milliseconds, with --tick below --lease-ttl');

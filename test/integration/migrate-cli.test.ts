@@ -133,6 +133,36 @@ describe('prio migrate', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${bad}#/phases: must NOT have fewer than 1 items`);
     expect((await prio('migrate', 'history', 'x', '--at', 'yesterday', '--store-dir', join(dir, 'store'))).code).toBe(2);
-    expect((await prio('migrate', 'drive', 'x', '--store-dir', join(dir, 'store'))).err).toContain('--store dynamodb');
+    const drive = await prio('migrate', 'drive', 'x', '--tick', '3000', '--lease-ttl', '3000', '--store-dir', join(dir, 'store'));
+    expect(drive.code).toBe(2);
+    expect(drive.err).toContain('--tick below --lease-ttl');
+  });
+
+  it('withdraws the live step before its flags are deployed, with its reason, and pauses when asked', async () => {
+    const id = `wd-${randomUUID().slice(0, 8)}`;
+    const m = (...args: string[]) => prio('migrate', ...args, '--store-dir', join(dir, 'store'));
+    expect((await m('plan', fastDefinition(id))).code).toBe(0);
+    const nothingLive = await m('withdraw', id, '--reason', 'no step yet');
+    expect(nothingLive.code).toBe(1);
+    expect(nothingLive.err).toContain('refused (withdraw-live-step): only the live step can be withdrawn, and no step is live now');
+    expect((await m('advance', id)).code).toBe(0);
+    expect((await m('withdraw', id)).code).toBe(2);
+    const other = await m('withdraw', id, '--step', 'preprod-dual-read', '--reason', 'wrong step');
+    expect(other.err).toContain('preprod-dual-read is not live (beta-dual-read is)');
+
+    const withdrawn = await m('withdraw', id, '--reason', 'gate replay used the wrong log', '--pause');
+    expect(withdrawn.code).toBe(0);
+    expect(withdrawn.out).toContain('withdrew beta-dual-read before deploying it; beta stays on read v1/legacy, write v1');
+    const status = JSON.parse((await m('status', id, '--json')).out) as { status: string; stages: { stage: string; phases: { status: string }[] }[] };
+    expect(status.status).toBe('paused');
+    expect(status.stages.map((s) => s.phases[0]?.status)).toEqual(['pending', 'pending', 'pending']);
+    const history = JSON.parse((await m('history', id, '--json')).out) as { history: { type: string; reason?: string }[] };
+    expect(history.history.slice(-2)).toMatchObject([
+      { type: 'StepWithdrawn', reason: 'gate replay used the wrong log' },
+      { type: 'MigrationPaused', reason: 'gate replay used the wrong log' },
+    ]);
+    expect((await m('advance', id)).err).toContain('refused (paused-holds)');
+    expect((await m('resume', id)).code).toBe(0);
+    expect((await m('advance', id)).out).toContain('started beta-dual-read in beta');
   });
 });

@@ -1,15 +1,19 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/index.js';
-import { DynamoDbEventStore, createEventTable } from '../../src/eventstore/index.js';
+import { DynamoDbEventStore, FileEventStore, createEventTable, type EventStore } from '../../src/eventstore/index.js';
 import { handleCommand, loadMigration, type Plan } from '../../src/migration/index.js';
 import { evidenceFor, fastPlan } from '../support/migration/fixtures.js';
 
 const endpoint = process.env.DYNAMODB_ENDPOINT ?? '';
 const table = `failover-${randomUUID().slice(0, 8)}`;
 const store = new DynamoDbEventStore({ table, endpoint });
+const fileDir = mkdtempSync(join(tmpdir(), 'prio-failover-'));
+const fileStore = new FileEventStore({ dir: fileDir });
 const children: ChildProcessWithoutNullStreams[] = [];
 
 beforeAll(async () => {
@@ -18,6 +22,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await store.close();
+  rmSync(fileDir, { recursive: true, force: true });
 });
 
 interface Report {
@@ -67,36 +72,43 @@ function launch(args: string[]) {
   return { child, reports, waitFor };
 }
 
-const controller = (id: string, owner: string) =>
-  launch([join(PACKAGE_ROOT, 'bin/prio.js'), 'migrate', 'drive', id, '--store', 'dynamodb', '--table', table, '--endpoint', endpoint, '--owner', owner, '--lease-ttl', '2000', '--tick', '200', '--json']);
+/** Where each store's controllers keep their events and lease: the CLI's options and the test's own handle. */
+const stores = {
+  dynamodb: { store: store as EventStore, args: ['--store', 'dynamodb', '--table', table, '--endpoint', endpoint] },
+  file: { store: fileStore as EventStore, args: ['--store-dir', fileDir] },
+};
+type StoreName = keyof typeof stores;
 
-async function attachEvidence(id: string, plan: Plan, stepId: string) {
+const controller = (id: string, owner: string, on: StoreName = 'dynamodb') =>
+  launch([join(PACKAGE_ROOT, 'bin/prio.js'), 'migrate', 'drive', id, ...stores[on].args, '--owner', owner, '--lease-ttl', '2000', '--tick', '200', '--json']);
+
+async function attachEvidence(id: string, plan: Plan, stepId: string, on: StoreName) {
   const step = plan.steps.find((s) => s.id === stepId);
   if (step === undefined) throw new Error(stepId);
-  const r = await handleCommand(id, { type: 'attachEvidence', evidence: evidenceFor(step), actor: 'ci', at: new Date().toISOString() }, { store, commandId: randomUUID(), clock: () => new Date() });
+  const r = await handleCommand(id, { type: 'attachEvidence', evidence: evidenceFor(step), actor: 'ci', at: new Date().toISOString() }, { store: stores[on].store, commandId: randomUUID(), clock: () => new Date() });
   expect(r.outcome).toBe('accepted');
 }
 
-async function planned(): Promise<{ id: string; plan: Plan }> {
+async function planned(on: StoreName = 'dynamodb'): Promise<{ id: string; plan: Plan }> {
   const id = `fo-${randomUUID().slice(0, 8)}`;
   const plan = fastPlan(id);
-  await handleCommand(id, { type: 'plan', plan, actor: 'test', at: new Date().toISOString() }, { store, commandId: 'plan', clock: () => new Date() });
+  await handleCommand(id, { type: 'plan', plan, actor: 'test', at: new Date().toISOString() }, { store: stores[on].store, commandId: 'plan', clock: () => new Date() });
   return { id, plan };
 }
 
 describe('controller failover', () => {
-  it('when the leader is killed, the other controller takes over within 10 s and continues from the stream', async () => {
-    const { id, plan } = await planned();
-    const a = controller(id, 'controller-a');
+  it.each(['dynamodb', 'file'] as const)('on %s: when the leader is killed, the other controller takes over within 10 s and continues from the stream', async (on) => {
+    const { id, plan } = await planned(on);
+    const a = controller(id, 'controller-a', on);
     const first = await a.waitFor((r) => r.kind === 'appended');
     expect(first.events).toEqual(['StepStarted']);
     await a.waitFor((r) => r.kind === 'blocked');
-    const b = controller(id, 'controller-b');
+    const b = controller(id, 'controller-b', on);
     await b.waitFor((r) => r.kind === 'waiting');
 
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
-    await attachEvidence(id, plan, 'beta-dual-read');
+    await attachEvidence(id, plan, 'beta-dual-read', on);
     const acquired = await b.waitFor((r) => r.kind === 'acquired');
     // Timed by the controller's own report, so a busy test runner does not add its own delays.
     const tookOverMs = Date.parse(acquired.at ?? '') - killedAt;
@@ -105,7 +117,7 @@ describe('controller failover', () => {
     await b.waitFor((r) => r.kind === 'appended' && (r.events ?? []).includes('StepCompleted'));
     await b.waitFor((r) => r.kind === 'appended' && (r.events ?? []).includes('StepStarted'));
 
-    const { stored, state } = await loadMigration(store, id);
+    const { stored, state } = await loadMigration(stores[on].store, id);
     expect(state.current).toBe('preprod-dual-read');
     expect(stored.map((e) => e.meta.fencingToken ?? 0)).toEqual([0, first.token, 0, acquired.token, acquired.token]);
     b.child.kill('SIGTERM');
