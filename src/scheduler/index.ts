@@ -3,7 +3,7 @@
  * event loop, the capacity file, and the virtual-time simulator.
  */
 export * from './core/index.js';
-export { SchedulerRuntime, SchedulingRejected, type RunOptions, type RuntimeOptions } from './runtime.js';
+export { SchedulerRuntime, SchedulingRejected, TaskSignal, type RunOptions, type RuntimeOptions } from './runtime.js';
 export { parseCapacity, schedulerConfigFor, type Capacity, type VariantCapacity } from './capacity.js';
 export {
   simulate,

@@ -311,13 +311,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         async (signal) => {
           const up = await upstream.request({ path: upstreamPath + (req.url ?? '/'), method: req.method as 'POST', headers: forwardHeaders(req.headers), body: body.length > 0 ? body : null, signal });
           status = up.statusCode;
+          // The ranking headers are filled in last, over any the upstream sent under the same
+          // names; one object, built in place (spreading two header objects cost several µs).
           const outHeaders: Record<string, string | string[]> = {};
           for (const name in up.headers) {
             const v = up.headers[name];
             if (v !== undefined && !HOP_BY_HOP.has(name)) outHeaders[name] = v;
           }
           if (up.headers['content-length'] !== undefined) outHeaders['content-length'] = up.headers['content-length'];
-          res.writeHead(up.statusCode, { ...outHeaders, ...headers });
+          for (const name in headers) outHeaders[name] = headers[name] as string;
+          res.writeHead(up.statusCode, outHeaders);
           metrics.response(up.statusCode);
           await relay(up.body, res);
         },

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { SchedulerRuntime, SchedulingRejected, type SchedulerConfig } from '../../src/scheduler/index.js';
+import { SchedulerRuntime, SchedulingRejected, TaskSignal, type SchedulerConfig } from '../../src/scheduler/index.js';
 
 const config = (over: Partial<SchedulerConfig['variants'][number]> = {}): SchedulerConfig => ({
   tierWeights: [4, 1],
@@ -74,7 +74,7 @@ describe('SchedulerRuntime', () => {
     const runtime = new SchedulerRuntime<string>(config({ reserved: { owner: 1 } }));
     let aborted: unknown;
     const borrower = runtime.run({ id: 'b', variant: 0, tier: 1, account: 'other', preemptable: true }, (signal) => {
-      signal.addEventListener('abort', () => (aborted = signal.reason));
+      signal.once('abort', () => (aborted = signal.reason));
       return new Promise<void>(() => undefined); // never finishes on its own
     });
     await new Promise((r) => setImmediate(r));
@@ -124,7 +124,7 @@ describe('SchedulerRuntime', () => {
       { id: 'r', variant: 0, tier: 0, account: 'a' },
       (signal) => {
         started.push('r');
-        signal.addEventListener('abort', () => (taskAbort = signal.reason));
+        signal.once('abort', () => (taskAbort = signal.reason));
         return new Promise<void>(() => undefined); // ends only by being withdrawn
       },
       { signal: hangUp.signal },
@@ -310,5 +310,25 @@ describe('SchedulerRuntime', () => {
     for (const ticket of runtime.unfinished) expect(runtime.cancel(ticket)).toBe(true);
     await expect(withDeadline).rejects.toMatchObject({ state: 'cancelled' });
     await expect(other).rejects.toMatchObject({ state: 'cancelled' });
+  });
+});
+
+describe('TaskSignal', () => {
+  it('aborts once, with its reason, and hands an AbortSignal to APIs that need one, made before or after the abort', () => {
+    const signal = new TaskSignal();
+    const early = signal.toAbortSignal();
+    const seen: unknown[] = [];
+    signal.on('abort', (reason: unknown) => seen.push(reason));
+    expect(signal.aborted).toBe(false);
+    expect(early.aborted).toBe(false);
+    signal.abort('first');
+    signal.abort('second');
+    expect(seen).toEqual(['first']);
+    expect(signal).toMatchObject({ aborted: true, reason: 'first' });
+    expect(early.aborted).toBe(true);
+    expect(early.reason).toBe('first');
+    const late = signal.toAbortSignal();
+    expect(late.aborted).toBe(true);
+    expect(late.reason).toBe('first');
   });
 });
