@@ -12,6 +12,7 @@
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { Pool } from 'undici';
 import { seededRandom } from '../random/index.js';
+import { performance } from 'node:perf_hooks';
 
 export type LoadMode = 'gateway' | 'decide';
 

@@ -27,6 +27,7 @@ import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { relay } from './relay.js';
 import { noRequestLog, type RequestLog } from './request-log.js';
 import { fromDecisionBody, fromHeaders, isWireProblem, modelOfBody, RESPONSE_HEADER, usableSessionId } from './wire.js';
+import { performance } from 'node:perf_hooks';
 
 /** The variant name requests for a model without limits of its own share (the capacity file's `defaultVariant`). */
 export const DEFAULT_VARIANT = '*';
