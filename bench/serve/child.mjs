@@ -5,27 +5,35 @@
  * Prints `url <url>` on stdout once listening; answers a `cpu` line on stdin with `cpu <µs>`,
  * the CPU time (user + system) this process has used, so the bench can count requests per CPU
  * second of the server alone; exits on SIGTERM.
+ *
+ * Plain JavaScript on the compiled dist/ (the bench builds it when stale), run by `node` without
+ * a TypeScript loader: the servers run the code `prio serve` runs when installed, and the proxy
+ * and the gateway run on the same footing.
  */
 import { createInterface } from 'node:readline';
+import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Pool } from 'undici';
-import { bakedSnapshot, staticProvider } from '../../src/appconfig/index.js';
-import { developmentTokenKeyring, loadDomain } from '../../src/config/index.js';
-import { relay, startService } from '../../src/service/index.js';
+import { bakedSnapshot, staticProvider } from '../../dist/src/appconfig/index.js';
+import { developmentTokenKeyring, loadDomain } from '../../dist/src/config/index.js';
+import { relay, startService } from '../../dist/src/service/index.js';
 
-const [role, upstream] = process.argv.slice(2);
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'content-length']);
 
-async function listen(server: ReturnType<typeof createServer>): Promise<string> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+const [role, upstream] = process.argv.slice(2);
+
+/** @param {import('node:http').Server} server @returns {Promise<string>} */
+async function listen(server) {
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r()));
   server.keepAliveTimeout = 65_000;
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${server.address().port}`;
 }
 
-let url: string;
-let stop: () => Promise<unknown>;
+/** @type {string} */
+let url;
+/** @type {() => Promise<unknown>} */
+let stop;
 if (role === 'upstream') {
   const answer = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }] });
   const server = createServer((req, res) => {
@@ -38,20 +46,23 @@ if (role === 'upstream') {
   url = await listen(server);
   stop = () => new Promise((r) => server.close(r));
 } else if (role === 'proxy') {
-  const pool = new Pool(upstream as string, { connections: 256, keepAliveTimeout: 30_000 });
+  const pool = new Pool(upstream, { connections: 256, keepAliveTimeout: 30_000 });
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    /** @type {Buffer[]} */
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const headers: Record<string, string | string[]> = {};
+      /** @type {Record<string, string | string[]>} */
+      const headers = {};
       for (const name in req.headers) {
         const v = req.headers[name];
         if (v !== undefined && !HOP.has(name)) headers[name] = v;
       }
       pool
-        .request({ path: req.url ?? '/', method: req.method as 'POST', headers, body: Buffer.concat(chunks) })
+        .request({ path: req.url ?? '/', method: req.method, headers, body: Buffer.concat(chunks) })
         .then(async (up) => {
-          const out: Record<string, string | string[]> = {};
+          /** @type {Record<string, string | string[]>} */
+          const out = {};
           for (const name in up.headers) {
             const v = up.headers[name];
             if (v !== undefined && !HOP.has(name)) out[name] = v;
@@ -72,7 +83,7 @@ if (role === 'upstream') {
     domain,
     capacity: { variants: {}, defaultVariant: { concurrency: 256, queueBound: 10_000 } },
     keyring: developmentTokenKeyring(),
-    ...(role === 'gateway' ? { upstream: upstream as string } : {}),
+    ...(role === 'gateway' ? { upstream } : {}),
     logger: pino({ level: 'warn' }),
   });
   url = service.url;
