@@ -1,7 +1,7 @@
 /**
  * One server of the `serve` benchmark, in a process of its own (one event loop, one core):
  * `upstream` (answers at once), `proxy` (a bare pass-through proxy on the same HTTP stack as
- * the gateway: node:http in, undici out, the same body relay, no scheduling), `gateway` or `decide` (prio serve).
+ * the gateway: node:http in, undici out, the same forwarding code, no scheduling), `gateway` or `decide` (prio serve).
  * Prints `url <url>` on stdout once listening; answers a `cpu` line on stdin with `cpu <µs>`,
  * the CPU time (user + system) this process has used, so the bench can count requests per CPU
  * second of the server alone; exits on SIGTERM.
@@ -17,9 +17,7 @@ import { pino } from 'pino';
 import { Pool } from 'undici';
 import { bakedSnapshot, staticProvider } from '../../dist/src/appconfig/index.js';
 import { developmentTokenKeyring, loadDomain } from '../../dist/src/config/index.js';
-import { relay, startService } from '../../dist/src/service/index.js';
-
-const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'content-length']);
+import { forward, forwardedHeaders, startService } from '../../dist/src/service/index.js';
 
 const [role, upstream] = process.argv.slice(2);
 
@@ -52,26 +50,13 @@ if (role === 'upstream') {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      /** @type {Record<string, string | string[]>} */
-      const headers = {};
-      for (const name in req.headers) {
-        const v = req.headers[name];
-        if (v !== undefined && !HOP.has(name)) headers[name] = v;
-      }
-      pool
-        .request({ path: req.url ?? '/', method: req.method, headers, body: Buffer.concat(chunks) })
-        .then(async (up) => {
-          /** @type {Record<string, string | string[]>} */
-          const out = {};
-          for (const name in up.headers) {
-            const v = up.headers[name];
-            if (v !== undefined && !HOP.has(name)) out[name] = v;
-          }
-          if (up.headers['content-length'] !== undefined) out['content-length'] = up.headers['content-length'];
-          res.writeHead(up.statusCode, out);
-          await relay(up.body, res);
-        })
-        .catch(() => res.destroy());
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      forward(pool, { path: req.url ?? '/', method: req.method ?? 'GET', headers: forwardedHeaders(req), body: body.length > 0 ? body : null }, res).done.catch(() => {
+        if (!res.headersSent) {
+          res.writeHead(502);
+          res.end();
+        }
+      });
     });
   });
   url = await listen(server);
