@@ -9,7 +9,8 @@
  *   gateway minus p99 of the proxy;
  * - decision mode throughput (POST /v1/decide, one process = one core for the server).
  *
- * Every server runs in a process of its own (bench/serve/child.ts); the load comes from this one.
+ * Every server runs in a process of its own (bench/serve/child.mjs, plain Node on the compiled
+ * dist/, built first when missing or stale); the load comes from this one.
  * Throughput is counted per CPU second of the server process under test (its own user + system
  * time, read before and after each round), as well as per wall second: on 2 cores shared by
  * the load generator, the upstream and whatever else runs, the wall-clock rate says more about
@@ -20,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { runLoad, type LoadReport } from '../src/load/index.js';
+import { ensureBuilt } from '../test/support/build.js';
 import type { BenchSuite } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +41,7 @@ interface Server {
 }
 
 async function startChild(role: string, upstream?: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'serve', 'child.ts'), role, ...(upstream === undefined ? [] : [upstream])], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(here, 'serve', 'child.mjs'), role, ...(upstream === undefined ? [] : [upstream])], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   const waiting: ((micros: number) => void)[] = [];
   child.stdout?.on('data', (d: Buffer) => {
@@ -141,6 +143,8 @@ export const suite: BenchSuite = async ({ args, log }) => {
   const rounds = option(args, '--rounds', 3);
   const concurrency = option(args, '--concurrency', 64);
   const children: ChildProcess[] = [];
+  log('building dist/ if stale');
+  ensureBuilt();
   try {
     const upstream = await startChild('upstream');
     children.push(upstream.child);

@@ -12,7 +12,7 @@
  * flushes the request log.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { Client, Pool } from 'undici';
@@ -23,8 +23,8 @@ import { schedulerConfigFor, SchedulerRuntime, SchedulingRejected, type Capacity
 import type { RequestRecord } from '../shadow/index.js';
 import type { Keyring } from '../tokens/index.js';
 import { codecCache, rank, type Ranked, type ServiceRequest } from './decide.js';
+import { forward, forwardedHeaders, type Forwarding } from './forward.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
-import { relay } from './relay.js';
 import { noRequestLog, type RequestLog } from './request-log.js';
 import { fromDecisionBody, fromHeaders, isWireProblem, modelOfBody, RESPONSE_HEADER, usableSessionId } from './wire.js';
 import { performance } from 'node:perf_hooks';
@@ -82,7 +82,6 @@ export interface Service {
   close(graceMs?: number): Promise<DrainReport>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length']);
 
 class BodyTooLarge extends Error {}
 /** The client hung up before its request could be queued. */
@@ -113,27 +112,31 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-function forwardHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const name in headers) {
-    const v = headers[name];
-    if (v === undefined || HOP_BY_HOP.has(name)) continue;
-    out[name] = v;
-  }
-  return out;
+/** How the request was ranked, as response headers (flat `[name, value, …]`, as `writeHead` and the forwarder take them). */
+function rankingHeaders(r: Ranked, snapshot: ConfigSnapshot, requestId: string): string[] {
+  const h = [
+    RESPONSE_HEADER.tier,
+    r.tier.name,
+    RESPONSE_HEADER.qos,
+    String(r.qos),
+    RESPONSE_HEADER.legacyLevel,
+    String(r.legacyLevel),
+    RESPONSE_HEADER.source,
+    r.source,
+    RESPONSE_HEADER.configVersion,
+    snapshot.version,
+    RESPONSE_HEADER.requestId,
+    requestId,
+  ];
+  if (r.sessionToken !== undefined) h.push(RESPONSE_HEADER.sessionToken, r.sessionToken);
+  return h;
 }
 
-function rankingHeaders(r: Ranked, snapshot: ConfigSnapshot, requestId: string): Record<string, string> {
-  const h: Record<string, string> = {
-    [RESPONSE_HEADER.tier]: r.tier.name,
-    [RESPONSE_HEADER.qos]: String(r.qos),
-    [RESPONSE_HEADER.legacyLevel]: String(r.legacyLevel),
-    [RESPONSE_HEADER.source]: r.source,
-    [RESPONSE_HEADER.configVersion]: snapshot.version,
-    [RESPONSE_HEADER.requestId]: requestId,
-  };
-  if (r.sessionToken !== undefined) h[RESPONSE_HEADER.sessionToken] = r.sessionToken;
-  return h;
+/** `rankingHeaders` as an object, with `extra` added (for answers the service writes itself). */
+function headerObject(flat: readonly string[], extra: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return Object.assign(out, extra);
 }
 
 function record(requestId: string, arrivalMs: number, request: RequestAttributes & ServiceRequest, r: Ranked | undefined, outcome: string, status: number): RequestRecord & { outcome: string; status: number } {
@@ -185,6 +188,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
    * AbortController and its listener cost about 12 µs of CPU each time, measured).
    */
   const unfinished = new Map<number, Ticket<number>>();
+  /**
+   * Requests being forwarded, by scheduler id: a preempted or cancelled one has its upstream
+   * request aborted from here (the scheduler's event), so no AbortSignal is handed to undici.
+   */
+  const running = new Map<number, Forwarding>();
+  const countResponse = (status: number): void => metrics.response(status);
   let nextId = 0;
   const runtime = new SchedulerRuntime<number>(schedulerConfig, {
     onEvent: (kind, ticket, now) => {
@@ -195,6 +204,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       } else {
         if (queued.delete(ticket)) metrics.queueDepth(ticket.tier, -1);
         if (kind !== 'dispatched') unfinished.delete(ticket.id);
+        if (kind === 'preempted' || kind === 'cancelled') running.get(ticket.id)?.abort(new SchedulingRejected(kind, 0));
       }
       metrics.schedulerEvent(kind, ticket.tier, kind === 'dispatched' ? (now - ticket.arrivedAt) / 1000 : 0);
     },
@@ -307,38 +317,24 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     let status = 200;
     try {
       if (res.destroyed) throw new ClientGone();
-      await runtime.run(
-        { id: schedulerId, variant, tier: r.tier.rank, account: wire.request.accountId, preemptable: r.preemptable, deadline: performance.now() + queueTimeoutMs },
-        async (signal) => {
-          const up = await upstream.request({ path: upstreamPath + (req.url ?? '/'), method: req.method as 'POST', headers: forwardHeaders(req.headers), body: body.length > 0 ? body : null, signal });
-          status = up.statusCode;
-          // The ranking headers are filled in last, over any the upstream sent under the same
-          // names; one object, built in place (spreading two header objects cost several µs).
-          const outHeaders: Record<string, string | string[]> = {};
-          for (const name in up.headers) {
-            const v = up.headers[name];
-            if (v !== undefined && !HOP_BY_HOP.has(name)) outHeaders[name] = v;
-          }
-          if (up.headers['content-length'] !== undefined) outHeaders['content-length'] = up.headers['content-length'];
-          for (const name in headers) outHeaders[name] = headers[name] as string;
-          res.writeHead(up.statusCode, outHeaders);
-          metrics.response(up.statusCode);
-          await relay(up.body, res);
-        },
-      );
+      status = await runtime.run({ id: schedulerId, variant, tier: r.tier.rank, account: wire.request.accountId, preemptable: r.preemptable, deadline: performance.now() + queueTimeoutMs }, () => {
+        const forwarding = forward(upstream, { path: upstreamPath + (req.url ?? '/'), method: req.method ?? 'GET', headers: forwardedHeaders(req), body: body.length > 0 ? body : null }, res, headers, countResponse);
+        running.set(schedulerId, forwarding);
+        return forwarding.done;
+      });
     } catch (err) {
       if (err instanceof SchedulingRejected) {
         outcome = err.state;
         if (err.state === 'shed' || err.state === 'throttled') {
           status = 429;
-          respond(res, 429, { error: err.state, message: err.message, tier: r.tier.name }, { ...headers, 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) });
+          respond(res, 429, { error: err.state, message: err.message, tier: r.tier.name }, headerObject(headers, { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) }));
         } else if (err.state === 'expired') {
           status = 503;
-          respond(res, 503, { error: 'expired', message: `waited ${queueTimeoutMs} ms in the queue without a slot`, tier: r.tier.name }, headers);
+          respond(res, 503, { error: 'expired', message: `waited ${queueTimeoutMs} ms in the queue without a slot`, tier: r.tier.name }, headerObject(headers, {}));
         } else if (err.state === 'preempted' || (err.state === 'cancelled' && drainDeadlinePassed)) {
           status = 503;
           if (res.headersSent) res.destroy();
-          else respond(res, 503, { error: err.state === 'preempted' ? 'preempted' : 'draining', message: err.message }, { ...headers, connection: 'close' });
+          else respond(res, 503, { error: err.state === 'preempted' ? 'preempted' : 'draining', message: err.message }, headerObject(headers, { connection: 'close' }));
         } else {
           status = 499; // the client went away: nobody to answer
         }
@@ -349,11 +345,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         outcome = 'upstream-error';
         status = 502;
         if (res.headersSent) res.destroy();
-        else respond(res, 502, { error: 'upstream-error', message: err instanceof Error ? err.message : String(err) }, headers);
+        else respond(res, 502, { error: 'upstream-error', message: err instanceof Error ? err.message : String(err) }, headerObject(headers, {}));
         logger.warn({ requestId, err: err instanceof Error ? err.message : String(err) }, 'upstream request failed');
       }
     } finally {
       res.off('close', onClose);
+      running.delete(schedulerId);
     }
     log(() => record(requestId, arrivalMs, wire.request, r, outcome, status));
   }

@@ -139,6 +139,32 @@ describe('prio serve gateway', () => {
     await until(() => upstream.abandoned === 1, 'the upstream to see the hang-up');
     await until(() => service.inFlight === 0, 'the handler to finish');
   });
+
+  it('a running request cut off by the drain has its upstream request ended before any answer came, and the client gets 503', async () => {
+    const upstream = await sim(4000);
+    const { service } = await startTestService({ upstream: upstream.url, capacity: { variants: { m: { concurrency: 1, queueBound: 10 } } } });
+    const answer = post(`${service.url}/v1/chat/completions`, { model: 'm' }, ptv1);
+    await until(() => service.runtime.core.inflight(0) === 1, 'the request to run');
+    const report = await service.close(50);
+    expect(report).toEqual({ finished: 0, cancelled: 1 });
+    const res = await answer;
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe('draining');
+    await until(() => upstream.abandoned === 1, 'the upstream to see the request go');
+  });
+
+  it('answers 502 naming the failure when the upstream cannot be reached, with the ranking headers', async () => {
+    const gone = await sim(0);
+    const url = gone.url;
+    await gone.close();
+    const service = await serve({ upstream: url });
+    const res = await post(`${service.url}/v1/chat/completions`, { model: 'm' }, ptv1);
+    expect(res.status).toBe(502);
+    expect(res.body.error).toBe('upstream-error');
+    expect(String(res.body.message)).not.toBe('');
+    expect(res.headers.get('x-prio-tier')).not.toBeNull();
+    expect(res.headers.get('x-prio-session-token')).not.toBeNull();
+  });
 });
 
 describe('prio serve decision mode and health', () => {

@@ -1,31 +1,37 @@
 /**
  * One server of the `serve` benchmark, in a process of its own (one event loop, one core):
  * `upstream` (answers at once), `proxy` (a bare pass-through proxy on the same HTTP stack as
- * the gateway: node:http in, undici out, the same body relay, no scheduling), `gateway` or `decide` (prio serve).
+ * the gateway: node:http in, undici out, the same forwarding code, no scheduling), `gateway` or `decide` (prio serve).
  * Prints `url <url>` on stdout once listening; answers a `cpu` line on stdin with `cpu <µs>`,
  * the CPU time (user + system) this process has used, so the bench can count requests per CPU
  * second of the server alone; exits on SIGTERM.
+ *
+ * Plain JavaScript on the compiled dist/ (the bench builds it when stale), run by `node` without
+ * a TypeScript loader: the servers run the code `prio serve` runs when installed, and the proxy
+ * and the gateway run on the same footing.
  */
 import { createInterface } from 'node:readline';
+import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Pool } from 'undici';
-import { bakedSnapshot, staticProvider } from '../../src/appconfig/index.js';
-import { developmentTokenKeyring, loadDomain } from '../../src/config/index.js';
-import { relay, startService } from '../../src/service/index.js';
+import { bakedSnapshot, staticProvider } from '../../dist/src/appconfig/index.js';
+import { developmentTokenKeyring, loadDomain } from '../../dist/src/config/index.js';
+import { forward, forwardedHeaders, startService } from '../../dist/src/service/index.js';
 
 const [role, upstream] = process.argv.slice(2);
-const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'content-length']);
 
-async function listen(server: ReturnType<typeof createServer>): Promise<string> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+/** @param {import('node:http').Server} server @returns {Promise<string>} */
+async function listen(server) {
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r()));
   server.keepAliveTimeout = 65_000;
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${server.address().port}`;
 }
 
-let url: string;
-let stop: () => Promise<unknown>;
+/** @type {string} */
+let url;
+/** @type {() => Promise<unknown>} */
+let stop;
 if (role === 'upstream') {
   const answer = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }] });
   const server = createServer((req, res) => {
@@ -38,29 +44,19 @@ if (role === 'upstream') {
   url = await listen(server);
   stop = () => new Promise((r) => server.close(r));
 } else if (role === 'proxy') {
-  const pool = new Pool(upstream as string, { connections: 256, keepAliveTimeout: 30_000 });
+  const pool = new Pool(upstream, { connections: 256, keepAliveTimeout: 30_000 });
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    /** @type {Buffer[]} */
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const headers: Record<string, string | string[]> = {};
-      for (const name in req.headers) {
-        const v = req.headers[name];
-        if (v !== undefined && !HOP.has(name)) headers[name] = v;
-      }
-      pool
-        .request({ path: req.url ?? '/', method: req.method as 'POST', headers, body: Buffer.concat(chunks) })
-        .then(async (up) => {
-          const out: Record<string, string | string[]> = {};
-          for (const name in up.headers) {
-            const v = up.headers[name];
-            if (v !== undefined && !HOP.has(name)) out[name] = v;
-          }
-          if (up.headers['content-length'] !== undefined) out['content-length'] = up.headers['content-length'];
-          res.writeHead(up.statusCode, out);
-          await relay(up.body, res);
-        })
-        .catch(() => res.destroy());
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      forward(pool, { path: req.url ?? '/', method: req.method ?? 'GET', headers: forwardedHeaders(req), body: body.length > 0 ? body : null }, res).done.catch(() => {
+        if (!res.headersSent) {
+          res.writeHead(502);
+          res.end();
+        }
+      });
     });
   });
   url = await listen(server);
@@ -72,7 +68,7 @@ if (role === 'upstream') {
     domain,
     capacity: { variants: {}, defaultVariant: { concurrency: 256, queueBound: 10_000 } },
     keyring: developmentTokenKeyring(),
-    ...(role === 'gateway' ? { upstream: upstream as string } : {}),
+    ...(role === 'gateway' ? { upstream } : {}),
     logger: pino({ level: 'warn' }),
   });
   url = service.url;

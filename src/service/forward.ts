@@ -1,0 +1,143 @@
+/**
+ * Forwards one request to the upstream and streams its response to the client, on undici's
+ * dispatch interface: the response's chunks go straight from undici's parser to the client's
+ * socket (`res.write`, pausing undici while the client is slow), with no intermediate
+ * response stream, no promise per step and no AbortSignal. The caller withdraws a request with
+ * `abort` (a preempted or cancelled request), which ends the upstream request at once, whether
+ * its response has begun or not.
+ *
+ * What it costs per request, against `pool.request` + {@link relay} (measured in the serve
+ * benchmark, docs/service.md "Figures"): no undici body stream (a Readable and its state),
+ * no AsyncResource, no `addEventListener` on an AbortSignal for the upstream request, and
+ * headers copied as one flat array rather than two objects and a spread.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+
+/** Headers that describe one connection, not the message: never copied from one side to the other. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length']);
+/** The same for the response, except that a response keeps its content-length (the body is relayed whole). */
+const RESPONSE_HOP_BY_HOP = new Set([...HOP_BY_HOP].filter((h) => h !== 'content-length'));
+
+/** The client's request headers to send upstream, as undici's flat `[name, value, …]` list. */
+export function forwardedHeaders(req: IncomingMessage): string[] {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1] as string);
+  }
+  return out;
+}
+
+export interface ForwardRequest {
+  readonly path: string;
+  readonly method: string;
+  /** Flat `[name, value, …]` list (see {@link forwardedHeaders}). */
+  readonly headers: readonly string[];
+  readonly body: Buffer | null;
+}
+
+export interface Forwarding {
+  /** Resolves with the upstream's status once the client has the whole response; rejects when either side fails or the request is aborted. */
+  readonly done: Promise<number>;
+  /** Ends the upstream request (and the client's response, if it has begun). Idempotent. */
+  abort(reason: Error): void;
+}
+
+/**
+ * One forwarded request as an undici dispatch handler (the interface `Dispatcher.dispatch`
+ * calls: onConnect, onHeaders, onData, onComplete, onError).
+ */
+class ForwardHandler implements Forwarding {
+  readonly done: Promise<number>;
+  private resolve!: (status: number) => void;
+  private reject!: (err: Error) => void;
+  private upstreamAbort: ((reason: Error) => void) | undefined;
+  private reason: Error | undefined;
+  private resume: (() => void) | undefined;
+  private status = 0;
+  private settled = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    /** Added to the upstream's response headers (flat `[name, value, …]`). */
+    private readonly extraHeaders: readonly string[],
+    private readonly onStatus: ((status: number) => void) | undefined,
+  ) {
+    this.done = new Promise<number>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    res.on('close', this.onClientClose);
+  }
+
+  abort(reason: Error): void {
+    if (this.settled) return;
+    this.reason ??= reason;
+    if (this.upstreamAbort !== undefined) this.upstreamAbort(reason);
+  }
+
+  /** The client went away before it had the whole response: stop the upstream request. */
+  private readonly onClientClose = (): void => {
+    if (!this.res.writableFinished) this.abort(new Error('the client closed the connection before the response ended'));
+  };
+
+  private readonly onDrain = (): void => this.resume?.();
+
+  onConnect(abort: (reason: Error) => void): void {
+    if (this.reason !== undefined) abort(this.reason);
+    else this.upstreamAbort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx: informational, the real response follows
+    const headers: string[] = [];
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = (rawHeaders[i] as Buffer).toString('latin1');
+      if (!RESPONSE_HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
+    }
+    for (const h of this.extraHeaders) headers.push(h);
+    this.status = statusCode;
+    this.resume = resume;
+    this.res.writeHead(statusCode, headers);
+    this.onStatus?.(statusCode);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    // undici stops reading the upstream until the client's socket drains.
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.res.end(() => this.settle(undefined));
+  }
+
+  onError(err: Error): void {
+    // A response already begun cannot be answered otherwise; before that the caller answers (502, 503).
+    if (this.res.headersSent) this.res.destroy();
+    this.settle(err);
+  }
+
+  private settle(err: Error | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.res.off('close', this.onClientClose);
+    this.res.off('drain', this.onDrain);
+    if (err === undefined) this.resolve(this.status);
+    else this.reject(err);
+  }
+}
+
+/**
+ * Sends `request` to `upstream` and streams the response to `res`, adding `extraHeaders`.
+ * `onStatus` is called with the upstream's status as the response begins.
+ */
+export function forward(upstream: Dispatcher, request: ForwardRequest, res: ServerResponse, extraHeaders: readonly string[] = [], onStatus?: (status: number) => void): Forwarding {
+  const handler = new ForwardHandler(res, extraHeaders, onStatus);
+  upstream.dispatch({ path: request.path, method: request.method as Dispatcher.HttpMethod, headers: request.headers as string[], body: request.body }, handler);
+  return handler;
+}
