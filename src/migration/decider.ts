@@ -52,7 +52,7 @@ export function decide(command: MigrationCommand, state: MigrationState): Decisi
     return reject('planned-first', 'nothing can happen to a migration before it is planned: run plan with its definition first');
   }
   if (state.status === 'aborted' || state.status === 'completed') {
-    return reject('finished-is-final', `nothing happens to an ${state.status} migration: ${plan.id} was ${state.status} at ${state.since ?? 'an earlier time'}`);
+    return reject('finished-is-final', `nothing happens to ${state.status === 'aborted' ? 'an aborted' : 'a completed'} migration: ${plan.id} was ${state.status} at ${state.since ?? 'an earlier time'}`);
   }
   const paused = (): Decision | undefined =>
     state.status === 'paused'
