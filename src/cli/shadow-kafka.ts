@@ -244,7 +244,7 @@ export function registerProduce(shadow: Command, io: Io, setExit: (code: number)
   const produce = shadow.command('produce');
   addKafkaSecurityOptions(produce)
     .description('Load an NDJSON request log (or .gz) into a Kafka topic, one message per line, keyed by accountId, timestamped with the request time.')
-    .requiredOption('--file <path>', 'the log to load')
+    .requiredOption('--file <path>', 'the log to load: NDJSON, .gz, a named pipe, or - for stdin')
     .requiredOption('--topic <name>', 'topic to write (created when missing)')
     .requiredOption('--kafka-brokers <list>', 'brokers host:port[,host:port...]')
     .option('--partitions <n>', 'partitions of a topic created here (an existing topic keeps its own)', positive('--partitions'), 1)
@@ -259,12 +259,14 @@ Every non-blank line becomes one message, bytes untouched (malformed lines too: 
 quarantines them, as it would from the file). Keys are accountIds, so one account's requests
 stay in order in one partition; message timestamps are the requests' own, so
 \`prio shadow replay --from/--to\` selects by request time. A line too large for the topic is
-skipped and listed (exit 1).
+skipped and listed (exit 1), as is a damaged .gz (what could be read is written).
+The log is read as \`prio shadow replay --file\` reads it: .gz by name or by content, stdin.
 
-Exit status: 0 loaded, 1 some lines could not be written, 2 usage, unreadable file or no broker.
+Exit status: 0 loaded, 1 some lines could not be written or the log is damaged, 2 usage, unreadable file or no broker.
 
 Examples:
   $ prio shadow produce --file shadow/samples/requests.ndjson --topic requests --kafka-brokers 127.0.0.1:9092 --partitions 4
+  $ zcat log.ndjson.gz | prio shadow produce --file - --topic requests --kafka-brokers 127.0.0.1:9092
   $ prio shadow replay --kafka-brokers 127.0.0.1:9092 --topic requests --from-beginning --out out/kafka`,
     )
     .action(async (options: ProduceCliOptions) => {
@@ -304,7 +306,8 @@ Examples:
             ),
         );
         for (const s of result.skipped) io.err(`skipped line ${s.line} (${s.bytes} bytes): ${s.reason}`);
+        if (result.damage !== undefined) io.err(result.damage);
       }
-      setExit(result.skipped.length > 0 ? ExitCode.findings : ExitCode.ok);
+      setExit(result.skipped.length > 0 || result.damage !== undefined ? ExitCode.findings : ExitCode.ok);
     });
 }

@@ -10,6 +10,8 @@
 import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
@@ -82,6 +84,23 @@ describe('Kafka source', () => {
     // Producing again into the existing topic keeps its partitions.
     const again = await produceLog({ brokers, file, topic, partitions: 9 });
     expect(again).toMatchObject({ created: false, partitions: 3, produced: 500 });
+  });
+
+  it('produces from stdin through the shared reader: .gz by content, blank lines and CRLF, a line over the topic limit skipped, a torn .gz reported', async () => {
+    const big = `{"requestId":"big","pad":"${'x'.repeat(70 * 1024)}"}`;
+    const lines = [record(0), '', record(1), big, `${record(2)}\r`, '   ', record(3)];
+    const zipped = gzipSync(Buffer.from(`${lines.join('\n')}\n`));
+    const topic = topicName('stdin');
+    const produced = await produceLog({ brokers, file: '-', stdin: Readable.from([zipped]), topic, maxMessageBytes: 64 * 1024 });
+    expect(produced).toMatchObject({ created: true, produced: 4, damage: undefined });
+    expect(produced.skipped).toEqual([{ line: 4, bytes: Buffer.byteLength(big), reason: `larger than topic ${topic} accepts (max.message.bytes ${64 * 1024})` }]);
+    const read = await readAll({ brokers, topic, window: { from: 'beginning' } });
+    expect(read.map(text)).toEqual([record(0), record(1), record(2), record(3)]);
+
+    const torn = topicName('torn');
+    const cut = await produceLog({ brokers, file: '-', stdin: Readable.from([zipped.subarray(0, zipped.length - 12)]), topic: torn });
+    expect(cut.damage).toMatch(/^Source damaged: 1 damage event \(1 loss that cannot be counted/);
+    expect(cut.skipped.at(-1)?.reason).toMatch(/^truncated or corrupt gzip stream/);
   });
 
   it('stops at the high-water marks taken at start, even while the topic grows', async () => {

@@ -100,7 +100,8 @@ export function describeDamage(d: DamageSection): string | undefined {
   return `Source damaged: ${d.events.length} damage event${d.events.length === 1 ? '' : 's'} (${losses.join(', ')}); every figure covers only the input that could be read.`;
 }
 
-function damageSection(events: AggregateJson['damage']): DamageSection {
+/** The damage events of a read, with the losses summed (records and bytes known lost, losses that cannot be counted). */
+export function damageSection(events: AggregateJson['damage']): DamageSection {
   let recordsLost = 0;
   let bytesLost = 0;
   let unknownLoss = 0;

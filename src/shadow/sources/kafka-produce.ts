@@ -8,17 +8,21 @@
  * source skips them. A line too large for the topic itself cannot be sent: it is skipped and
  * reported with its line number, never dropped silently.
  */
-import { createReadStream, statSync } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import kafkajs, { Partitioners, type Admin, type Message } from 'kafkajs';
 import { FileReadError } from '../../config/index.js';
 import { timestampMs } from '../core/record.js';
+import { damageSection, describeDamage } from '../core/report.js';
+import { fileSource } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { KafkaSourceError } from './kafka.js';
 import { CODEC_NAMES, type KafkaCodec } from './kafka-codecs.js';
 
 export interface ProduceLogOptions extends KafkaConnection {
+  /** An NDJSON log, .gz (by name or content), a named pipe, or `-` for stdin: read by the shadow file source. */
   readonly file: string;
+  /** What `-` reads (default process.stdin); for tests. */
+  readonly stdin?: Readable;
   readonly topic: string;
   /** Partitions of the topic when it has to be created (an existing topic keeps its own). Default 1. */
   readonly partitions?: number;
@@ -47,8 +51,10 @@ export interface ProduceLogResult {
   readonly bytes: number;
   /** Messages per partition. */
   readonly perPartition: Readonly<Record<string, number>>;
-  /** Lines that could not be written (larger than the topic accepts). */
+  /** Lines that could not be written (larger than the topic accepts, or unreadable: a torn .gz). */
   readonly skipped: readonly SkippedLine[];
+  /** What the read of the log lost, in words (a truncated .gz); undefined when nothing. */
+  readonly damage: string | undefined;
 }
 
 /** Bytes sent per request: large enough to amortise the round trip, small enough for any topic. */
@@ -61,11 +67,8 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
   const { topic, file } = options;
   const requestedPartitions = options.partitions ?? 1;
   if (!Number.isInteger(requestedPartitions) || requestedPartitions < 1) throw new RangeError(`partitions must be a positive integer, got ${requestedPartitions}`);
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a regular file');
-  } catch (err) {
-    throw new FileReadError(file, err);
-  }
+  // A path that cannot be read fails here, before any connection (the source only opens it).
+  fileSource(file, options.stdin === undefined ? {} : { stdin: options.stdin });
   const kafka = kafkaClient({ ...options, clientId: options.clientId ?? 'prio-produce' });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -105,12 +108,21 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
     options.onProgress?.(produced, sentBytes);
   };
 
+  // The one NDJSON reader: blank lines skipped, `\r\n` allowed, a line over the topic's limit
+  // handed over as an oversized record (its bytes skipped, never buffered whole).
+  const source = fileSource(file, { maxRecordBytes: limit, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
   try {
-    for await (const { line, value } of lines(file)) {
-      if (value.length > limit) {
-        skipped.push({ line, bytes: value.length, reason: `larger than topic ${topic} accepts (max.message.bytes ${topicInfo.maxMessageBytes})` });
+    for await (const { line, value, sourceError } of records(source)) {
+      if (sourceError !== undefined) {
+        const oversized = /^oversized record: (\d+) bytes/.exec(sourceError);
+        skipped.push(
+          oversized === null
+            ? { line, bytes: value?.length ?? 0, reason: sourceError }
+            : { line, bytes: Number(oversized[1]), reason: `larger than topic ${topic} accepts (max.message.bytes ${topicInfo.maxMessageBytes})` },
+        );
         continue;
       }
+      if (value === null) continue;
       const { accountId, timestamp } = peek(value);
       if (timestamp !== undefined) lastTimestamp = timestamp;
       const message: Message = { value: Buffer.from(value.buffer, value.byteOffset, value.length), timestamp: String(lastTimestamp) };
@@ -138,7 +150,18 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
-  return { topic, created: topicInfo.created, partitions: topicInfo.partitions, produced, bytes, perPartition, skipped };
+  const damage = describeDamage(damageSection(source.damage()));
+  return { topic, created: topicInfo.created, partitions: topicInfo.partitions, produced, bytes, perPartition, skipped, damage };
+}
+
+/** The source's records one by one, with their line numbers. */
+async function* records(source: ReturnType<typeof fileSource>): AsyncGenerator<{ line: number; value: Uint8Array | null; sourceError?: string }> {
+  for await (const batch of source.batches()) {
+    for (const r of batch) {
+      const line = r.position.kind === 'line' ? r.position.line : 0;
+      yield r.sourceError === undefined ? { line, value: r.value } : { line, value: r.value, sourceError: r.sourceError };
+    }
+  }
 }
 
 /** Creates `topic` unless it exists (kept forever: records keep their request time); says what the topic has. */
@@ -200,38 +223,3 @@ function peek(value: Uint8Array): { accountId?: string; timestamp?: number } {
   return { ...(accountId !== undefined ? { accountId } : {}), ...(timestamp !== undefined ? { timestamp } : {}) };
 }
 
-/** Non-blank lines of an NDJSON file (or .gz) as raw bytes with 1-based line numbers; `\r\n` endings allowed. */
-async function* lines(file: string): AsyncGenerator<{ line: number; value: Uint8Array }> {
-  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-  if (stream !== raw) raw.on('error', (err) => stream.destroy(err));
-  let line = 1;
-  let carry: Buffer[] = [];
-  const finish = (tail: Buffer): Uint8Array | undefined => {
-    let bytes = carry.length === 0 ? tail : Buffer.concat([...carry, tail]);
-    carry = [];
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
-    return isBlank(bytes) ? undefined : Buffer.from(bytes);
-  };
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let start = 0;
-      for (let nl = chunk.indexOf(0x0a, start); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-        const value = finish(chunk.subarray(start, nl));
-        if (value) yield { line, value };
-        line++;
-        start = nl + 1;
-      }
-      if (start < chunk.length) carry.push(Buffer.from(chunk.subarray(start)));
-    }
-  } catch (err) {
-    throw new FileReadError(file, err);
-  }
-  const value = finish(Buffer.alloc(0));
-  if (value) yield { line, value };
-}
-
-function isBlank(bytes: Uint8Array): boolean {
-  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
-  return true;
-}

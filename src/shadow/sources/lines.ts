@@ -3,7 +3,7 @@
  * content, a named pipe, or - for stdin), for consumers that take the whole log at once
  * (`prio sched simulate`). Shadow replay reads the same source batch by batch.
  */
-import { describeDamage } from '../core/report.js';
+import { damageSection, describeDamage } from '../core/report.js';
 import { fileSource } from './file.js';
 
 /** One log line with its 1-based number; `problem` when the source could not read it whole. */
@@ -24,7 +24,5 @@ export async function readNdjsonLines(path: string): Promise<{ lines: NumberedLi
       lines.push(r.sourceError === undefined ? { line, text: r.value === null ? '' : decoder.decode(r.value) } : { line, text: '', problem: r.sourceError });
     }
   }
-  const damage = source.damage();
-  const sums = { recordsLost: 0, bytesLost: 0, unknownLoss: damage.filter((d) => d.recordsLost === null).length };
-  return { lines, damage: describeDamage({ events: damage, ...sums }) };
+  return { lines, damage: describeDamage(damageSection(source.damage())) };
 }
