@@ -20,17 +20,7 @@ export type {
   TokenWriteMode as MigrationTokenWriteMode,
 } from './migration/index.js';
 export { parseCapacity, schedulerConfigFor, type Capacity, type VariantCapacity } from './scheduler/capacity.js';
-export {
-  simulate,
-  percentiles,
-  type SimRequest,
-  type SimulationOptions,
-  type SimulationReport,
-  type TierAssignment,
-  type TierReport,
-  type WaitPercentiles,
-} from './scheduler/simulate/simulator.js';
-export { parseLog, parseLogLines, type LogLine, type LoggedAttributes, type ParsedLog, type QuarantinedLine } from './scheduler/simulate/log.js';
+export * from './scheduler/simulate/index.js';
 // Shadow mode's pure half: records, judging, aggregation, reports, the gate.
 export * from './shadow/core/index.js';
 // Both the migration and the shadow gate name a GateVerdict: 'prio' gives the shadow gate's (what
