@@ -12,6 +12,7 @@ import {
   formatDuration,
   historyView,
   initialState,
+  stateAt,
   statusView,
   type DeploymentRef,
   type Evidence,
@@ -279,6 +280,20 @@ describe('migration decider: every refusal says which rule and why', () => {
     expect(back.liveFlags.prod).toEqual(plan.initialFlags);
   });
 
+  it('a rollback to a completed step keeps that step\'s flags in its stage and lands later stages on what is left, readers dual', () => {
+    const twoDone = apply([c.advance(11), c.evidence(plan, 'preprod-dual-read', true, 12), c.advance(13)], firstDone()).state;
+    const betaFlags = twoDone.liveFlags.beta;
+    const [event] = accepted(c.rollback(beta().id), twoDone);
+    expect(event).toMatchObject({ type: 'RolledBack', toStep: beta().id, undoneSteps: ['preprod-dual-read'] });
+    const back = fold([event as MigrationEvent], twoDone);
+    expect(back.liveFlags.beta).toEqual(betaFlags);
+    expect(back.liveFlags.preprod).toEqual({ ...plan.initialFlags, tokenReadMode: 'dual', priorityScheme: 'dual' });
+    expect(back.liveFlags.prod).toEqual(plan.initialFlags);
+    expect(back.steps[beta().id]?.status).toBe('completed');
+    expect(back.steps['preprod-dual-read']).toEqual({ status: 'pending', evidence: [], runs: 1 });
+    expect(historyView([event as MigrationEvent])[0]?.summary).toBe(`rolled back to ${beta().id}, undoing preprod-dual-read`);
+  });
+
   it('completes the migration only when every step has, and carries a reason onto events only when given', () => {
     expect(refusal(c.finish(), live())).toMatchInlineSnapshot(`"all-steps-complete: a migration completes only once every step has: 6 not complete (beta-dual-read, preprod-dual-read, prod-dual-read, beta-new-writers, preprod-new-writers, prod-new-writers)"`);
     expect(accepted(c.finish(), allDone())).toEqual([{ type: 'MigrationCompleted', actor: 'alice', at: at(9) }]);
@@ -335,6 +350,14 @@ describe('evolve', () => {
 });
 
 describe('status and history views', () => {
+  it('the state at an instant includes the events recorded at that instant, and none before the first', () => {
+    const { events } = apply([c.plan(plan, 0), c.advance(1), c.pause('x', 2)]);
+    expect(stateAt(events, at(1))).toMatchObject({ status: 'active', current: beta().id, version: 2 });
+    expect(stateAt(events, new Date(T0 + 60_000 - 1).toISOString()).version).toBe(1);
+    expect(stateAt(events, new Date(T0 - 1).toISOString())).toEqual(initialState);
+    expect(stateAt(events, at(99)).status).toBe('paused');
+  });
+
   it('shows the live step, its bake left, its gate, what advance would do and what blocks it', () => {
     const state = apply([c.plan(baking), c.advance(0)]).state;
     const view = statusView(state, at(25));
@@ -409,6 +432,9 @@ describe('status and history views', () => {
         "13 MigrationAborted: aborted",
       ]
     `);
+    const [completed] = historyView([...events.slice(0, 1), { type: 'MigrationCompleted', ...by, at: at(20) }]).slice(1);
+    expect(completed).toEqual({ version: 2, at: at(20), actor: 'alice', type: 'MigrationCompleted', summary: 'completed the migration' });
+    expect('reason' in (historyView(events)[0] ?? {})).toBe(false);
     const evidence = historyView(events)[2]?.evidence;
     expect(evidence).toEqual({ source: `reports/${beta().id}/report.json`, passed: false, failures: ['maxChangedRate: measured 0.2, limit 0.01'], compared: 998, changed: 8 });
   });
