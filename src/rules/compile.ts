@@ -82,6 +82,33 @@ class TableBuilder {
   }
 }
 
+/**
+ * The compiled rule set's shell. `failClosedCount` is a getter on this class's prototype, not
+ * on an object literal: a getter written in a literal is a new closure per compile, and V8 keeps
+ * it in the literal's hidden class (in old space), so every replaced rule set stayed reachable
+ * for minor collections until the next full one. A swap then promoted megabytes of dead rule
+ * sets per minor collection and each collection took milliseconds (docs/appconfig.md).
+ */
+class Compiled implements CompiledRuleSet {
+  readonly name: string;
+  readonly scheme: Scheme;
+  constructor(
+    readonly model: RuleSetModel,
+    readonly domain: Domain,
+    readonly mode: ServiceTierMode,
+    readonly evaluate: (request: RequestAttributes) => Outcome,
+    readonly explain: (request: RequestAttributes) => Explanation,
+    private readonly counter: { readonly failed: number },
+  ) {
+    this.name = model.name;
+    this.scheme = model.scheme;
+    Object.freeze(this);
+  }
+  get failClosedCount(): number {
+    return this.counter.failed;
+  }
+}
+
 export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceTierMode): CompiledRuleSet {
   const { catalog } = domain;
   const rules = model.rules;
@@ -230,9 +257,9 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   const byAccount = new Map<string, Table>();
   for (const [account, own] of named) byAccount.set(account, accountTable(own));
 
-  let failClosedCount = 0;
+  const counter = { failed: 0 };
   const fail = (err: FailClosedError): never => {
-    failClosedCount++;
+    counter.failed++;
     throw err;
   };
   const unknown = (attribute: string, value: unknown, known?: readonly string[]): never => fail(unknownValue(attribute, value, known));
@@ -281,16 +308,5 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
     return fail(noMatchingRule(model.name, request));
   };
 
-  return Object.freeze({
-    name: model.name,
-    scheme: model.scheme,
-    mode,
-    model,
-    domain,
-    evaluate,
-    explain: (request: RequestAttributes) => explainRequest(model, catalog, mode, request),
-    get failClosedCount() {
-      return failClosedCount;
-    },
-  });
+  return new Compiled(model, domain, mode, evaluate, (request) => explainRequest(model, catalog, mode, request), counter);
 }

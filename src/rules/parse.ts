@@ -76,7 +76,7 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
   const { catalog, scale } = domain;
   const provisioned = new Set(catalog.provisionedClassifications);
 
-  const catalogCondition = (spec: ValueSpec | undefined, known: readonly string[], what: string, at: string): Condition | undefined => {
+  const catalogCondition = (spec: ValueSpec | undefined, known: readonly string[], what: string, rule: string, key: string): Condition | undefined => {
     if (spec === undefined) return undefined;
     const list = Array.isArray(spec) ? (spec as readonly (string | null)[]) : [spec as string | null];
     const values = new Set<string>();
@@ -85,7 +85,7 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
       if (v === null) {
         missing = true;
       } else if (!known.includes(v)) {
-        issues.push({ kind: 'unknown-reference', file, pointer: Array.isArray(spec) ? pointerTo(at, i) : at, message: `unknown ${what} "${v}" (the catalog has ${known.join(', ')})` });
+        issues.push({ kind: 'unknown-reference', file, pointer: Array.isArray(spec) ? pointerTo(rule, 'when', key, i) : pointerTo(rule, 'when', key), message: `unknown ${what} "${v}" (the catalog has ${known.join(', ')})` });
       } else {
         values.add(v);
       }
@@ -93,7 +93,7 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
     return Object.freeze({ values, missing, globs: [] });
   };
 
-  const freeCondition = (spec: ValueSpec | undefined, allowGlobs: boolean, at: string): Condition | undefined => {
+  const freeCondition = (spec: ValueSpec | undefined, allowGlobs: boolean, rule: string, key: string): Condition | undefined => {
     if (spec === undefined) return undefined;
     const list = Array.isArray(spec) ? (spec as readonly (string | null)[]) : [spec as string | null];
     const values = new Set<string>();
@@ -105,16 +105,18 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
       else values.add(v);
       // A pattern where only exact values are allowed would silently match nothing.
       if (v !== null && !allowGlobs && isGlob(v)) {
-        issues.push({ kind: 'schema', file, pointer: Array.isArray(spec) ? pointerTo(at, i) : at, message: `"${v}" looks like a glob, but only modelId takes globs; this attribute matches exact values` });
+        issues.push({ kind: 'schema', file, pointer: Array.isArray(spec) ? pointerTo(rule, 'when', key, i) : pointerTo(rule, 'when', key), message: `"${v}" looks like a glob, but only modelId takes globs; this attribute matches exact values` });
       }
     });
     return Object.freeze({ values, missing, globs: Object.freeze(globs) });
   };
 
-  const conditions = (w: ConditionsDoc, at: string, accountId?: string): Conditions => {
+  // Pointers are worked out only for the issues found (`rule` is the rule's own pointer): most
+  // documents have none, and building six pointer strings per rule was a fifth of a swap's garbage.
+  const conditions = (w: ConditionsDoc, rule: string, accountId?: string): Conditions => {
     // Checked in the order the keys are documented, so findings come out in that order.
-    const serviceTier = catalogCondition(w.serviceTier, catalog.serviceTiers, 'service tier', pointerTo(at, 'serviceTier'));
-    let classification = catalogCondition(w.classification, catalog.classifications, 'classification', pointerTo(at, 'classification'));
+    const serviceTier = catalogCondition(w.serviceTier, catalog.serviceTiers, 'service tier', rule, 'serviceTier');
+    let classification = catalogCondition(w.classification, catalog.classifications, 'classification', rule, 'classification');
     if (w.provisioned !== undefined) {
       // The derived attribute narrows the classification condition; it never widens it.
       const base = classification?.values ?? new Set(catalog.classifications);
@@ -124,41 +126,41 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
     const out: { -readonly [K in keyof Conditions]: Conditions[K] } = {
       serviceTier,
       classification,
-      requestType: catalogCondition(w.requestType, catalog.requestTypes, 'request type', pointerTo(at, 'requestType')),
-      modelId: freeCondition(w.modelId, true, pointerTo(at, 'modelId')),
-      region: freeCondition(w.region, false, pointerTo(at, 'region')),
-      accountId: accountId === undefined ? freeCondition(w.accountId, false, pointerTo(at, 'accountId')) : Object.freeze({ values: new Set([accountId]), missing: false, globs: [] }),
+      requestType: catalogCondition(w.requestType, catalog.requestTypes, 'request type', rule, 'requestType'),
+      modelId: freeCondition(w.modelId, true, rule, 'modelId'),
+      region: freeCondition(w.region, false, rule, 'region'),
+      accountId: accountId === undefined ? freeCondition(w.accountId, false, rule, 'accountId') : Object.freeze({ values: new Set([accountId]), missing: false, globs: [] }),
     };
     for (const k of Object.keys(out) as (keyof Conditions)[]) if (out[k] === undefined) delete out[k];
     return Object.freeze(out);
   };
 
-  const outcome = (t: OutcomeDoc, ruleId: string, at: string): Outcome | undefined => {
+  const outcome = (t: OutcomeDoc, ruleId: string, rule: string): Outcome | undefined => {
     let tier: Tier | undefined;
     let legacyLevel: LegacyLevel | null = null;
     if (d.scheme === 'legacy') {
-      if (t.tier !== undefined) issues.push({ kind: 'schema', file, pointer: pointerTo(at, 'tier'), message: 'a legacy rule set assigns a legacy level ("level": 0-3), not a tier' });
+      if (t.tier !== undefined) issues.push({ kind: 'schema', file, pointer: pointerTo(rule, 'then', 'tier'), message: 'a legacy rule set assigns a legacy level ("level": 0-3), not a tier' });
       if (t.level === undefined) {
-        issues.push({ kind: 'schema', file, pointer: at, message: 'missing required property "level" (legacy rule sets assign a legacy level 0-3)' });
+        issues.push({ kind: 'schema', file, pointer: pointerTo(rule, 'then'), message: 'missing required property "level" (legacy rule sets assign a legacy level 0-3)' });
       } else if (!scale.legacyLevels.some((l) => l.level === t.level)) {
-        issues.push({ kind: 'unknown-reference', file, pointer: pointerTo(at, 'level'), message: `unknown legacy level ${t.level} (priorities.json has ${scale.legacyLevels.map((l) => l.level).join(', ')})` });
+        issues.push({ kind: 'unknown-reference', file, pointer: pointerTo(rule, 'then', 'level'), message: `unknown legacy level ${t.level} (priorities.json has ${scale.legacyLevels.map((l) => l.level).join(', ')})` });
       } else {
         legacyLevel = t.level as LegacyLevel;
         tier = scale.tierOfLegacy(legacyLevel);
       }
     } else {
-      if (t.level !== undefined) issues.push({ kind: 'schema', file, pointer: pointerTo(at, 'level'), message: 'a tier rule set assigns a tier ("tier": "P50"), not a legacy level' });
+      if (t.level !== undefined) issues.push({ kind: 'schema', file, pointer: pointerTo(rule, 'then', 'level'), message: 'a tier rule set assigns a tier ("tier": "P50"), not a legacy level' });
       if (t.tier === undefined) {
-        issues.push({ kind: 'schema', file, pointer: at, message: 'missing required property "tier" (tier rule sets assign a tier)' });
+        issues.push({ kind: 'schema', file, pointer: pointerTo(rule, 'then'), message: 'missing required property "tier" (tier rule sets assign a tier)' });
       } else {
         tier = scale.tier(t.tier);
         if (tier === undefined) {
-          issues.push({ kind: 'unknown-reference', file, pointer: pointerTo(at, 'tier'), message: `unknown tier "${t.tier}" (priorities.json has ${scale.tiers.map((x) => x.name).join(', ')})` });
+          issues.push({ kind: 'unknown-reference', file, pointer: pointerTo(rule, 'then', 'tier'), message: `unknown tier "${t.tier}" (priorities.json has ${scale.tiers.map((x) => x.name).join(', ')})` });
         }
       }
     }
     if (t.qos !== undefined && !catalog.qosLevels.includes(t.qos)) {
-      issues.push({ kind: 'unknown-reference', file, pointer: pointerTo(at, 'qos'), message: `QoS ${t.qos} is not in the catalog (${catalog.qosLevels.join(', ')})` });
+      issues.push({ kind: 'unknown-reference', file, pointer: pointerTo(rule, 'then', 'qos'), message: `QoS ${t.qos} is not in the catalog (${catalog.qosLevels.join(', ')})` });
     }
     if (tier === undefined) return undefined;
     return Object.freeze({ ruleId, tier, legacyLevel, qos: t.qos ?? tier.defaultQos, preemptable: t.preemptable });
@@ -178,8 +180,8 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
     if (o.when?.accountId !== undefined) {
       issues.push({ kind: 'schema', file, pointer: pointerTo(at, 'when', 'accountId'), message: 'an account override takes its account from "accountId"; remove "when.accountId"' });
     }
-    const when = conditions(o.when ?? {}, pointerTo(at, 'when'), o.accountId);
-    const out = outcome(o.then, o.id, pointerTo(at, 'then'));
+    const when = conditions(o.when ?? {}, at, o.accountId);
+    const out = outcome(o.then, o.id, at);
     if (out !== undefined) {
       defs.push(Object.freeze({ id: o.id, pointer: at, fileOrder: defs.length, precedence: Number.POSITIVE_INFINITY, isOverride: true, when, outcome: out, ...(o.reason === undefined ? {} : { description: o.reason }) }));
     }
@@ -187,8 +189,8 @@ export function parseRuleSet(doc: unknown, file: string, domain: Domain): { mode
   d.rules.forEach((r, i) => {
     const at = pointerTo('/rules', i);
     checkId(r.id, at);
-    const when = conditions(r.when, pointerTo(at, 'when'));
-    const out = outcome(r.then, r.id, pointerTo(at, 'then'));
+    const when = conditions(r.when, at);
+    const out = outcome(r.then, r.id, at);
     if (out !== undefined) {
       defs.push(Object.freeze({ id: r.id, pointer: at, fileOrder: defs.length, precedence: r.precedence, isOverride: false, when, outcome: out, ...(r.description === undefined ? {} : { description: r.description }) }));
     }

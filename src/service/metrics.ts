@@ -1,7 +1,10 @@
 /**
  * `/metrics` for `prio serve` in Prometheus text (prom-client), on a registry of its own so two
  * services in one process (tests, benchmarks) never share counters. Every name starts with
- * `prio_`. Label children for tiers are resolved once, so the hot path does no label look-up.
+ * `prio_`. The per-request counts (scheduler transitions, queue depth, responses) are kept in
+ * plain typed arrays and handed to prom-client when /metrics is scraped (its `collect` hook):
+ * a prom-client `inc` hashes the label set on every call, even on a child resolved once, and
+ * six of them per request cost more than the rest of the bookkeeping (docs/service.md, "Figures").
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConfigSnapshot } from '../appconfig/index.js';
@@ -27,7 +30,27 @@ export interface ServiceMetrics {
 export function createServiceMetrics(tierNames: readonly string[], options: { readonly processMetrics?: boolean } = {}): ServiceMetrics {
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'prio_' });
-  const depth = new Gauge({ name: 'prio_queue_depth', help: 'Requests waiting in the dispatch loop, per tier.', labelNames: ['tier'], registers: [registry] });
+  const kinds: readonly SchedulerEventKind[] = ['queued', 'dispatched', 'completed', 'shed', 'throttled', 'expired', 'preempted', 'cancelled'];
+  const tierCount = tierNames.length;
+  /** Queue depth per tier, as the scheduler events move it; published by the gauge's collect. */
+  const depthNow = new Float64Array(tierCount);
+  /** Scheduler transitions per kind × tier, and how many of them prom-client has been handed. */
+  const eventCounts = new Float64Array(kinds.length * tierCount);
+  const eventPublished = new Float64Array(kinds.length * tierCount);
+  const kindIndex = new Map(kinds.map((k, i) => [k, i]));
+  /** Responses per status: [count so far, count handed to prom-client]. */
+  const responseCounts = new Map<number, { count: number; published: number; child: { inc(by: number): void } }>();
+  let depthChildren: { set(v: number): void }[] = [];
+  let eventChildren: { inc(by: number): void }[] = [];
+  const depth = new Gauge({
+    name: 'prio_queue_depth',
+    help: 'Requests waiting in the dispatch loop, per tier.',
+    labelNames: ['tier'],
+    registers: [registry],
+    collect() {
+      for (let t = 0; t < tierCount; t++) depthChildren[t]?.set(depthNow[t] as number);
+    },
+  });
   const wait = new Histogram({
     name: 'prio_queue_wait_seconds',
     help: 'Time from arrival to dispatch, per tier.',
@@ -40,10 +63,32 @@ export function createServiceMetrics(tierNames: readonly string[], options: { re
     help: 'Scheduler transitions per tier: queued, dispatched, completed, shed, throttled, expired, preempted, cancelled.',
     labelNames: ['tier', 'event'],
     registers: [registry],
+    collect() {
+      for (let i = 0; i < eventCounts.length; i++) {
+        const delta = (eventCounts[i] as number) - (eventPublished[i] as number);
+        if (delta > 0) {
+          eventChildren[i]?.inc(delta);
+          eventPublished[i] = eventCounts[i] as number;
+        }
+      }
+    },
   });
   const failClosed = new Counter({ name: 'prio_fail_closed_total', help: 'Requests the rules refused (fail closed), by attribute and value.', labelNames: ['attribute', 'value'], registers: [registry] });
   const tokens = new Counter({ name: 'prio_session_token_rejections_total', help: 'Presented session tokens that did not decide the ranking, by reason.', labelNames: ['reason'], registers: [registry] });
-  const responses = new Counter({ name: 'prio_http_responses_total', help: 'HTTP responses by status code.', labelNames: ['status'], registers: [registry] });
+  const responses = new Counter({
+    name: 'prio_http_responses_total',
+    help: 'HTTP responses by status code.',
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      for (const r of responseCounts.values()) {
+        if (r.count > r.published) {
+          r.child.inc(r.count - r.published);
+          r.published = r.count;
+        }
+      }
+    },
+  });
   const observed = new Counter({
     name: 'prio_observed_mapping_total',
     help: 'Requests also evaluated under the mapping not in force: same tier, changed, or an error there.',
@@ -56,22 +101,23 @@ export function createServiceMetrics(tierNames: readonly string[], options: { re
   const drainingGauge = new Gauge({ name: 'prio_draining', help: '1 while the service drains before stopping.', registers: [registry] });
   drainingGauge.set(0);
 
-  const depthChildren = tierNames.map((t) => depth.labels(t));
+  depthChildren = tierNames.map((t) => depth.labels(t));
   for (const child of depthChildren) child.set(0);
   const waitChildren = tierNames.map((t) => wait.labels(t));
-  const kinds: SchedulerEventKind[] = ['queued', 'dispatched', 'completed', 'shed', 'throttled', 'expired', 'preempted', 'cancelled'];
-  const eventChildren = new Map(kinds.map((k) => [k, tierNames.map((t) => outcomes.labels(t, k))]));
+  eventChildren = kinds.flatMap((k) => tierNames.map((t) => outcomes.labels(t, k)));
   const failValues = new Set<string>();
-  const responseChildren = new Map<number, ReturnType<typeof responses.labels>>();
 
   return {
     registry,
     schedulerEvent(kind, tier, waitSeconds) {
-      eventChildren.get(kind)?.[tier]?.inc();
+      const k = kindIndex.get(kind);
+      if (k === undefined || tier < 0 || tier >= tierCount) return;
+      const i = k * tierCount + tier;
+      eventCounts[i] = (eventCounts[i] as number) + 1;
       if (kind === 'dispatched') waitChildren[tier]?.observe(waitSeconds);
     },
     queueDepth(tier, delta) {
-      depthChildren[tier]?.inc(delta);
+      if (tier >= 0 && tier < tierCount) depthNow[tier] = (depthNow[tier] as number) + delta;
     },
     failClosed(attribute, value) {
       if (!failValues.has(value) && failValues.size >= MAX_FAIL_CLOSED_VALUES) value = 'other';
@@ -82,12 +128,12 @@ export function createServiceMetrics(tierNames: readonly string[], options: { re
       tokens.labels(reason).inc();
     },
     response(status) {
-      let child = responseChildren.get(status);
-      if (child === undefined) {
-        child = responses.labels(String(status));
-        responseChildren.set(status, child);
+      let r = responseCounts.get(status);
+      if (r === undefined) {
+        r = { count: 0, published: 0, child: responses.labels(String(status)) };
+        responseCounts.set(status, r);
       }
-      child.inc();
+      r.count++;
     },
     observed(result) {
       observed.labels(result).inc();

@@ -47,19 +47,116 @@ function single(value: HeaderValue): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-/** The `model` of an OpenAI-style JSON body, if the body is such JSON. */
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MODEL = Buffer.from('model');
+
+function skipWhitespace(b: Buffer, i: number): number {
+  while (i < b.length) {
+    const c = b[i] as number;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+/** `i` at an opening quote: the index of its closing quote, or -1 (unterminated, or a raw control character). */
+function stringEnd(b: Buffer, i: number): number {
+  for (i++; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) i++;
+    else if (c < 0x20) return -1;
+  }
+  return -1;
+}
+
+/** The JSON string from `start` (its opening quote) to `end` (its closing quote), decoded. */
+function stringAt(b: Buffer, start: number, end: number): string | undefined {
+  const escape = b.indexOf(BACKSLASH, start);
+  if (escape === -1 || escape > end) return b.toString('utf8', start + 1, end);
+  try {
+    return JSON.parse(b.toString('utf8', start, end + 1)) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `i` at the first byte of a value: the index just past it, or -1. Nested values are skipped by their brackets and strings. */
+function skipValue(b: Buffer, i: number): number {
+  const c = b[i];
+  if (c === QUOTE) {
+    const end = stringEnd(b, i);
+    return end < 0 ? -1 : end + 1;
+  }
+  if (c === 0x7b || c === 0x5b) {
+    const closers: number[] = [];
+    for (; i < b.length; i++) {
+      const d = b[i] as number;
+      if (d === QUOTE) {
+        i = stringEnd(b, i);
+        if (i < 0) return -1;
+      } else if (d === 0x7b) closers.push(0x7d);
+      else if (d === 0x5b) closers.push(0x5d);
+      else if (d === 0x7d || d === 0x5d) {
+        if (closers.pop() !== d) return -1;
+        if (closers.length === 0) return i + 1;
+      }
+    }
+    return -1;
+  }
+  // A number or a literal: up to the next delimiter.
+  const start = i;
+  while (i < b.length) {
+    const d = b[i] as number;
+    if (d === 0x2c || d === 0x7d || d === 0x5d || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
+    i++;
+  }
+  return i > start ? i : -1;
+}
+
+/**
+ * The top-level string `model` of an OpenAI-style JSON body, if the body is a JSON object.
+ * The body is scanned, not parsed: the top-level keys are read and every other value is
+ * skipped by its brackets and strings, so a large chat history costs a pass over its bytes
+ * and no objects (JSON.parse of the whole body did both). A body whose top level is not an
+ * object, or is broken around its keys, yields no model; what is inside the other values is
+ * the upstream's to judge, as the body is forwarded unchanged. The last `model` key wins, as in
+ * JSON.parse.
+ */
 export function modelOfBody(body: Buffer, contentType: string | undefined): string | undefined {
   if (body.length === 0 || (contentType !== undefined && !contentType.includes('json'))) return undefined;
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { model?: unknown }).model === 'string') {
-      const model = (parsed as { model: string }).model;
-      return model === '' ? undefined : model;
+  let i = skipWhitespace(body, 0);
+  if (body[i] !== 0x7b) return undefined;
+  i = skipWhitespace(body, i + 1);
+  let model: string | undefined;
+  if (body[i] !== 0x7d) {
+    for (;;) {
+      if (body[i] !== QUOTE) return undefined;
+      const keyEnd = stringEnd(body, i);
+      if (keyEnd < 0) return undefined;
+      const isModel = (keyEnd - i - 1 === MODEL.length && body.compare(MODEL, 0, MODEL.length, i + 1, keyEnd) === 0) || (body.indexOf(BACKSLASH, i) < keyEnd && stringAt(body, i, keyEnd) === 'model');
+      i = skipWhitespace(body, keyEnd + 1);
+      if (body[i] !== 0x3a) return undefined;
+      i = skipWhitespace(body, i + 1);
+      if (isModel) model = undefined;
+      if (isModel && body[i] === QUOTE) {
+        const end = stringEnd(body, i);
+        if (end < 0) return undefined;
+        model = stringAt(body, i, end);
+        i = end + 1;
+      } else {
+        i = skipValue(body, i);
+        if (i < 0) return undefined;
+      }
+      i = skipWhitespace(body, i);
+      if (body[i] === 0x2c) i = skipWhitespace(body, i + 1);
+      else if (body[i] === 0x7d) break;
+      else return undefined;
     }
-  } catch {
-    // not JSON: the model must come from the header
   }
-  return undefined;
+  if (skipWhitespace(body, i + 1) !== body.length) return undefined;
+  return model === '' ? undefined : model;
 }
 
 /** Reads a gateway request's attributes from its headers (and body model); a problem names the missing header. */

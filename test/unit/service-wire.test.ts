@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseMix } from '../../src/load/index.js';
 import { fileRequestLog, fromDecisionBody, fromHeaders, modelOfBody, serviceTimeSampler } from '../../src/service/index.js';
@@ -22,6 +23,31 @@ describe('wire: request attributes', () => {
     expect(fromHeaders({ 'x-prio-account': 'a', 'x-prio-classification': 'PTV1' }, undefined, 'r')).toMatchObject({ message: expect.stringContaining('no model') });
     expect(modelOfBody(Buffer.from('{"model":"m"}'), 'text/plain')).toBeUndefined();
     expect(modelOfBody(Buffer.from('not json'), 'application/json')).toBeUndefined();
+  });
+
+  it('finds the body model as JSON.parse would, for any JSON object, and none in a body broken around its keys', () => {
+    /** What the gateway read before the body was scanned: the whole body parsed. */
+    const parsed = (text: string): string | undefined => {
+      const doc = JSON.parse(text) as unknown;
+      const m = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as { model?: unknown }).model : undefined;
+      return typeof m === 'string' && m !== '' ? m : undefined;
+    };
+    const model = fc.oneof(fc.string(), fc.constant('model-a'), fc.jsonValue());
+    const doc = fc.tuple(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 }), fc.option(model, { nil: undefined }), fc.boolean(), fc.constantFrom(undefined, 2, '\t'));
+    fc.assert(
+      fc.property(doc, ([rest, m, first, space]) => {
+        const obj = m === undefined ? rest : first ? { model: m, ...rest } : { ...rest, model: m };
+        const text = JSON.stringify(obj, null, space);
+        expect(modelOfBody(Buffer.from(text), 'application/json')).toBe(parsed(text));
+      }),
+      { numRuns: 500 },
+    );
+    expect(modelOfBody(Buffer.from('{"mod\\u0065l":"escaped-key","a":[1,{"model":"nested"}]}'), 'application/json')).toBe('escaped-key');
+    expect(modelOfBody(Buffer.from('{"model":"first","model":"last"}'), 'application/json')).toBe('last');
+    expect(modelOfBody(Buffer.from('{"model":"m\\u00e9"}'), 'application/json')).toBe('m\u00e9');
+    for (const broken of ['{"model":"m"', '{"model" "m"}', '{"model":"m",}', '{"model":"m"} x', '["model","m"]', '{"a":[1,2}, "model":"m"}', '{"a":"\n", "model":"m"}', '{model:"m"}']) {
+      expect(modelOfBody(Buffer.from(broken), 'application/json'), broken).toBeUndefined();
+    }
   });
 
   it('reads a decision body and refuses what is not one', () => {

@@ -41,8 +41,8 @@ export interface SnapshotMeta {
 }
 
 /**
- * Compiled tier rule sets by the document objects they came from, so that a snapshot whose
- * rules and overrides documents are the very same objects as before (a flags-only change)
+ * The tier rule set compiled last, by the document objects it came from, so that a snapshot
+ * whose rules and overrides documents are the very same objects as before (a flags-only change)
  * reuses the compiled rule set instead of compiling it again. Keyed by identity: a caller that
  * passes a cache must not mutate a document after handing it over.
  */
@@ -51,26 +51,23 @@ export interface CompileCache {
   set(domain: Domain, rules: DocumentInput, overrides: DocumentInput | null, compiled: CompiledRuleSet): void;
 }
 
-const NO_OVERRIDES = {};
-
+/**
+ * One entry, held strongly: the last compile (the one in force, or the one just refused for
+ * its flags). Not WeakMaps keyed by the documents: V8's minor collections keep a WeakMap's value
+ * alive while its key is young, so every replaced rule set stayed reachable until the next full
+ * collection and each minor collection promoted megabytes of them (docs/appconfig.md).
+ */
 export function createCompileCache(): CompileCache {
-  const byDomain = new WeakMap<Domain, WeakMap<object, WeakMap<object, CompiledRuleSet>>>();
-  const key = (input: DocumentInput | null): object | undefined => (input === null ? NO_OVERRIDES : typeof input.doc === 'object' && input.doc !== null ? input.doc : undefined);
+  let last: { domain: Domain; rules: unknown; overrides: unknown; compiled: CompiledRuleSet } | undefined;
+  const key = (input: DocumentInput | null): unknown => (input === null ? null : input.doc);
   return {
     get(domain, rules, overrides) {
-      const r = key(rules);
-      const o = key(overrides);
-      return r === undefined || o === undefined ? undefined : byDomain.get(domain)?.get(r)?.get(o);
+      if (last === undefined || last.domain !== domain || typeof rules.doc !== 'object' || rules.doc === null) return undefined;
+      return last.rules === key(rules) && last.overrides === key(overrides) ? last.compiled : undefined;
     },
     set(domain, rules, overrides, compiled) {
-      const r = key(rules);
-      const o = key(overrides);
-      if (r === undefined || o === undefined) return;
-      let byRules = byDomain.get(domain);
-      if (byRules === undefined) byDomain.set(domain, (byRules = new WeakMap()));
-      let byOverrides = byRules.get(r);
-      if (byOverrides === undefined) byRules.set(r, (byOverrides = new WeakMap()));
-      byOverrides.set(o, compiled);
+      if (typeof rules.doc !== 'object' || rules.doc === null) return;
+      last = { domain, rules: key(rules), overrides: key(overrides), compiled };
     },
   };
 }

@@ -49,17 +49,19 @@ export function loadBaked(rulesDir: string = DEFAULT_RULES_DIR): BakedConfig {
 }
 
 /**
- * Parsed documents by the raw document they came from: a provider keeps the raw documents of
- * unchanged profiles, so their parsed form (and with a {@link CompileCache}, the compiled rule
- * set) is reused when only another profile changed.
+ * The document parsed last per profile, by the raw document it came from: a provider keeps the
+ * raw documents of unchanged profiles, so their parsed form (and with a {@link CompileCache}, the
+ * compiled rule set) is reused when only another profile changed. Held strongly, one per
+ * profile, rather than in a WeakMap keyed by the raw documents: V8's minor collections keep a
+ * WeakMap's value alive while its key is young, which kept every replaced document reachable
+ * until the next full collection (docs/appconfig.md).
  */
-const parsed = new WeakMap<RawDocument, DocumentInput>();
+const lastParsed = new Map<RawDocument['profile'], { readonly raw: RawDocument; readonly input: DocumentInput }>();
 function inputOf(raw: RawDocument): DocumentInput {
-  let input = parsed.get(raw);
-  if (input === undefined) {
-    input = { file: raw.file, doc: parseDocument(raw.text, raw.file) };
-    parsed.set(raw, input);
-  }
+  const hit = lastParsed.get(raw.profile);
+  if (hit !== undefined && hit.raw === raw) return hit.input;
+  const input = { file: raw.file, doc: parseDocument(raw.text, raw.file) };
+  lastParsed.set(raw.profile, { raw, input });
   return input;
 }
 
