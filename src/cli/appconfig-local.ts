@@ -4,7 +4,6 @@
  */
 import { Command, Option } from 'commander';
 import { startLocalAppConfig, StateFileError, type LocalAppConfig } from '../appconfig/index.js';
-import type { Register } from './main.js';
 import { ExitCode, printJson, processIo, UsageError, type Io } from './output.js';
 
 interface LocalOptions {
@@ -92,8 +91,3 @@ Example:
       setExit(ExitCode.ok);
     });
 }
-
-/** Registers the `appconfig` group with `local` in it (the pipeline commands join the same group). */
-export const registerAppconfigLocal: Register = (program, io, setExit) => {
-  program.command('appconfig').description('Deploy and serve configuration through AWS AppConfig.').addCommand(localCommand(io, setExit));
-};

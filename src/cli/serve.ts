@@ -25,7 +25,7 @@ import type { Register } from './main.js';
 import { addKafkaSecurityOptions, givenKafkaSecurityOption, kafkaSecurityFromOptions } from './shadow-kafka.js';
 import { ExitCode, UsageError, type Io } from './output.js';
 
-export const DEFAULT_CAPACITY_FILE = join(DEFAULT_RULES_DIR, 'capacity.json');
+const DEFAULT_CAPACITY_FILE = join(DEFAULT_RULES_DIR, 'capacity.json');
 
 interface ServeOptions {
   json?: boolean;
@@ -145,7 +145,7 @@ export const registerServe: Register = (program, io, setExit) => {
 };
 
 /** Parses `rules=ID,flags=ID[,overrides=ID]`. */
-export function parseProfiles(text: string): ProfileIdentifiers {
+function parseProfiles(text: string): ProfileIdentifiers {
   const ids: Record<string, string> = {};
   for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
     const [name, id, ...rest] = entry.split('=');

@@ -60,7 +60,7 @@ export function addStoreOptions(command: Command): Command {
     .addOption(new Option('--region <region>', 'AWS region (default us-east-1)').env('AWS_REGION'));
 }
 
-export function storeKind(options: StoreOptions): 'file' | 'dynamodb' {
+function storeKind(options: StoreOptions): 'file' | 'dynamodb' {
   return options.store === 'dynamodb' ? 'dynamodb' : 'file';
 }
 

@@ -160,7 +160,6 @@ export type MigrationCommand =
   | (CommandBase & { readonly type: 'abort' })
   | (CommandBase & { readonly type: 'complete' });
 
-export type CommandType = MigrationCommand['type'];
 
 // ---------------------------------------------------------------------------------------------
 // Events: the only record of a migration. Each carries who, when and (where given) why.
@@ -196,7 +195,6 @@ export type MigrationEvent =
   | (EventBase & { readonly type: 'MigrationAborted' })
   | (EventBase & { readonly type: 'MigrationCompleted' });
 
-export type MigrationEventType = MigrationEvent['type'];
 
 /** A rule of the rollout that a command would break, in words a person understands. */
 export interface Rejection {

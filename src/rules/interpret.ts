@@ -56,14 +56,14 @@ export function checkRequest(request: RequestAttributes, catalog: Catalog): Chec
 }
 
 /** The routing attribute the mode ignores for this request (it is then treated as missing). */
-export function ignoredAttribute(mode: ServiceTierMode, serviceTier: string | null): 'serviceTier' | 'requestType' {
+function ignoredAttribute(mode: ServiceTierMode, serviceTier: string | null): 'serviceTier' | 'requestType' {
   if (mode === 'service-tier') return 'requestType';
   if (mode === 'request-type') return 'serviceTier';
   return serviceTier === null ? 'serviceTier' : 'requestType';
 }
 
 /** The request as the rules see it under `mode`. */
-export function applyMode(r: CheckedRequest, mode: ServiceTierMode): CheckedRequest {
+function applyMode(r: CheckedRequest, mode: ServiceTierMode): CheckedRequest {
   const ignored = ignoredAttribute(mode, r.serviceTier);
   return ignored === 'serviceTier' ? { ...r, serviceTier: null } : { ...r, requestType: null };
 }
@@ -77,7 +77,7 @@ export function conditionMatches(c: Condition | undefined, value: string | null)
 const ORDER: readonly AttributeName[] = ['accountId', 'serviceTier', 'classification', 'requestType', 'modelId', 'region'];
 
 /** The first condition of `rule` the (masked) request fails, or null when the rule matches. */
-export function firstMismatch(rule: RuleDef, r: CheckedRequest): AttributeName | null {
+function firstMismatch(rule: RuleDef, r: CheckedRequest): AttributeName | null {
   for (const a of ORDER) if (!conditionMatches(rule.when[a], r[a])) return a;
   return null;
 }

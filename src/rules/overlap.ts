@@ -51,7 +51,7 @@ export function coversFree(earlier: RuleDef, later: RuleDef): boolean {
 }
 
 /** Could some value satisfy both? Globs beyond literals, `?` and `*` are assumed to overlap. */
-export function intersects(a: Condition | undefined, b: Condition | undefined): boolean {
+function intersects(a: Condition | undefined, b: Condition | undefined): boolean {
   if (a === undefined || b === undefined) return true;
   if (a.missing && b.missing) return true;
   return sharedValue(a, b) !== undefined;

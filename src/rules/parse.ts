@@ -58,11 +58,11 @@ interface RuleSetDoc {
 /** picomatch options: `*` crosses `/` (model ids may contain slashes) and dots are ordinary characters. */
 const GLOB_OPTIONS = { dot: true, bash: true } as const;
 
-export function isGlob(value: string): boolean {
+function isGlob(value: string): boolean {
   return picomatch.scan(value).isGlob;
 }
 
-export function compileGlob(pattern: string): Glob {
+function compileGlob(pattern: string): Glob {
   const matcher = picomatch(pattern, GLOB_OPTIONS);
   return Object.freeze({ pattern, test: (value: string) => matcher(value) });
 }

@@ -27,7 +27,7 @@ function error(type: string, message: string, status = 400): CloudWatchReply {
 }
 
 /** An alarm's name from its ARN (`arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME`), or the string itself. */
-export function alarmNameOf(arn: string): string {
+function alarmNameOf(arn: string): string {
   const at = arn.indexOf(':alarm:');
   return at >= 0 ? arn.slice(at + ':alarm:'.length) : arn;
 }

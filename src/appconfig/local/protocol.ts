@@ -16,7 +16,7 @@ export type ErrorType =
   | 'PayloadTooLargeException';
 
 /** The HTTP status each error is modelled with in the AppConfig and AppConfigData service models. */
-export const ERROR_STATUS: Readonly<Record<ErrorType, number>> = {
+const ERROR_STATUS: Readonly<Record<ErrorType, number>> = {
   BadRequestException: 400,
   ConflictException: 409,
   ResourceNotFoundException: 404,

@@ -121,7 +121,7 @@ export function assemble(documents: ConfigurationDocuments, domain: Domain, vers
 }
 
 /** The mapping the flags of a configuration put in force: the legacy rule set or the tier one. */
-export function mappingInForce(snapshot: ConfigSnapshot, legacyVersion: string): CompiledRuleSet {
+function mappingInForce(snapshot: ConfigSnapshot, legacyVersion: string): CompiledRuleSet {
   return snapshot.flags.rulesVersion === legacyVersion ? snapshot.legacy : snapshot.tiered;
 }
 

@@ -38,7 +38,7 @@ export interface StrategyInfo extends Named {
 const named = (id: string | undefined, name: string | undefined): Named => ({ id: id ?? '', name: name ?? '' });
 
 /** The one item called `name`; undefined when none is; refused when several are. */
-export function pickByName<T extends Named>(items: readonly T[], name: string, what: string): T | undefined {
+function pickByName<T extends Named>(items: readonly T[], name: string, what: string): T | undefined {
   const matches = items.filter((i) => i.name === name);
   if (matches.length > 1) throw new PipelineError('refused', `ambiguous ${what} name "${name}": ${matches.length} share it (${matches.map((m) => m.id).join(', ')}); rename all but one`);
   return matches[0];
@@ -49,7 +49,7 @@ function unknown(what: string, name: string, items: readonly Named[], hint: stri
   return new PipelineError('not-found', `unknown ${what} "${name}" (${known})${hint}`);
 }
 
-export async function listApplications(client: AppConfigClient): Promise<Named[]> {
+async function listApplications(client: AppConfigClient): Promise<Named[]> {
   const out: Named[] = [];
   for await (const page of paginateListApplications({ client }, {})) for (const a of page.Items ?? []) out.push(named(a.Id, a.Name));
   return out;

@@ -44,7 +44,7 @@ export interface SampledRecord {
   readonly candidate: SideOutcome | SideError;
 }
 
-export const BREAKDOWNS = ['serviceTier', 'classification', 'requestType', 'account', 'model'] as const;
+const BREAKDOWNS = ['serviceTier', 'classification', 'requestType', 'account', 'model'] as const;
 export type BreakdownName = (typeof BREAKDOWNS)[number];
 
 export interface ShadowAggregate {
@@ -124,7 +124,7 @@ export function emptyAggregate(shape: AggregateShape): ShadowAggregate {
 }
 
 /** A total order on damage events, so merged aggregates list them the same whatever the merge order. */
-export function compareDamage(a: SourceDamage, b: SourceDamage): number {
+function compareDamage(a: SourceDamage, b: SourceDamage): number {
   const ka = `${a.where}\u0000${a.kind}\u0000${a.detail}`;
   const kb = `${b.where}\u0000${b.kind}\u0000${b.detail}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
@@ -241,13 +241,13 @@ export interface AggregateJson {
   readonly damage: readonly SourceDamage[];
 }
 
-export function sortedObject<V>(map: ReadonlyMap<string, V>): Record<string, V> {
+function sortedObject<V>(map: ReadonlyMap<string, V>): Record<string, V> {
   const out: Record<string, V> = {};
   for (const key of [...map.keys()].sort()) out[key] = map.get(key) as V;
   return out;
 }
 
-export function countsObject(counts: readonly number[]): Record<OutcomeKind, number> {
+function countsObject(counts: readonly number[]): Record<OutcomeKind, number> {
   return {
     same: counts[0] ?? 0,
     changed: counts[1] ?? 0,

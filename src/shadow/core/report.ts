@@ -113,7 +113,7 @@ export function damageSection(events: AggregateJson['damage']): DamageSection {
   return { events, recordsLost, bytesLost, unknownLoss };
 }
 
-export const TOP_N = 10;
+const TOP_N = 10;
 
 export function share(part: number, whole: number): number {
   return whole === 0 ? 0 : Math.round((part / whole) * 1e6) / 1e6;

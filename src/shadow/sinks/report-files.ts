@@ -216,6 +216,3 @@ export function readCheckpoint(file: string): {
   }
 }
 
-export function removeCheckpoint(dir: string): void {
-  rmSync(join(dir, REPORT_FILES.checkpoint), { force: true });
-}

@@ -48,7 +48,7 @@ export interface FileSourceOptions {
 }
 
 /** The path that names standard input. */
-export const STDIN_PATH = '-';
+const STDIN_PATH = '-';
 
 /** A file source: also says where it got to and what it lost. */
 export interface FileSource extends RecordSource, ProgressReporting {
