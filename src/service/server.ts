@@ -226,8 +226,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const initial = provider.current();
   if (initial !== undefined) metrics.configLoaded(initial);
 
-  /** Builds a record only when a log is configured (building one costs a Date and an object per request). */
-  const log = requestLog === noRequestLog ? (): void => undefined : (make: () => RequestRecord): void => requestLog.write(make());
+  /** Records are built only when a log is configured (one costs a Date, an ISO string and an object per request). */
+  const logging = requestLog !== noRequestLog;
 
   function respond(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
     metrics.response(status);
@@ -262,7 +262,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
     if (r === undefined) {
-      log(() => record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
       return;
     }
     respond(res, 200, {
@@ -281,7 +281,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       tokenRejected: r.tokenRejected ?? null,
       observed: r.observed === undefined ? null : r.observed.ok ? { mapping: r.observed.mapping, tier: r.observed.tier.name, qos: r.observed.qos } : { mapping: r.observed.mapping, error: r.observed.code },
     });
-    log(() => record(requestId, arrivalMs, wire.request, r, 'decided', 200));
+    if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, r, 'decided', 200));
   }
 
   async function gatewayRequest(req: IncomingMessage, res: ServerResponse, upstream: Pool): Promise<void> {
@@ -294,13 +294,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
     if (r === undefined) {
-      log(() => record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
       return;
     }
     const variant = variantIndex.get(wire.request.modelId) ?? defaultVariant;
     if (variant === undefined) {
       respond(res, 400, { error: 'unknown-model', message: `no capacity for model ${JSON.stringify(wire.request.modelId)} and no defaultVariant in the capacity file` });
-      log(() => record(requestId, arrivalMs, wire.request, r, 'unknown-model', 400));
+      if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, r, 'unknown-model', 400));
       return;
     }
     const headers = rankingHeaders(r, snapshot, requestId);
@@ -314,7 +314,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     };
     res.on('close', onClose);
     let outcome = 'completed';
-    let status = 200;
+    let status: number;
     try {
       if (res.destroyed) throw new ClientGone();
       status = await runtime.run({ id: schedulerId, variant, tier: r.tier.rank, account: wire.request.accountId, preemptable: r.preemptable, deadline: performance.now() + queueTimeoutMs }, () => {
@@ -352,7 +352,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       res.off('close', onClose);
       running.delete(schedulerId);
     }
-    log(() => record(requestId, arrivalMs, wire.request, r, outcome, status));
+    if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, r, outcome, status));
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,6 +2,8 @@
  * `prio serve` over real HTTP on 127.0.0.1: gateway and decision modes end to end, overload as
  * a client sees it, a client that hangs up, a streamed answer, health and metrics.
  */
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimUpstream, type Service, type SimUpstream } from '../../src/service/index.js';
 import { LEGACY_FLAGS, PHASE2_FLAGS, TestProvider, post, snapshot, startTestService } from '../support/serve.js';
@@ -151,6 +153,42 @@ describe('prio serve gateway', () => {
     expect(res.status).toBe(503);
     expect(res.body.error).toBe('draining');
     await until(() => upstream.abandoned === 1, 'the upstream to see the request go');
+  });
+
+  it('relays a large answer whole to a client that stops reading for a while (the upstream waits for it)', async () => {
+    const CHUNK = Buffer.alloc(64 * 1024, 0x61);
+    const CHUNKS = 256; // 16 MiB: far more than the sockets buffer
+    const upstream = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(CHUNK.length * CHUNKS) });
+      let sent = 0;
+      const more = () => {
+        while (sent < CHUNKS) {
+          sent++;
+          if (!res.write(CHUNK)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise((r) => upstream.close(r)));
+    const service = await serve({ upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+    const received = await new Promise<{ status: number; bytes: number }>((resolve, reject) => {
+      const req = httpRequest(`${service.url}/v1/chat/completions`, { method: 'POST', headers: { ...ptv1, 'x-prio-model': 'm' } }, (res) => {
+        let bytes = 0;
+        res.pause();
+        setTimeout(() => {
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+          res.resume();
+        }, 300);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(received).toEqual({ status: 200, bytes: CHUNK.length * CHUNKS });
+    await until(() => service.inFlight === 0, 'the handler to finish');
   });
 
   it('answers 502 naming the failure when the upstream cannot be reached, with the ranking headers', async () => {
