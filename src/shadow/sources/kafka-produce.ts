@@ -8,17 +8,21 @@
  * source skips them. A line too large for the topic itself cannot be sent: it is skipped and
  * reported with its line number, never dropped silently.
  */
-import { createReadStream, statSync } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import kafkajs, { Partitioners, type Admin, type Message } from 'kafkajs';
 import { FileReadError } from '../../config/index.js';
 import { timestampMs } from '../core/record.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { KafkaSourceError } from './kafka.js';
 import { CODEC_NAMES, type KafkaCodec } from './kafka-codecs.js';
+import { fileSource } from './file.js';
+import { rawNdjsonLines } from './lines.js';
 
 export interface ProduceLogOptions extends KafkaConnection {
+  /** The NDJSON log (.gz by name or content, a named pipe, or - for stdin). */
   readonly file: string;
+  /** What `-` reads (default process.stdin); for tests. */
+  readonly stdin?: Readable;
   readonly topic: string;
   /** Partitions of the topic when it has to be created (an existing topic keeps its own). Default 1. */
   readonly partitions?: number;
@@ -61,11 +65,8 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
   const { topic, file } = options;
   const requestedPartitions = options.partitions ?? 1;
   if (!Number.isInteger(requestedPartitions) || requestedPartitions < 1) throw new RangeError(`partitions must be a positive integer, got ${requestedPartitions}`);
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a regular file');
-  } catch (err) {
-    throw new FileReadError(file, err);
-  }
+  // A missing file or a directory fails here, before any connection (the reader itself opens later, once the topic's size limit is known).
+  fileSource(file, options.stdin === undefined ? {} : { stdin: options.stdin });
   const kafka = kafkaClient({ ...options, clientId: options.clientId ?? 'prio-produce' });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -106,11 +107,15 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
   };
 
   try {
-    for await (const { line, value } of lines(file)) {
-      if (value.length > limit) {
-        skipped.push({ line, bytes: value.length, reason: `larger than topic ${topic} accepts (max.message.bytes ${topicInfo.maxMessageBytes})` });
+    // Lines over the topic's limit are never buffered whole: the reader counts their bytes and hands their size.
+    const reader = rawNdjsonLines(file, { maxRecordBytes: limit, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
+    for await (const { line, bytes: value, problem, oversizedBytes } of reader) {
+      if (oversizedBytes !== undefined) {
+        skipped.push({ line, bytes: oversizedBytes, reason: `larger than topic ${topic} accepts (max.message.bytes ${topicInfo.maxMessageBytes})` });
         continue;
       }
+      // A truncated or corrupt .gz: what follows the damage cannot be sent, so the load fails as an unreadable file.
+      if (problem !== undefined) throw new FileReadError(file, new Error(problem));
       const { accountId, timestamp } = peek(value);
       if (timestamp !== undefined) lastTimestamp = timestamp;
       const message: Message = { value: Buffer.from(value.buffer, value.byteOffset, value.length), timestamp: String(lastTimestamp) };
@@ -198,40 +203,4 @@ function peek(value: Uint8Array): { accountId?: string; timestamp?: number } {
   // Kafka timestamps are non-negative; ISO times before 1970 are valid records but get the broker's time.
   const timestamp = ms !== undefined && ms >= 0 ? ms : undefined;
   return { ...(accountId !== undefined ? { accountId } : {}), ...(timestamp !== undefined ? { timestamp } : {}) };
-}
-
-/** Non-blank lines of an NDJSON file (or .gz) as raw bytes with 1-based line numbers; `\r\n` endings allowed. */
-async function* lines(file: string): AsyncGenerator<{ line: number; value: Uint8Array }> {
-  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-  if (stream !== raw) raw.on('error', (err) => stream.destroy(err));
-  let line = 1;
-  let carry: Buffer[] = [];
-  const finish = (tail: Buffer): Uint8Array | undefined => {
-    let bytes = carry.length === 0 ? tail : Buffer.concat([...carry, tail]);
-    carry = [];
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
-    return isBlank(bytes) ? undefined : Buffer.from(bytes);
-  };
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let start = 0;
-      for (let nl = chunk.indexOf(0x0a, start); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-        const value = finish(chunk.subarray(start, nl));
-        if (value) yield { line, value };
-        line++;
-        start = nl + 1;
-      }
-      if (start < chunk.length) carry.push(Buffer.from(chunk.subarray(start)));
-    }
-  } catch (err) {
-    throw new FileReadError(file, err);
-  }
-  const value = finish(Buffer.alloc(0));
-  if (value) yield { line, value };
-}
-
-function isBlank(bytes: Uint8Array): boolean {
-  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
-  return true;
 }
