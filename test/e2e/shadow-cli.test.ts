@@ -187,7 +187,7 @@ describe('prio shadow replay', () => {
       ['bad-count', (r) => ((r.outcomes as Record<string, unknown>).same = -1), 'report.json#/outcomes/same: must be >= 0'],
       ['bad-token', (r) => delete (r.tokens as Record<string, unknown>).valid, 'report.json#/tokens: missing required property "valid"'],
       ['bad-matrix', (r) => (r.confusion as { matrix: unknown[] }).matrix.pop(), 'report.json#/confusion/matrix: must have one row per label'],
-      ['bad-sum', (r) => ((r.totals as Record<string, number>).read += 1), 'report.json#/totals: do not add up'],
+      ['bad-sum', (r) => ((r.totals as { read: number }).read += 1), 'report.json#/totals: do not add up'],
       ['bad-format', (r) => (r.format = 'other/1'), 'report.json#/format: must be equal to constant'],
     ];
     for (const [name, edit, message] of cases) {
