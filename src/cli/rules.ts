@@ -2,8 +2,6 @@
  * `prio rules …`: lint rule sets, diff two of them over the whole catalog, evaluate requests.
  * Thin: reads files at the edge, calls src/rules, prints (tables by default, JSON on request).
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import { FileReadError, lintRuleSetFile, loadDomain, loadRuleSet, type FileFindings } from '../config/index.js';
 import {
@@ -17,6 +15,7 @@ import {
   type ServiceTierMode,
   type StaticDiff,
 } from '../rules/index.js';
+import { ndjsonLines, STDIN_PATH } from '../shadow/index.js';
 import type { Register } from './main.js';
 import { aliasRulesDir, ExitCode, noteStdinAtTerminal, printJson, rulesDirOption, table, UsageError, type Io } from './output.js';
 
@@ -64,28 +63,20 @@ function formatDiff(diff: StaticDiff): string {
   return `${head}\n${table(['count', 'change', 'old', 'new', 'example (serviceTier/classification/requestType)', 'rules of the example'], rows)}`;
 }
 
-/** Reads NDJSON lines from a file or stdin. */
-async function* lines(input: string | undefined): AsyncGenerator<string> {
-  const stream = input === undefined || input === '-' ? process.stdin : createReadStream(input, 'utf8');
-  const reader = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  try {
-    for await (const line of reader) yield line;
-  } finally {
-    reader.close();
-  }
-}
-
 /** Evaluates a stream of NDJSON requests; every line yields one output line, errors included. */
 async function evalStream(rs: CompiledRuleSet, input: string | undefined, explain: boolean, io: Io): Promise<number> {
-  let lineNo = 0;
   let failed = 0;
   let evaluated = 0;
   try {
-    if (input === undefined || input === '-') noteStdinAtTerminal(io, 'NDJSON requests');
-    for await (const text of lines(input)) {
-      lineNo++;
-      if (text.trim() === '') continue;
+    if (input === undefined || input === STDIN_PATH) noteStdinAtTerminal(io, 'NDJSON requests');
+    // The shared NDJSON reader: a file, .gz or stdin; blank lines skipped with their numbers kept.
+    for await (const { line: lineNo, text, problem } of ndjsonLines(input ?? STDIN_PATH)) {
       evaluated++;
+      if (problem !== undefined) {
+        failed++;
+        io.out(JSON.stringify({ line: lineNo, error: { code: 'UNREADABLE_LINE', message: problem } }));
+        continue;
+      }
       let request: RequestAttributes;
       try {
         request = JSON.parse(text) as RequestAttributes;

@@ -259,10 +259,10 @@ Every non-blank line becomes one message, bytes untouched (malformed lines too: 
 quarantines them, as it would from the file). Keys are accountIds, so one account's requests
 stay in order in one partition; message timestamps are the requests' own, so
 \`prio shadow replay --from/--to\` selects by request time. A line too large for the topic is
-skipped and listed (exit 1), as is a damaged .gz (what could be read is written).
+skipped and listed (exit 1); a damaged .gz stops the load as an unreadable file (exit 2).
 The log is read as \`prio shadow replay --file\` reads it: .gz by name or by content, stdin.
 
-Exit status: 0 loaded, 1 some lines could not be written or the log is damaged, 2 usage, unreadable file or no broker.
+Exit status: 0 loaded, 1 some lines could not be written, 2 usage, unreadable or damaged file, or no broker.
 
 Examples:
   $ prio shadow produce --file shadow/samples/requests.ndjson --topic requests --kafka-brokers 127.0.0.1:9092 --partitions 4
@@ -306,8 +306,7 @@ Examples:
             ),
         );
         for (const s of result.skipped) io.err(`skipped line ${s.line} (${s.bytes} bytes): ${s.reason}`);
-        if (result.damage !== undefined) io.err(result.damage);
       }
-      setExit(result.skipped.length > 0 || result.damage !== undefined ? ExitCode.findings : ExitCode.ok);
+      setExit(result.skipped.length > 0 ? ExitCode.findings : ExitCode.ok);
     });
 }

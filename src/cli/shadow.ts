@@ -357,7 +357,7 @@ Example:
       const file = existsSync(join(reportPath, 'report.json')) ? join(reportPath, 'report.json') : reportPath;
       const doc = readJsonFile(file);
       // Round-trip through the aggregate: a report that does not add up is refused, not gated.
-      const { aggregate, rulesets } = aggregateFromReport(doc);
+      const { aggregate, rulesets } = aggregateFromReport(doc, file);
       const report = buildReport(aggregate, { rulesets });
       const verdict = evaluateGate(report, loadGate(options.gate) ?? {});
       if (options.json === true) printJson(io, verdict);

@@ -193,7 +193,7 @@ export async function runRollout(options: RunnerOptions, deps: RunnerDeps): Prom
           await deps.sleep(waitMs);
           continue;
         }
-        if (!(err instanceof LeaseLost || (err instanceof Error && err.name === 'FencedAppend') || err instanceof FencedAppend)) throw err;
+        if (!(err instanceof LeaseLost || err instanceof FencedAppend)) throw err;
         log('lease', `lost ${leaseName} (${(err as Error).message}); waiting to take it again`);
         stopRenewing();
         lease = undefined;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FileReadError } from '../config/index.js';
 import { ConfigError } from '../validation/index.js';
-import { AggregateFormatError, mergeAggregates, type ShadowAggregate } from './core/aggregate.js';
+import { mergeAggregates, type ShadowAggregate } from './core/aggregate.js';
 import { evaluateGate, type GateSpec, type GateVerdict } from './core/gate.js';
 import { aggregateFromReport, buildReport, type ShadowReport } from './core/report.js';
 import { coverageFromJson, overlapOf, unionCoverage } from './core/coverage.js';
@@ -39,13 +39,9 @@ function readPartial(input: string): { file: string; aggregate: ShadowAggregate;
     if (err instanceof SyntaxError) throw new ConfigError([{ file, pointer: '', message: `not valid JSON: ${err.message}` }]);
     throw new FileReadError(file, err);
   }
-  try {
-    const { aggregate, rulesets } = aggregateFromReport(doc);
-    return { file, aggregate, rulesets, run: (doc as { run?: unknown }).run ?? null };
-  } catch (err) {
-    if (err instanceof AggregateFormatError) throw new ConfigError([{ file, pointer: '', message: `not a mergeable shadow report: ${err.message}` }]);
-    throw err;
-  }
+  // A document that is no shadow report is refused with the file, the JSON pointer and the problem.
+  const { aggregate, rulesets } = aggregateFromReport(doc, file);
+  return { file, aggregate, rulesets, run: (doc as { run?: unknown }).run ?? null };
 }
 
 /** Thrown when partial reports would count records twice: a usage error, not a bad document. */

@@ -18,6 +18,8 @@ export interface SourceRecord {
    * truncated tail of a .gz): the record is quarantined with this reason and never parsed.
    */
   readonly sourceError?: string;
+  /** The full size in bytes of a line over the size limit (its `value` is then only an excerpt). */
+  readonly oversizedBytes?: number;
 }
 
 /** Resume point: the next offset to read per partition (Kafka) or the next line (file). */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -170,6 +170,35 @@ describe('prio shadow replay', () => {
     expect(merged.code).toBe(0);
     expect(withoutRun(join(root, 'merged'))).toBe(withoutRun(join(root, 'whole')));
     expect((await runCli('shadow', 'merge', join(root, 'pa'), '--out', join(root, 'pa'))).code).toBe(2);
+  });
+
+  it('a damaged report.json is refused by merge and gate with the file, the JSON pointer and the problem', async () => {
+    const good = readReport(join(root, 'pa'));
+    const damaged = (name: string, edit: (r: Record<string, unknown>) => void): string => {
+      const dir = join(root, name);
+      const doc = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
+      edit(doc);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'report.json'), JSON.stringify(doc));
+      return dir;
+    };
+    const cases: [string, (r: Record<string, unknown>) => void, string][] = [
+      ['bad-count', (r) => ((r.outcomes as Record<string, unknown>).same = -1), 'report.json#/outcomes/same: must be >= 0'],
+      ['bad-token', (r) => delete (r.tokens as Record<string, unknown>).valid, 'report.json#/tokens: missing required property "valid"'],
+      ['bad-matrix', (r) => (r.confusion as { matrix: unknown[] }).matrix.pop(), 'report.json#/confusion/matrix: must have one row per label'],
+      ['bad-sum', (r) => ((r.totals as { read: number }).read += 1), 'report.json#/totals: do not add up'],
+      ['bad-format', (r) => (r.format = 'other/1'), 'report.json#/format: must be equal to constant'],
+    ];
+    for (const [name, edit, message] of cases) {
+      const dir = damaged(name, edit);
+      const merged = await runCli('shadow', 'merge', join(root, 'pb'), dir, '--out', join(root, `merged-${name}`));
+      expect(merged.code, name).toBe(2);
+      expect(merged.err, name).toContain(`${join(dir, message)}`);
+      const gated = await runCli('shadow', 'gate', dir);
+      expect(gated.code, name).toBe(2);
+      expect(gated.err, name).toContain(message);
+    }
   });
 
   it('usage and input errors exit 2 with a message', async () => {

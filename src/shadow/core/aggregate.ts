@@ -7,6 +7,7 @@
  */
 import { emptyReservoir, mergeReservoirs, type Reservoir } from './reservoir.js';
 import type { SourceDamage } from '../source.js';
+import { schemaValidator, type ConfigIssue } from '../../validation/index.js';
 
 export const OUTCOME_KINDS = ['same', 'changed', 'baselineError', 'candidateError', 'bothError'] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
@@ -217,29 +218,110 @@ export function mergeAggregates(a: ShadowAggregate, b: ShadowAggregate): ShadowA
 // Lossless JSON form (the `state` part of report.json). Keys are sorted so equal aggregates
 // serialize to equal bytes whatever order their records arrived in.
 
-export interface AggregateJson {
-  readonly labels: readonly string[];
-  readonly read: number;
-  readonly quarantined: number;
-  readonly quarantineReasons: Record<string, number>;
-  readonly outcomes: Record<OutcomeKind, number>;
-  readonly changes: ShadowAggregate['changes'];
+/**
+ * The JSON form of a value, derived from its type: a Map becomes an object keyed by the Map's
+ * keys (sorted when written), arrays and nested objects keep their shape, primitives stay.
+ */
+export type JsonForm<T> =
+  T extends ReadonlyMap<string, infer V>
+    ? Readonly<Record<string, JsonForm<V>>>
+    : T extends readonly (infer E)[]
+      ? readonly JsonForm<E>[]
+      : T extends object
+        ? { readonly [K in keyof T]: JsonForm<T[K]> }
+        : T;
+
+/** Outcome counts by name, as written (the aggregate indexes them by {@link OUTCOME}). */
+export type OutcomeCountsJson = Record<OutcomeKind, number>;
+
+/**
+ * The aggregate's JSON form: {@link JsonForm} of {@link ShadowAggregate}, except the four fields
+ * whose in-memory layout is chosen for the hot path (outcome counts by index, a flattened
+ * matrix, the reservoir) and are written in a form a person can read.
+ */
+export type AggregateJson = Omit<JsonForm<ShadowAggregate>, 'outcomes' | 'confusion' | 'breakdowns' | 'sample'> & {
+  readonly outcomes: OutcomeCountsJson;
+  /** One row per baseline label, one column per candidate label. */
   readonly confusion: readonly (readonly number[])[];
-  readonly downgradesByTier: Record<string, number>;
-  readonly failClosed: Record<string, number>;
-  readonly breakdowns: Record<BreakdownName, Record<string, Record<OutcomeKind, number>>>;
-  readonly tokens: { absent: number; unchecked: number; checked: number; valid: number; invalid: Record<string, number>; mismatch: Record<string, number> };
-  readonly fidelity: {
-    checked: number;
-    matched: number;
-    priorityMismatch: number;
-    qosMismatch: number;
-    baselineError: number;
-    mismatches: Record<string, number>;
-  };
-  readonly sample: { readonly size: number; readonly seed: number; readonly records: readonly { rank: number; record: SampledRecord }[] };
-  readonly damage: readonly SourceDamage[];
-}
+  readonly breakdowns: Record<BreakdownName, Record<string, OutcomeCountsJson>>;
+  readonly sample: { readonly size: number; readonly seed: number; readonly records: readonly { readonly rank: number; readonly record: SampledRecord }[] };
+};
+
+const COUNT = { type: 'integer', minimum: 0 } as const;
+const COUNTERS = { type: 'object', additionalProperties: COUNT } as const;
+const OUTCOME_COUNTS = { type: 'object', required: [...OUTCOME_KINDS], properties: Object.fromEntries(OUTCOME_KINDS.map((k) => [k, COUNT])) } as const;
+const COUNT_OR_NULL = { anyOf: [COUNT, { type: 'null' }] } as const;
+
+/** JSON Schemas of the parts of {@link AggregateJson}; the report's schema reuses them where report.json holds them elsewhere. */
+export const AGGREGATE_PART_SCHEMAS = {
+  labels: { type: 'array', items: { type: 'string' }, minItems: 1 },
+  count: COUNT,
+  counters: COUNTERS,
+  outcomes: OUTCOME_COUNTS,
+  changes: {
+    type: 'object',
+    required: ['priority', 'upgrades', 'downgrades', 'withinLegacyLevel', 'qos', 'preemptable'],
+    properties: { priority: COUNT, upgrades: COUNT, downgrades: COUNT, withinLegacyLevel: COUNT, qos: COUNT, preemptable: COUNT },
+  },
+  matrix: { type: 'array', items: { type: 'array', items: COUNT } },
+  breakdowns: { type: 'object', required: [...BREAKDOWNS], properties: Object.fromEntries(BREAKDOWNS.map((b) => [b, { type: 'object', additionalProperties: OUTCOME_COUNTS }])) },
+  tokens: {
+    type: 'object',
+    required: ['absent', 'unchecked', 'checked', 'valid', 'invalid', 'mismatch'],
+    properties: { absent: COUNT, unchecked: COUNT, checked: COUNT, valid: COUNT, invalid: COUNTERS, mismatch: COUNTERS },
+  },
+  fidelity: {
+    type: 'object',
+    required: ['checked', 'matched', 'priorityMismatch', 'qosMismatch', 'baselineError', 'mismatches'],
+    properties: { checked: COUNT, matched: COUNT, priorityMismatch: COUNT, qosMismatch: COUNT, baselineError: COUNT, mismatches: COUNTERS },
+  },
+  sample: {
+    type: 'object',
+    required: ['size', 'seed', 'records'],
+    properties: {
+      size: COUNT,
+      seed: COUNT,
+      records: { type: 'array', items: { type: 'object', required: ['rank', 'record'], properties: { rank: COUNT, record: { type: 'object' } } } },
+    },
+  },
+  damage: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['kind', 'where', 'detail', 'recordsLost', 'bytesLost'],
+      properties: {
+        kind: { enum: ['truncated-gzip', 'offset-gap', 'corrupt-batch'] },
+        where: { type: 'string' },
+        detail: { type: 'string' },
+        recordsLost: COUNT_OR_NULL,
+        bytesLost: COUNT_OR_NULL,
+      },
+    },
+  },
+} as const;
+
+const P = AGGREGATE_PART_SCHEMAS;
+/** The JSON Schema of {@link AggregateJson} (the `state` of a checkpoint). `damage` may be absent: reports written before it was tracked. */
+export const AGGREGATE_JSON_SCHEMA = {
+  type: 'object',
+  required: ['labels', 'read', 'quarantined', 'quarantineReasons', 'outcomes', 'changes', 'confusion', 'downgradesByTier', 'failClosed', 'breakdowns', 'tokens', 'fidelity', 'sample'],
+  properties: {
+    labels: P.labels,
+    read: P.count,
+    quarantined: P.count,
+    quarantineReasons: P.counters,
+    outcomes: P.outcomes,
+    changes: P.changes,
+    confusion: P.matrix,
+    downgradesByTier: P.counters,
+    failClosed: P.counters,
+    breakdowns: P.breakdowns,
+    tokens: P.tokens,
+    fidelity: P.fidelity,
+    sample: P.sample,
+    damage: P.damage,
+  },
+} as const;
 
 function sortedObject<V>(map: ReadonlyMap<string, V>): Record<string, V> {
   const out: Record<string, V> = {};
@@ -304,96 +386,69 @@ export function aggregateToJson(agg: ShadowAggregate): AggregateJson {
 /** Thrown when a partial report's state cannot be read back (another format, edited by hand). */
 export class AggregateFormatError extends Error {
   override readonly name = 'AggregateFormatError';
+  /** `where` names the document (or its part), `pointer` the value in it (RFC 6901), `problem` what is wrong. */
+  constructor(
+    readonly where: string,
+    readonly pointer: string,
+    readonly problem: string,
+  ) {
+    super(`${where}${pointer === '' ? '' : `#${pointer}`}: ${problem}`);
+  }
 }
 
-function num(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new AggregateFormatError(`${where} must be a non-negative integer`);
-  return value;
+const validateAggregate = schemaValidator(AGGREGATE_JSON_SCHEMA);
+
+/** Pointer-addressed problems of `json` as an aggregate's JSON form (none when it conforms). */
+export function aggregateJsonIssues(json: unknown, file: string): ConfigIssue[] {
+  return validateAggregate(json, file);
 }
 
-function obj(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AggregateFormatError(`${where} must be an object`);
-  return value as Record<string, unknown>;
+function counters(value: Readonly<Record<string, number>>, into: Map<string, number>): void {
+  for (const [k, v] of Object.entries(value)) into.set(k, v);
 }
 
-function counters(value: unknown, where: string): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const [k, v] of Object.entries(obj(value, where))) map.set(k, num(v, `${where}.${k}`));
-  return map;
-}
+const outcomeCounts = (value: OutcomeCountsJson): OutcomeCounts => OUTCOME_KINDS.map((k) => value[k]);
 
-function outcomeCounts(value: unknown, where: string): OutcomeCounts {
-  const o = obj(value, where);
-  return OUTCOME_KINDS.map((k) => num(o[k], `${where}.${k}`));
-}
-
-/** Reads back what {@link aggregateToJson} wrote (the sample's canonical texts are recomputed). */
+/**
+ * Reads back what {@link aggregateToJson} wrote (the sample's canonical texts are recomputed),
+ * checked against {@link AGGREGATE_JSON_SCHEMA}; the first problem is thrown as an
+ * {@link AggregateFormatError} naming `where` and the JSON pointer.
+ */
 export function aggregateFromJson(json: unknown, where = 'state'): ShadowAggregate {
-  const o = obj(json, where);
-  if (!Array.isArray(o.labels) || !o.labels.every((l) => typeof l === 'string') || o.labels.at(-1) !== 'error') {
-    throw new AggregateFormatError(`${where}.labels must be the tier names followed by "error"`);
-  }
-  const labels = o.labels as string[];
-  const sampleJson = obj(o.sample, `${where}.sample`);
-  const agg = emptyAggregate({
-    tiers: labels.slice(0, -1),
-    sampleSize: num(sampleJson.size, `${where}.sample.size`),
-    sampleSeed: num(sampleJson.seed, `${where}.sample.seed`),
-  });
-  agg.read = num(o.read, `${where}.read`);
-  agg.quarantined = num(o.quarantined, `${where}.quarantined`);
-  for (const [k, v] of counters(o.quarantineReasons, `${where}.quarantineReasons`)) agg.quarantineReasons.set(k, v);
-  outcomeCounts(o.outcomes, `${where}.outcomes`).forEach((v, i) => (agg.outcomes[i] = v));
-  const changes = obj(o.changes, `${where}.changes`);
-  for (const key of Object.keys(agg.changes) as (keyof ShadowAggregate['changes'])[]) agg.changes[key] = num(changes[key], `${where}.changes.${key}`);
-  const rows = o.confusion;
-  if (!Array.isArray(rows) || rows.length !== labels.length) throw new AggregateFormatError(`${where}.confusion must have one row per label`);
-  rows.forEach((row: unknown, r) => {
-    if (!Array.isArray(row) || row.length !== labels.length) throw new AggregateFormatError(`${where}.confusion[${r}] must have one column per label`);
-    row.forEach((v: unknown, c) => (agg.confusion[r * labels.length + c] = num(v, `${where}.confusion[${r}][${c}]`)));
-  });
-  for (const [k, v] of counters(o.downgradesByTier, `${where}.downgradesByTier`)) agg.downgradesByTier.set(k, v);
-  for (const [k, v] of counters(o.failClosed, `${where}.failClosed`)) agg.failClosed.set(k, v);
-  const breakdowns = obj(o.breakdowns, `${where}.breakdowns`);
-  for (const name of BREAKDOWNS) {
-    for (const [k, v] of Object.entries(obj(breakdowns[name], `${where}.breakdowns.${name}`))) {
-      agg.breakdowns[name].set(k, outcomeCounts(v, `${where}.breakdowns.${name}.${k}`));
-    }
-  }
-  const tokens = obj(o.tokens, `${where}.tokens`);
-  agg.tokens.absent = num(tokens.absent, `${where}.tokens.absent`);
-  agg.tokens.unchecked = num(tokens.unchecked, `${where}.tokens.unchecked`);
-  agg.tokens.checked = num(tokens.checked, `${where}.tokens.checked`);
-  agg.tokens.valid = num(tokens.valid, `${where}.tokens.valid`);
-  for (const [k, v] of counters(tokens.invalid, `${where}.tokens.invalid`)) agg.tokens.invalid.set(k, v);
-  for (const [k, v] of counters(tokens.mismatch, `${where}.tokens.mismatch`)) agg.tokens.mismatch.set(k, v);
-  const fidelity = obj(o.fidelity, `${where}.fidelity`);
-  agg.fidelity.checked = num(fidelity.checked, `${where}.fidelity.checked`);
-  agg.fidelity.matched = num(fidelity.matched, `${where}.fidelity.matched`);
-  agg.fidelity.priorityMismatch = num(fidelity.priorityMismatch, `${where}.fidelity.priorityMismatch`);
-  agg.fidelity.qosMismatch = num(fidelity.qosMismatch, `${where}.fidelity.qosMismatch`);
-  agg.fidelity.baselineError = num(fidelity.baselineError, `${where}.fidelity.baselineError`);
-  for (const [k, v] of counters(fidelity.mismatches, `${where}.fidelity.mismatches`)) agg.fidelity.mismatches.set(k, v);
-  const records = sampleJson.records;
-  if (!Array.isArray(records)) throw new AggregateFormatError(`${where}.sample.records must be an array`);
-  for (const [i, entry] of records.entries()) {
-    const e = obj(entry, `${where}.sample.records[${i}]`);
-    const record = obj(e.record, `${where}.sample.records[${i}].record`) as unknown as SampledRecord;
-    agg.sample.items.push({ rank: num(e.rank, `${where}.sample.records[${i}].rank`), text: JSON.stringify(record), value: record });
-  }
-  if (agg.sample.items.length > agg.sample.capacity) throw new AggregateFormatError(`${where}.sample holds more records than its size`);
-  // Absent in reports written before damage was tracked: nothing known lost.
-  if (o.damage !== undefined) {
-    if (!Array.isArray(o.damage)) throw new AggregateFormatError(`${where}.damage must be an array`);
-    for (const [i, entry] of o.damage.entries()) agg.damage.push(damageFromJson(entry, `${where}.damage[${i}]`));
-  }
-  return agg;
+  const issue = aggregateJsonIssues(json, where)[0];
+  if (issue !== undefined) throw new AggregateFormatError(issue.file, issue.pointer, issue.message);
+  return aggregateFromValidJson(json as AggregateJson, where);
 }
 
-function damageFromJson(value: unknown, where: string): SourceDamage {
-  const d = obj(value, where);
-  if (d.kind !== 'truncated-gzip' && d.kind !== 'offset-gap' && d.kind !== 'corrupt-batch') throw new AggregateFormatError(`${where}.kind must be "truncated-gzip", "offset-gap" or "corrupt-batch"`);
-  if (typeof d.where !== 'string' || typeof d.detail !== 'string') throw new AggregateFormatError(`${where}.where and .detail must be strings`);
-  const orNull = (v: unknown, field: string): number | null => (v === null ? null : num(v, `${where}.${field}`));
-  return { kind: d.kind, where: d.where, detail: d.detail, recordsLost: orNull(d.recordsLost, 'recordsLost'), bytesLost: orNull(d.bytesLost, 'bytesLost') };
+/** The aggregate of a document already checked against {@link AGGREGATE_JSON_SCHEMA}; checks only what a schema cannot say (shapes that depend on the labels). */
+export function aggregateFromValidJson(o: AggregateJson, where: string): ShadowAggregate {
+  const labels = o.labels;
+  if (labels.at(-1) !== 'error') throw new AggregateFormatError(where, '/labels', 'must be the tier names followed by "error"');
+  const agg = emptyAggregate({ tiers: labels.slice(0, -1), sampleSize: o.sample.size, sampleSeed: o.sample.seed });
+  agg.read = o.read;
+  agg.quarantined = o.quarantined;
+  counters(o.quarantineReasons, agg.quarantineReasons);
+  outcomeCounts(o.outcomes).forEach((v, i) => (agg.outcomes[i] = v));
+  for (const key of Object.keys(agg.changes) as (keyof ShadowAggregate['changes'])[]) agg.changes[key] = o.changes[key];
+  if (o.confusion.length !== labels.length) throw new AggregateFormatError(where, '/confusion', 'must have one row per label');
+  o.confusion.forEach((row, r) => {
+    if (row.length !== labels.length) throw new AggregateFormatError(where, `/confusion/${r}`, 'must have one column per label');
+    row.forEach((v, c) => (agg.confusion[r * labels.length + c] = v));
+  });
+  counters(o.downgradesByTier, agg.downgradesByTier);
+  counters(o.failClosed, agg.failClosed);
+  for (const name of BREAKDOWNS) for (const [k, v] of Object.entries(o.breakdowns[name])) agg.breakdowns[name].set(k, outcomeCounts(v));
+  // Field by field: a hand-edited document's extra keys must not ride along into the aggregate.
+  const { tokens, fidelity } = o;
+  Object.assign(agg.tokens, { absent: tokens.absent, unchecked: tokens.unchecked, checked: tokens.checked, valid: tokens.valid });
+  counters(tokens.invalid, agg.tokens.invalid);
+  counters(tokens.mismatch, agg.tokens.mismatch);
+  const { checked, matched, priorityMismatch, qosMismatch, baselineError } = fidelity;
+  Object.assign(agg.fidelity, { checked, matched, priorityMismatch, qosMismatch, baselineError });
+  counters(fidelity.mismatches, agg.fidelity.mismatches);
+  for (const { rank, record } of o.sample.records) agg.sample.items.push({ rank, text: JSON.stringify(record), value: record });
+  if (agg.sample.items.length > agg.sample.capacity) throw new AggregateFormatError(where, '/sample', 'holds more records than its size');
+  // Absent in reports written before damage was tracked: nothing known lost.
+  for (const d of o.damage ?? []) agg.damage.push({ kind: d.kind, where: d.where, detail: d.detail, recordsLost: d.recordsLost, bytesLost: d.bytesLost });
+  return agg;
 }

@@ -5,8 +5,10 @@
  * depends on the wall clock lives under `run`, which merging ignores. Fidelity comes first:
  * when the baseline does not reproduce production, every other figure is worthless. Pure.
  */
+import { ConfigError, schemaValidator } from '../../validation/index.js';
 import {
-  aggregateFromJson,
+  AGGREGATE_PART_SCHEMAS,
+  aggregateFromValidJson,
   aggregateToJson,
   AggregateFormatError,
   compared,
@@ -190,48 +192,86 @@ export function serializeReport(report: ShadowReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-function obj(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AggregateFormatError(`${where} must be an object`);
-  return value as Record<string, unknown>;
-}
+const P = AGGREGATE_PART_SCHEMAS;
+/**
+ * The JSON Schema of what {@link aggregateFromReport} reads from a report.json: the aggregate's
+ * parts where the report holds them. The sections derived from them (shares, top, the damage
+ * sums) are rebuilt, never read, so they are not checked here.
+ */
+export const REPORT_AGGREGATE_SCHEMA = {
+  type: 'object',
+  required: ['format', 'rulesets', 'totals', 'outcomes', 'changes', 'downgradesByTier', 'confusion', 'breakdowns', 'tokens', 'failClosed', 'quarantine', 'sample', 'fidelity'],
+  properties: {
+    format: { const: REPORT_FORMAT },
+    rulesets: {
+      type: 'object',
+      required: ['baseline', 'candidate'],
+      properties: Object.fromEntries(['baseline', 'candidate'].map((side) => [side, { type: 'object', required: ['name', 'scheme'], properties: { name: { type: 'string' }, scheme: { type: 'string' } } }])),
+    },
+    totals: { type: 'object', required: ['read', 'quarantined'], properties: { read: P.count, quarantined: P.count, compared: P.count } },
+    outcomes: P.outcomes,
+    changes: P.changes,
+    downgradesByTier: P.counters,
+    confusion: { type: 'object', required: ['labels', 'matrix'], properties: { labels: P.labels, matrix: P.matrix } },
+    breakdowns: P.breakdowns,
+    tokens: P.tokens,
+    failClosed: P.counters,
+    quarantine: { type: 'object', required: ['byReason'], properties: { byReason: P.counters } },
+    sample: P.sample,
+    fidelity: P.fidelity,
+    damage: { type: 'object', required: ['events'], properties: { events: P.damage } },
+  },
+} as const;
 
-/** Reads a report.json document back into the aggregate it was built from (for merging). */
-export function aggregateFromReport(doc: unknown): { aggregate: ShadowAggregate; rulesets: ShadowReport['rulesets'] } {
-  const r = obj(doc, 'report');
-  if (r.format !== REPORT_FORMAT) throw new AggregateFormatError(`report.format must be "${REPORT_FORMAT}", got ${JSON.stringify(r.format)}`);
-  const totals = obj(r.totals, 'report.totals');
-  const confusion = obj(r.confusion, 'report.confusion');
-  const fidelity = obj(r.fidelity, 'report.fidelity');
-  const tokens = obj(r.tokens, 'report.tokens');
-  const state = {
-    labels: confusion.labels,
-    read: totals.read,
-    quarantined: totals.quarantined,
-    quarantineReasons: obj(r.quarantine, 'report.quarantine').byReason,
+const validateReport = schemaValidator(REPORT_AGGREGATE_SCHEMA);
+
+/** Where report.json holds the aggregate's parts that are checked after the schema. */
+const REPORT_POINTERS: Readonly<Record<string, string>> = { labels: '/confusion/labels', confusion: '/confusion/matrix', sample: '/sample' };
+
+/**
+ * Reads a report.json document back into the aggregate it was built from (for merging and
+ * gating). A document that is no such report is refused with a {@link ConfigError} naming
+ * `file`, the JSON pointer and the problem, as every configuration file is.
+ */
+export function aggregateFromReport(doc: unknown, file = 'report.json'): { aggregate: ShadowAggregate; rulesets: ShadowReport['rulesets'] } {
+  const issues = validateReport(doc, file);
+  if (issues.length > 0) throw new ConfigError(issues);
+  const r = doc as ShadowReport;
+  const state: AggregateJson = {
+    labels: r.confusion.labels,
+    read: r.totals.read,
+    quarantined: r.totals.quarantined,
+    quarantineReasons: r.quarantine.byReason,
     outcomes: r.outcomes,
     changes: r.changes,
-    confusion: confusion.matrix,
+    confusion: r.confusion.matrix,
     downgradesByTier: r.downgradesByTier,
     failClosed: r.failClosed,
     breakdowns: r.breakdowns,
-    tokens: { absent: tokens.absent, unchecked: tokens.unchecked, checked: tokens.checked, valid: tokens.valid, invalid: tokens.invalid, mismatch: tokens.mismatch },
-    fidelity: {
-      checked: fidelity.checked,
-      matched: fidelity.matched,
-      priorityMismatch: fidelity.priorityMismatch,
-      qosMismatch: fidelity.qosMismatch,
-      baselineError: fidelity.baselineError,
-      mismatches: fidelity.mismatches,
-    },
+    tokens: r.tokens,
+    fidelity: r.fidelity,
     sample: r.sample,
-    damage: r.damage === undefined ? undefined : obj(r.damage, 'report.damage').events,
+    // Absent in reports written before damage was tracked.
+    damage: (r as { damage?: DamageSection }).damage?.events ?? [],
   };
-  const aggregate = aggregateFromJson(state, 'report');
-  if (aggregate.read !== compared(aggregate) + aggregate.quarantined) {
-    throw new AggregateFormatError(`report.totals do not add up: read ${aggregate.read} != compared ${compared(aggregate)} + quarantined ${aggregate.quarantined}`);
+  let aggregate: ShadowAggregate;
+  try {
+    aggregate = aggregateFromValidJson(state, file);
+  } catch (err) {
+    // The label-dependent shapes, named at the report's own pointers.
+    if (err instanceof AggregateFormatError) {
+      const [, part = '', ...rest] = err.pointer.split('/');
+      const pointer = REPORT_POINTERS[part] === undefined ? err.pointer : [REPORT_POINTERS[part], ...rest].join('/');
+      throw new ConfigError([{ file, pointer, message: err.problem }]);
+    }
+    throw err;
   }
-  const rulesets = obj(r.rulesets, 'report.rulesets') as unknown as ShadowReport['rulesets'];
-  return { aggregate, rulesets };
+  if (aggregate.read !== compared(aggregate) + aggregate.quarantined) {
+    throw new ConfigError([
+      { file, pointer: '/totals', message: `do not add up: read ${aggregate.read} != compared ${compared(aggregate)} + quarantined ${aggregate.quarantined}` },
+    ]);
+  }
+  return { aggregate, rulesets: { baseline: { ...r.rulesets.baseline }, candidate: { ...r.rulesets.candidate } } };
 }
 
 export type { SampledRecord };

@@ -48,7 +48,7 @@ export interface FileSourceOptions {
 }
 
 /** The path that names standard input. */
-const STDIN_PATH = '-';
+export const STDIN_PATH = '-';
 
 /** A file source: also says where it got to and what it lost. */
 export interface FileSource extends RecordSource, ProgressReporting {
@@ -113,17 +113,24 @@ export function fileSource(path: string, options: FileSourceOptions = {}): FileS
     let batch: SourceRecord[] = [];
     let batchValueBytes = 0;
 
-    const emit = (value: Uint8Array | null, sourceError?: string): void => {
+    const emit = (value: Uint8Array | null, sourceError?: string, oversized?: number): void => {
       if (line >= firstLine) {
         const position = { kind: 'line', file: path, line } as const;
-        batch.push(sourceError === undefined ? { position, value } : { position, value, sourceError });
+        batch.push(
+          sourceError === undefined
+            ? { position, value }
+            : oversized === undefined
+              ? { position, value, sourceError }
+              : { position, value, sourceError, oversizedBytes: oversized },
+        );
         batchValueBytes += value?.byteLength ?? 0;
       }
     };
     /** Ends the current line with bytes `from`..`to` of `chunk` (no view is made unless the line is handed out). */
     const finishLine = (chunk: Buffer, from: number, to: number): void => {
       if (oversizedBytes >= 0) {
-        emit(oversizedExcerpt, `oversized record: ${oversizedBytes + (to - from)} bytes exceeds the ${maxBytes}-byte limit`);
+        const total = oversizedBytes + (to - from);
+        emit(oversizedExcerpt, `oversized record: ${total} bytes exceeds the ${maxBytes}-byte limit`, total);
         oversizedBytes = -1;
         oversizedExcerpt = null;
       } else {
@@ -137,7 +144,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): FileS
         }
         if (end > start && bytes[end - 1] === CARRIAGE_RETURN) end -= 1;
         if (end - start > maxBytes) {
-          emit(bytes.subarray(start, start + OVERSIZED_EXCERPT_BYTES), `oversized record: ${end - start} bytes exceeds the ${maxBytes}-byte limit`);
+          emit(bytes.subarray(start, start + OVERSIZED_EXCERPT_BYTES), `oversized record: ${end - start} bytes exceeds the ${maxBytes}-byte limit`, end - start);
         } else if (!isBlank(bytes, start, end)) {
           // A plain view costs a fraction of a Buffer's subarray, and the replay needs only bytes.
           emit(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));

@@ -15,7 +15,7 @@
  * union, and waiting would only add a timeout to tune. See docs/kafka.md.
  */
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { HandOff } from '../hand-off.js';
 import { SourceInterruptedError, type SourceRecord } from '../source.js';
 import type { CheckpointTracker } from './kafka-checkpoint.js';
@@ -146,7 +146,7 @@ function startConsumer(context: GroupReaderContext, channel: BatchChannel): { co
   consumer.on(consumer.events.CRASH, (event) => {
     const error = event.payload.error;
     // A codec kafkajs does not know is no lost broker: resuming would meet it again.
-    if (error.name === 'KafkaJSNotImplemented') channel.unreadable(unreadable(error));
+    if (error instanceof kafkajs.KafkaJSNotImplemented) channel.unreadable(unreadable(error));
     else channel.fail(error);
   });
 

@@ -12,14 +12,14 @@ import type { Readable } from 'node:stream';
 import kafkajs, { Partitioners, type Admin, type Message } from 'kafkajs';
 import { FileReadError } from '../../config/index.js';
 import { timestampMs } from '../core/record.js';
-import { damageSection, describeDamage } from '../core/report.js';
-import { fileSource } from './file.js';
 import { describeKafkaError, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { KafkaSourceError } from './kafka.js';
 import { CODEC_NAMES, type KafkaCodec } from './kafka-codecs.js';
+import { fileSource } from './file.js';
+import { rawNdjsonLines } from './lines.js';
 
 export interface ProduceLogOptions extends KafkaConnection {
-  /** An NDJSON log, .gz (by name or content), a named pipe, or `-` for stdin: read by the shadow file source. */
+  /** The NDJSON log (.gz by name or content, a named pipe, or - for stdin). */
   readonly file: string;
   /** What `-` reads (default process.stdin); for tests. */
   readonly stdin?: Readable;
@@ -51,10 +51,8 @@ export interface ProduceLogResult {
   readonly bytes: number;
   /** Messages per partition. */
   readonly perPartition: Readonly<Record<string, number>>;
-  /** Lines that could not be written (larger than the topic accepts, or unreadable: a torn .gz). */
+  /** Lines that could not be written (larger than the topic accepts). */
   readonly skipped: readonly SkippedLine[];
-  /** What the read of the log lost, in words (a truncated .gz); undefined when nothing. */
-  readonly damage: string | undefined;
 }
 
 /** Bytes sent per request: large enough to amortise the round trip, small enough for any topic. */
@@ -67,7 +65,7 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
   const { topic, file } = options;
   const requestedPartitions = options.partitions ?? 1;
   if (!Number.isInteger(requestedPartitions) || requestedPartitions < 1) throw new RangeError(`partitions must be a positive integer, got ${requestedPartitions}`);
-  // A path that cannot be read fails here, before any connection (the source only opens it).
+  // A missing file or a directory fails here, before any connection (the reader itself opens later, once the topic's size limit is known).
   fileSource(file, options.stdin === undefined ? {} : { stdin: options.stdin });
   const kafka = kafkaClient({ ...options, clientId: options.clientId ?? 'prio-produce' });
   const admin = kafka.admin();
@@ -108,21 +106,16 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
     options.onProgress?.(produced, sentBytes);
   };
 
-  // The one NDJSON reader: blank lines skipped, `\r\n` allowed, a line over the topic's limit
-  // handed over as an oversized record (its bytes skipped, never buffered whole).
-  const source = fileSource(file, { maxRecordBytes: limit, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
   try {
-    for await (const { line, value, sourceError } of records(source)) {
-      if (sourceError !== undefined) {
-        const oversized = /^oversized record: (\d+) bytes/.exec(sourceError);
-        skipped.push(
-          oversized === null
-            ? { line, bytes: value?.length ?? 0, reason: sourceError }
-            : { line, bytes: Number(oversized[1]), reason: `larger than topic ${topic} accepts (max.message.bytes ${topicInfo.maxMessageBytes})` },
-        );
+    // Lines over the topic's limit are never buffered whole: the reader counts their bytes and hands their size.
+    const reader = rawNdjsonLines(file, { maxRecordBytes: limit, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
+    for await (const { line, bytes: value, problem, oversizedBytes } of reader) {
+      if (oversizedBytes !== undefined) {
+        skipped.push({ line, bytes: oversizedBytes, reason: `larger than topic ${topic} accepts (max.message.bytes ${topicInfo.maxMessageBytes})` });
         continue;
       }
-      if (value === null) continue;
+      // A truncated or corrupt .gz: what follows the damage cannot be sent, so the load fails as an unreadable file.
+      if (problem !== undefined) throw new FileReadError(file, new Error(problem));
       const { accountId, timestamp } = peek(value);
       if (timestamp !== undefined) lastTimestamp = timestamp;
       const message: Message = { value: Buffer.from(value.buffer, value.byteOffset, value.length), timestamp: String(lastTimestamp) };
@@ -150,18 +143,7 @@ export async function produceLog(options: ProduceLogOptions): Promise<ProduceLog
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
-  const damage = describeDamage(damageSection(source.damage()));
-  return { topic, created: topicInfo.created, partitions: topicInfo.partitions, produced, bytes, perPartition, skipped, damage };
-}
-
-/** The source's records one by one, with their line numbers. */
-async function* records(source: ReturnType<typeof fileSource>): AsyncGenerator<{ line: number; value: Uint8Array | null; sourceError?: string }> {
-  for await (const batch of source.batches()) {
-    for (const r of batch) {
-      const line = r.position.kind === 'line' ? r.position.line : 0;
-      yield r.sourceError === undefined ? { line, value: r.value } : { line, value: r.value, sourceError: r.sourceError };
-    }
-  }
+  return { topic, created: topicInfo.created, partitions: topicInfo.partitions, produced, bytes, perPartition, skipped };
 }
 
 /** Creates `topic` unless it exists (kept forever: records keep their request time); says what the topic has. */
@@ -222,4 +204,3 @@ function peek(value: Uint8Array): { accountId?: string; timestamp?: number } {
   const timestamp = ms !== undefined && ms >= 0 ? ms : undefined;
   return { ...(accountId !== undefined ? { accountId } : {}), ...(timestamp !== undefined ? { timestamp } : {}) };
 }
-
