@@ -8,61 +8,7 @@
  * records come from), sinks/ (files, progress), parallel/ (judging in worker threads), runner
  * and merge (one run from source to files).
  */
-export type { Checkpoint, Coverage, RecordSource, SourceDamage, SourcePosition, SourceRecord } from './source.js';
-export { SourceInterruptedError } from './source.js';
-export { checkRecord, daysFromCivil, MAX_RECORD_BYTES, recordTimeMs, type ObservedOutcome, type RequestRecord } from './core/record.js';
-export {
-  aggregateFromJson,
-  aggregateToJson,
-  AggregateFormatError,
-  compared,
-  emptyAggregate,
-  mergeAggregates,
-  OUTCOME_KINDS,
-  type AggregateJson,
-  type AggregateShape,
-  type OutcomeKind,
-  type SampledRecord,
-  type ShadowAggregate,
-} from './core/aggregate.js';
-export { emptyReservoir, mergeReservoirs, offer, seededHash, wouldAccept, type Reservoir, type SampleItem } from './core/reservoir.js';
-export { createJudge, observedPriorityLabel, type Judge, type JudgeDeps, type RuleSetPort } from './core/judge.js';
-export {
-  admit,
-  countRecord,
-  examine,
-  excerptOf,
-  ingest,
-  Quarantined,
-  QUARANTINE_REASONS,
-  Rejected,
-  replay,
-  sourceErrorReason,
-  type QuarantineEntry,
-  type QuarantineReason,
-  type QuarantineSink,
-  type ReplayOptions,
-} from './core/replay.js';
-export {
-  aggregateFromReport,
-  buildReport,
-  DEFAULT_FIDELITY_FLOOR,
-  describeDamage,
-  REPORT_FORMAT,
-  serializeReport,
-  type BuildReportOptions,
-  type DamageSection,
-  type FidelitySection,
-  type RunInfo,
-  type ShadowReport,
-  type TopEntry,
-} from './core/report.js';
-export { resumeMismatch, type ResumeIdentity } from './core/resume.js';
-export { evaluateGate, parseGate, type GateCheck, type GateSpec, type GateVerdict } from './core/gate.js';
-export { renderMarkdown } from './core/render-md.js';
-export { renderHtml } from './core/render-html.js';
-export { DEFAULT_START_MS, generateRecords, type GenerateDeps, type GenerateOptions } from './core/generate.js';
-export { checkToken, createTokenChecker, tokenMismatch, type TokenChecker, type TokenVerdict } from './core/token-cache.js';
+export * from './core/index.js';
 export { fileSource, isGzipPath, STDIN_PATH, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
 export { writeNdjson } from './sinks/ndjson.js';
@@ -95,4 +41,3 @@ export {
 } from './sources/kafka-security.js';
 export { ensureTopic, produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';
 export { CODEC_NAMES as KAFKA_CODECS, type KafkaCodec } from './sources/kafka-codecs.js';
-export { coverageFromJson, overlapOf, unionCoverage } from './core/coverage.js';
