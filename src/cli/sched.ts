@@ -75,7 +75,7 @@ export const registerSched: Register = (program, io, setExit) => {
 };
 
 /** The capacity file shipped with the package, used when --capacity is not given. */
-export const DEFAULT_CAPACITY = join(DEFAULT_RULES_DIR, 'simulate-capacity.json');
+const DEFAULT_CAPACITY = join(DEFAULT_RULES_DIR, 'simulate-capacity.json');
 
 async function runSimulate(options: SimulateOptions, io: Io): Promise<number> {
   if (options.rules.length === 0) {

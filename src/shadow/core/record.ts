@@ -95,10 +95,10 @@ function timestampField(ts: unknown): number | undefined {
  * Date.parse can read it), so the token check does not parse the timestamp a second time.
  * Symbol-keyed: no field of a record can collide with it, and it never reaches any JSON.
  */
-export const TIME_MS: unique symbol = Symbol('prio.shadow.timeMs');
+const TIME_MS: unique symbol = Symbol('prio.shadow.timeMs');
 
 /** A record as {@link shapeRecord} lays it out: its fields in one fixed shape, plus its time once checked. */
-export type ShapedRecord = Record<keyof RequestRecord, unknown> & { [TIME_MS]: number };
+type ShapedRecord = Record<keyof RequestRecord, unknown> & { [TIME_MS]: number };
 
 /**
  * The record's fields copied into one fixed object shape (extra properties dropped).
@@ -108,7 +108,7 @@ export type ShapedRecord = Record<keyof RequestRecord, unknown> & { [TIME_MS]: n
  * megamorphic lookup; measured, those reads cost more than the parse itself. Reading each field
  * once here and handing out a same-shaped object keeps every later read monomorphic.
  */
-export function shapeRecord(value: Record<string, unknown>): ShapedRecord {
+function shapeRecord(value: Record<string, unknown>): ShapedRecord {
   return {
     requestId: value.requestId,
     timestamp: value.timestamp,
@@ -125,7 +125,7 @@ export function shapeRecord(value: Record<string, unknown>): ShapedRecord {
 }
 
 /** {@link checkRecord} for a value already passed through {@link shapeRecord}. */
-export function checkShaped(value: ShapedRecord): string | undefined {
+function checkShaped(value: ShapedRecord): string | undefined {
   // Spelled out rather than looped over a list of names: fixed property loads stay fast.
   if (!isNonEmptyString(value.requestId)) return stringProblem(value, 'requestId');
   if (!isNonEmptyString(value.accountId)) return stringProblem(value, 'accountId');
@@ -170,7 +170,7 @@ export function checkShaped(value: ShapedRecord): string | undefined {
  * of a record's judging). Accepts only strings the general pattern accepts; days past the
  * month's end roll over exactly as JavaScript's Date does (Feb 30 = Mar 2).
  */
-export function canonicalUtcMs(ts: string): number {
+function canonicalUtcMs(ts: string): number {
   if (ts.length !== 24) return NaN;
   if (ts.charCodeAt(4) !== 0x2d || ts.charCodeAt(7) !== 0x2d || ts.charCodeAt(10) !== 0x54 || ts.charCodeAt(13) !== 0x3a) return NaN;
   if (ts.charCodeAt(16) !== 0x3a || ts.charCodeAt(19) !== 0x2e || ts.charCodeAt(23) !== 0x5a) return NaN;

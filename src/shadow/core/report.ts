@@ -114,7 +114,7 @@ function damageSection(events: AggregateJson['damage']): DamageSection {
   return { events, recordsLost, bytesLost, unknownLoss };
 }
 
-export const TOP_N = 10;
+const TOP_N = 10;
 
 export function share(part: number, whole: number): number {
   return whole === 0 ? 0 : Math.round((part / whole) * 1e6) / 1e6;
@@ -197,7 +197,7 @@ const P = AGGREGATE_PART_SCHEMAS;
  * parts where the report holds them. The sections derived from them (shares, top, the damage
  * sums) are rebuilt, never read, so they are not checked here.
  */
-export const REPORT_AGGREGATE_SCHEMA = {
+const REPORT_AGGREGATE_SCHEMA = {
   type: 'object',
   required: ['format', 'rulesets', 'totals', 'outcomes', 'changes', 'downgradesByTier', 'confusion', 'breakdowns', 'tokens', 'failClosed', 'quarantine', 'sample', 'fidelity'],
   properties: {

@@ -9,7 +9,7 @@
 import type { SourceRecord } from '../source.js';
 
 /** A record the offsets cannot describe alone. */
-export interface SpecialRecord {
+interface SpecialRecord {
   readonly index: number;
   /** The value was null (a Kafka tombstone); its byte range is empty. */
   readonly nullValue: boolean;
@@ -26,7 +26,7 @@ export interface PackedBatch {
 const OFFSET_BYTES = 4;
 
 /** Bytes a buffer needs to pack `records`. */
-export function packedSize(records: readonly SourceRecord[], from = 0, to = records.length): number {
+function packedSize(records: readonly SourceRecord[], from = 0, to = records.length): number {
   let bytes = (to - from + 1) * OFFSET_BYTES;
   for (let i = from; i < to; i++) bytes += (records[i] as SourceRecord).value?.byteLength ?? 0;
   return bytes;

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PACKAGE_ROOT } from '../../config/index.js';
 
 /** The compiled worker for a module at `moduleFile` (this one), whether that is src/…/x.ts or dist/src/…/x.js. */
-export function compiledWorkerPath(moduleFile: string, packageRoot: string = PACKAGE_ROOT): string {
+function compiledWorkerPath(moduleFile: string, packageRoot: string = PACKAGE_ROOT): string {
   const here = dirname(moduleFile);
   if (moduleFile.endsWith('.js')) return join(here, 'worker.js');
   return join(packageRoot, 'dist', relative(packageRoot, here), 'worker.js');

@@ -215,7 +215,3 @@ export function readCheckpoint(file: string): {
     throw err;
   }
 }
-
-export function removeCheckpoint(dir: string): void {
-  rmSync(join(dir, REPORT_FILES.checkpoint), { force: true });
-}
