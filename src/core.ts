@@ -23,6 +23,6 @@ export { parseCapacity, schedulerConfigFor, type Capacity, type VariantCapacity 
 export * from './scheduler/simulate/index.js';
 // Shadow mode's pure half: records, judging, aggregation, reports, the gate.
 export * from './shadow/core/index.js';
-// Both the migration and the shadow gate name a GateVerdict: 'prio' gives the shadow gate's (what
-// `prio shadow gate` prints), as it did before; the migration's is `Evidence['verdict']`.
+// The gate's verdict as shadow computes it under the plain name; the migration's record of it prefixed.
 export type { GateVerdict } from './shadow/core/index.js';
+export type { GateVerdict as MigrationGateVerdict } from './migration/index.js';

@@ -27,7 +27,7 @@ import {
 import { ExitCode, printJson, table, UsageError, type Io } from './output.js';
 
 /** The options `addKafkaSourceOptions` declares, as commander hands them over. */
-export interface KafkaSourceCliOptions {
+interface KafkaSourceCliOptions {
   readonly kafkaBrokers?: string;
   readonly topic?: string;
   readonly fromBeginning?: boolean;

@@ -76,7 +76,7 @@ function positiveInt(what: string, min = 0) {
 // src/shadow/sources/kafka.ts) adds its options in `addSourceOptions` and one branch in
 // `selectSource`; nothing else in the replay command needs to change.
 
-export interface SourceOptions {
+interface SourceOptions {
   file?: string;
   [option: string]: unknown;
 }

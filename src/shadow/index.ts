@@ -12,7 +12,7 @@ export * from './core/index.js';
 export { fileSource, isGzipPath, STDIN_PATH, type FileSourceOptions, type ProgressReporting, type SourceProgress } from './sources/file.js';
 export { createProgress, type ProgressOptions, type ProgressReporter } from './sinks/progress.js';
 export { writeNdjson } from './sinks/ndjson.js';
-export { ndjsonLines, rawNdjsonLines, readNdjsonLines, type NumberedLine, type RawLine } from './sources/lines.js';
+export { ndjsonLines, rawNdjsonLines, readNdjsonLines, type LineReadDamage, type NumberedLine, type RawLine } from './sources/lines.js';
 export { CHECKPOINT_FORMAT, QuarantineFile, readCheckpoint, REPORT_FILES, writeAtomically, writeReports, type WrittenReports } from './sinks/report-files.js';
 export { interruptible, runReplay, type NamedRuleSet, type ReplayRunOptions, type ReplayRunResult } from './runner.js';
 export { MergeRefused, mergeReports, type MergeResult } from './merge.js';
@@ -41,4 +41,3 @@ export {
 } from './sources/kafka-security.js';
 export { ensureTopic, produceLog, type ProduceLogOptions, type ProduceLogResult, type SkippedLine } from './sources/kafka-produce.js';
 export { CODEC_NAMES as KAFKA_CODECS, type KafkaCodec } from './sources/kafka-codecs.js';
-export { coverageFromJson, overlapOf, unionCoverage } from './core/coverage.js';

@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { PassThrough } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileWriteError } from '../../src/config/index.js';
-import { readNdjsonLines, resumeMismatch, writeNdjson } from '../../src/shadow/index.js';
+import { ndjsonLines, rawNdjsonLines, readNdjsonLines, resumeMismatch, writeNdjson } from '../../src/shadow/index.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -32,6 +33,30 @@ describe('the NDJSON writer and reader', () => {
       expect(read.lines).toHaveLength(records.length);
       expect(read.lines[4999]).toEqual({ line: 5000, text: JSON.stringify(records[4999]) });
     }
+  });
+
+  it('streams lines from stdin (gzip by its magic bytes) for every reader alike: blank lines skipped, numbers kept, an oversized line counted by its size', async () => {
+    const big = 'x'.repeat(5000);
+    const body = `{"a":1}\r\n\n  \n${big}\n{"b":2}`;
+    const stdinOf = () => {
+      const stdin = new PassThrough();
+      stdin.end(gzipSync(body));
+      return stdin;
+    };
+    const raw = [];
+    for await (const l of rawNdjsonLines('-', { stdin: stdinOf(), maxRecordBytes: 4096 })) raw.push(l);
+    expect(raw.map((l) => [l.line, l.oversizedBytes ?? Buffer.from(l.bytes).toString()])).toEqual([
+      [1, '{"a":1}'],
+      [4, 5000],
+      [5, '{"b":2}'],
+    ]);
+    expect(raw[1]?.problem).toMatch(/oversized record: 5000 bytes exceeds the 4096-byte limit/);
+    const text = [];
+    for await (const l of ndjsonLines('-', { stdin: stdinOf(), maxRecordBytes: 4096 })) text.push(l);
+    expect(text.map((l) => l.problem === undefined ? l.text : `line ${l.line}: problem`)).toEqual(['{"a":1}', 'line 4: problem', '{"b":2}']);
+    const whole = await readNdjsonLines('-', { stdin: stdinOf() });
+    expect(whole.lines.map((l) => l.line)).toEqual([1, 4, 5]);
+    expect(whole.damage).toBeUndefined();
   });
 
   it('refuses an unwritable path as a FileWriteError naming it', async () => {

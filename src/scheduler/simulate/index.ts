@@ -1,4 +1,4 @@
-/** The virtual-time simulator and the request log it reads: pure, exported by 'prio' as they are here. */
+/** The virtual-time simulator and the request-log parser it reads (pure: the log's lines are handed in). */
 export {
   simulate,
   percentiles,

@@ -7,7 +7,7 @@
  */
 import { emptyReservoir, mergeReservoirs, type Reservoir } from './reservoir.js';
 import type { SourceDamage } from '../source.js';
-import { schemaValidator, type ConfigIssue } from '../../validation/index.js';
+import { schemaValidator } from '../../validation/index.js';
 
 export const OUTCOME_KINDS = ['same', 'changed', 'baselineError', 'candidateError', 'bothError'] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
@@ -302,7 +302,7 @@ export const AGGREGATE_PART_SCHEMAS = {
 
 const P = AGGREGATE_PART_SCHEMAS;
 /** The JSON Schema of {@link AggregateJson} (the `state` of a checkpoint). `damage` may be absent: reports written before it was tracked. */
-export const AGGREGATE_JSON_SCHEMA = {
+const AGGREGATE_JSON_SCHEMA = {
   type: 'object',
   required: ['labels', 'read', 'quarantined', 'quarantineReasons', 'outcomes', 'changes', 'confusion', 'downgradesByTier', 'failClosed', 'breakdowns', 'tokens', 'fidelity', 'sample'],
   properties: {
@@ -398,11 +398,6 @@ export class AggregateFormatError extends Error {
 
 const validateAggregate = schemaValidator(AGGREGATE_JSON_SCHEMA);
 
-/** Pointer-addressed problems of `json` as an aggregate's JSON form (none when it conforms). */
-export function aggregateJsonIssues(json: unknown, file: string): ConfigIssue[] {
-  return validateAggregate(json, file);
-}
-
 function counters(value: Readonly<Record<string, number>>, into: Map<string, number>): void {
   for (const [k, v] of Object.entries(value)) into.set(k, v);
 }
@@ -415,7 +410,7 @@ const outcomeCounts = (value: OutcomeCountsJson): OutcomeCounts => OUTCOME_KINDS
  * {@link AggregateFormatError} naming `where` and the JSON pointer.
  */
 export function aggregateFromJson(json: unknown, where = 'state'): ShadowAggregate {
-  const issue = aggregateJsonIssues(json, where)[0];
+  const issue = validateAggregate(json, where)[0];
   if (issue !== undefined) throw new AggregateFormatError(issue.file, issue.pointer, issue.message);
   return aggregateFromValidJson(json as AggregateJson, where);
 }

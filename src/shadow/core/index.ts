@@ -1,7 +1,7 @@
 /**
- * Shadow mode's pure half, as 'prio' exports it: records, judging, aggregation, the report and
- * its renderers, the gate. No I/O (the lint holds it to that); the shell (sources, sinks,
- * runner, merge, parallel) is exported by ../index.ts beside these.
+ * Shadow mode's pure half, the public surface of shadow/core: records, judging, aggregation,
+ * reports, the gate, and the source port (what a record source yields). No I/O: 'prio'
+ * re-exports it whole; shadow/index.ts adds the shell (sources, sinks, runner, merge).
  */
 export type { Checkpoint, Coverage, RecordSource, SourceDamage, SourcePosition, SourceRecord } from '../source.js';
 export { SourceInterruptedError } from '../source.js';
@@ -16,6 +16,10 @@ export {
   OUTCOME_KINDS,
   type AggregateJson,
   type AggregateShape,
+  type BreakdownName,
+  type JsonForm,
+  type OutcomeCounts,
+  type OutcomeCountsJson,
   type OutcomeKind,
   type SampledRecord,
   type ShadowAggregate,
@@ -48,6 +52,8 @@ export {
   type BuildReportOptions,
   type DamageSection,
   type FidelitySection,
+  type FidelityStatus,
+  type RuleSetInfo,
   type RunInfo,
   type ShadowReport,
   type TopEntry,

@@ -98,7 +98,7 @@ function timestampField(ts: unknown): number | undefined {
 const TIME_MS: unique symbol = Symbol('prio.shadow.timeMs');
 
 /** A record as {@link shapeRecord} lays it out: its fields in one fixed shape, plus its time once checked. */
-export type ShapedRecord = Record<keyof RequestRecord, unknown> & { [TIME_MS]: number };
+type ShapedRecord = Record<keyof RequestRecord, unknown> & { [TIME_MS]: number };
 
 /**
  * The record's fields copied into one fixed object shape (extra properties dropped).

@@ -198,7 +198,7 @@ const P = AGGREGATE_PART_SCHEMAS;
  * parts where the report holds them. The sections derived from them (shares, top, the damage
  * sums) are rebuilt, never read, so they are not checked here.
  */
-export const REPORT_AGGREGATE_SCHEMA = {
+const REPORT_AGGREGATE_SCHEMA = {
   type: 'object',
   required: ['format', 'rulesets', 'totals', 'outcomes', 'changes', 'downgradesByTier', 'confusion', 'breakdowns', 'tokens', 'failClosed', 'quarantine', 'sample', 'fidelity'],
   properties: {

@@ -9,7 +9,7 @@
 import type { SourceRecord } from '../source.js';
 
 /** A record the offsets cannot describe alone. */
-export interface SpecialRecord {
+interface SpecialRecord {
   readonly index: number;
   /** The value was null (a Kafka tombstone); its byte range is empty. */
   readonly nullValue: boolean;

@@ -215,4 +215,3 @@ export function readCheckpoint(file: string): {
     throw err;
   }
 }
-

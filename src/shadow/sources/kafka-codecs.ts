@@ -29,7 +29,10 @@ const gzipAsync = promisify(gzip);
 export const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 export type KafkaCodec = (typeof CODEC_NAMES)[number];
 
-/** A batch compressed with a codec Kafka does not define (ids 5–7). */
+/**
+ * A batch compressed with a codec Kafka does not define (ids 5–7).
+ * @internal exported for its unit tests only.
+ */
 export class UnsupportedCodecError extends Error {
   override readonly name = 'UnsupportedCodecError';
 }
@@ -59,7 +62,10 @@ export async function decompress(id: number, data: Buffer): Promise<Buffer> {
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_BYTES = XERIAL_MAGIC.length + 8;
 
-/** Snappy as Kafka producers write it: xerial-framed blocks (Java) or one raw block. */
+/**
+ * Snappy as Kafka producers write it: xerial-framed blocks (Java) or one raw block.
+ * @internal exported for its unit tests only.
+ */
 export async function unsnappy(data: Buffer): Promise<Buffer> {
   if (data.length < XERIAL_HEADER_BYTES || !data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) {
     return (await snappyUncompress(data)) as Buffer;
@@ -77,7 +83,10 @@ export async function unsnappy(data: Buffer): Promise<Buffer> {
   return Buffer.concat((await Promise.all(blocks)) as Buffer[]);
 }
 
-/** Compresses with codec `id` as a Kafka producer would (raw snappy, LZ4 frame, zstd frame). */
+/**
+ * Compresses with codec `id` as a Kafka producer would (raw snappy, LZ4 frame, zstd frame).
+ * @internal exported for its unit tests only.
+ */
 export async function compress(id: number, data: Buffer): Promise<Buffer> {
   switch (id) {
     case 1:

@@ -366,6 +366,7 @@ export interface DecodedRecords {
  * The records of `fetched` within [from, end), as source records whose values are slices of
  * the response, or of its batches once inflated (no further copy). Skips control batches and,
  * in read_committed fashion, the batches of aborted transactions.
+ * @internal exported for its unit tests only.
  */
 export async function decodeRecords(topic: string, fetched: FetchedPartition, from: number, end: number | undefined): Promise<DecodedRecords> {
   const reader = new FetchedRecordReader(topic, fetched, from, end);
@@ -618,13 +619,19 @@ function readLongVarint(buf: Buffer, at: number): number {
   return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
 }
 
-/** The zig-zag varint at `at` and where it ends, for tests that hold the fast path to the general one. */
+/**
+ * The zig-zag varint at `at` and where it ends, for tests that hold the fast path to the general one.
+ * @internal exported for its unit tests only.
+ */
 export function decodeVarint(buf: Buffer, at: number): { readonly value: number; readonly end: number } {
   const value = readVarint(buf, at);
   return { value, end: varintEnd };
 }
 
-/** The same through the general loop only. */
+/**
+ * The same through the general loop only.
+ * @internal exported for its unit tests only.
+ */
 export function decodeVarintGeneral(buf: Buffer, at: number): { readonly value: number; readonly end: number } {
   const value = readLongVarint(buf, at);
   return { value, end: varintEnd };

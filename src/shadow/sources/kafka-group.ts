@@ -236,6 +236,7 @@ export class Unreadable {
  * kafkajs fetches no further ahead than the replay reads (bounded memory), and a failure is
  * reported after the batches already accepted. Once ended (every partition complete, or the
  * run aborted), a later failure is ignored: nothing more was going to be read.
+ * @internal exported for its unit tests only.
  */
 export class BatchChannel extends HandOff<readonly SourceRecord[]> {
   private closed = false;
