@@ -21,7 +21,7 @@ import {
   type MigrationState,
   type Plan,
 } from '../../src/migration/index.js';
-import { evidenceFor, fastPlan } from '../support/migration/fixtures.js';
+import { applyCommands, evidenceFor, fastPlan } from '../support/migration/fixtures.js';
 
 const T0 = Date.parse('2026-01-05T09:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
@@ -49,18 +49,7 @@ const stepOf = (p: Plan, id: string) => {
 };
 const deployment = (number = 7, environment = 'beta'): DeploymentRef => ({ environment, number, configVersion: '3' });
 
-/** Folds accepted commands, failing the test on a refusal. */
-function apply(commands: readonly MigrationCommand[], from: MigrationState = initialState): { state: MigrationState; events: MigrationEvent[] } {
-  let state = from;
-  const events: MigrationEvent[] = [];
-  for (const c of commands) {
-    const d = decide(c, state);
-    if (!d.ok) throw new Error(`${c.type} refused: ${d.rejection.message}`);
-    events.push(...d.events);
-    state = fold(d.events, state);
-  }
-  return { state, events };
-}
+const apply = applyCommands;
 
 const c = {
   plan: (p: Plan = plan, m = 0): MigrationCommand => ({ type: 'plan', plan: p, ...by, at: at(m) }),

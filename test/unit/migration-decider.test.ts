@@ -1,34 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import {
   decide,
-  fold,
   historyView,
   initialState,
   readersAcceptBoth,
   stateAt,
   statusView,
   type MigrationCommand,
-  type MigrationEvent,
   type MigrationState,
   type Plan,
 } from '../../src/migration/index.js';
-import { evidenceFor, fastPlan, shippedPlan } from '../support/migration/fixtures.js';
+import { applyCommands, evidenceFor, fastPlan, shippedPlan } from '../support/migration/fixtures.js';
 
 const T0 = Date.parse('2026-01-05T09:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
-/** Applies commands in order, failing the test on any rejection; returns the state and all events. */
-function run(commands: MigrationCommand[], from: MigrationState = initialState): { state: MigrationState; events: MigrationEvent[] } {
-  let state = from;
-  const events: MigrationEvent[] = [];
-  for (const c of commands) {
-    const d = decide(c, state);
-    if (!d.ok) throw new Error(`${c.type} rejected: ${d.rejection.message}`);
-    events.push(...d.events);
-    state = fold(d.events, state);
-  }
-  return { state, events };
-}
+const run = applyCommands;
 
 const cmd = {
   plan: (plan: Plan, minute = 0): MigrationCommand => ({ type: 'plan', plan, actor: 'alice', at: at(minute) }),

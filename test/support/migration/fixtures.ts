@@ -1,7 +1,7 @@
 /** Shared fixtures for migration tests: the shipped definition, a fast one, and evidence. */
 import { join } from 'node:path';
 import { PACKAGE_ROOT, readJsonFile } from '../../../src/config/index.js';
-import { parseMigrationDefinition, type Evidence, type Plan, type Step } from '../../../src/migration/index.js';
+import { decide, fold, initialState, parseMigrationDefinition, type Evidence, type MigrationCommand, type MigrationEvent, type MigrationState, type Plan, type Step } from '../../../src/migration/index.js';
 
 export const DEFINITION_FILE = join(PACKAGE_ROOT, 'migrations', '001-legacy-4-to-7-tier.json');
 
@@ -24,4 +24,17 @@ export function evidenceFor(step: Step, passed = true): Evidence {
     verdict: passed ? { passed: true, failures: [] } : { passed: false, failures: [{ threshold: 'maxChangedRate', measured: 0.2, limit: 0.01 }] },
     alarms: Object.fromEntries(step.gate.alarms.map((a) => [a, 'OK' as const])),
   };
+}
+
+/** Decides and folds `commands` in order, throwing on any refusal; the state reached and every event. */
+export function applyCommands(commands: readonly MigrationCommand[], from: MigrationState = initialState): { state: MigrationState; events: MigrationEvent[] } {
+  let state = from;
+  const events: MigrationEvent[] = [];
+  for (const c of commands) {
+    const d = decide(c, state);
+    if (!d.ok) throw new Error(`${c.type} refused: ${d.rejection.message}`);
+    events.push(...d.events);
+    state = fold(d.events, state);
+  }
+  return { state, events };
 }
