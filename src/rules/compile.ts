@@ -156,7 +156,15 @@ export function compileModel(model: RuleSetModel, domain: Domain, mode: ServiceT
   const fill = cellStart.slice(0, cells);
   for (let i = 0; i < rules.length; i++) {
     const row = i * cells;
-    for (let cell = 0; cell < cells; cell++) if (matchesCell[row + cell] === 1) cellList[(fill[cell] as number)++] = i;
+    for (let cell = 0; cell < cells; cell++) {
+      if (matchesCell[row + cell] !== 1) continue;
+      // Not `cellList[(fill[cell] as number)++]`: Stryker reprints that without the parentheses
+      // (`fill[cell] as number++`), which no TypeScript parser accepts, so the file could not be
+      // mutation-tested at all.
+      const at = fill[cell] as number;
+      cellList[at] = i;
+      fill[cell] = at + 1;
+    }
   }
 
   /** The table over the rules `eligible` marks, each cell walked through its matching rules. */
