@@ -431,3 +431,68 @@ describe('history summaries and the prefix at an instant', () => {
     expect(statusView(all.state, at(61))?.next).toEqual({ action: 'complete-migration' });
   });
 });
+
+describe('the status view, field by field', () => {
+  const plan = fastPlan('view', 60);
+  const phases = (beta: string, preprod = 'pending', prod = 'pending') =>
+    [beta, preprod, prod].map((s) => [
+      { phase: 1, name: 'dual-read', status: s },
+      { phase: 2, name: 'new-writers', status: 'pending' },
+    ]);
+
+  it('is undefined before a plan, and shows a fresh plan with nothing live and the first step next', () => {
+    expect(statusView(initialState, at(0))).toBeUndefined();
+    expect(statusView(planned(plan), at(0.5))).toEqual({
+      id: 'view',
+      title: plan.title,
+      status: 'active',
+      since: at(0),
+      version: 1,
+      next: { action: 'start-step', step: 'beta-dual-read' },
+      stages: ['beta', 'preprod', 'prod'].map((stage, i) => ({ stage, phases: phases('pending')[i], liveFlags: plan.initialFlags })),
+      steps: plan.steps.map((s) => ({ id: s.id, phase: s.phase, stage: s.stage, status: 'pending', runs: 0 })),
+    });
+  });
+
+  it('shows the live step with its bake left and gate, a pause with its reason, and what blocks advance', () => {
+    const live = betaLive(plan);
+    const paused = apply([{ type: 'pause', reason: 'look first', ...base(20) }], live).state;
+    const view = statusView(paused, at(31));
+    expect(view).toMatchObject({
+      status: 'paused',
+      since: at(20),
+      pausedReason: 'look first',
+      version: 3,
+      live: { step: 'beta-dual-read', stage: 'beta', phase: 1, startedAt: at(1), bakeRemainingMinutes: 30, gate: 'missing' },
+      next: { action: 'complete-step', step: 'beta-dual-read' },
+      blockedBy: { invariant: 'paused-holds', message: 'a paused migration takes no step until it is resumed (paused: look first)' },
+    });
+    expect(view?.stages.map((s) => s.phases[0]?.status)).toEqual(['in-progress', 'pending', 'pending']);
+    expect(view?.stages[0]?.liveFlags).toEqual(live.liveFlags.beta);
+    expect(view?.stages[0]?.liveFlags).not.toEqual(plan.initialFlags);
+    expect(view?.steps[0]).toEqual({ id: 'beta-dual-read', phase: 1, stage: 'beta', status: 'in-progress', runs: 1 });
+    const failing = apply([{ type: 'attachEvidence', evidence: evidence(plan, 'beta-dual-read', false), ...base(2) }], live).state;
+    const failed = statusView(failing, at(100));
+    expect(failed?.live).toMatchObject({ gate: 'failed', bakeRemainingMinutes: 0 });
+    expect(failed?.pausedReason).toBeUndefined();
+    expect(failed?.blockedBy?.invariant).toBe('passing-gate');
+    const passing = apply([{ type: 'attachEvidence', evidence: evidence(plan, 'beta-dual-read'), ...base(3) }], failing).state;
+    const ready = statusView(passing, at(61));
+    expect(ready?.live).toMatchObject({ gate: 'passed', bakeRemainingMinutes: 0 });
+    expect(ready?.blockedBy).toBeUndefined();
+    expect(statusView(passing, at(60.5))?.live?.bakeRemainingMinutes).toBe(1);
+  });
+
+  it('moves on after a completed step and shows a finished migration as done, not blocked', () => {
+    const done = apply([{ type: 'attachEvidence', evidence: evidence(plan, 'beta-dual-read'), ...base(2) }, { type: 'completeStep', ...base(61) }], betaLive(plan)).state;
+    const view = statusView(done, at(62));
+    expect(view?.live).toBeUndefined();
+    expect(view?.next).toEqual({ action: 'start-step', step: 'preprod-dual-read' });
+    expect(view?.stages.map((s) => s.phases[0]?.status)).toEqual(['completed', 'pending', 'pending']);
+    expect(view?.steps[0]).toEqual({ id: 'beta-dual-read', phase: 1, stage: 'beta', status: 'completed', runs: 1 });
+    const aborted = apply([{ type: 'abort', ...base(70) }], done).state;
+    const end = statusView(aborted, at(71));
+    expect(end).toMatchObject({ status: 'aborted', since: at(70), next: { action: 'none' } });
+    expect(end?.blockedBy).toBeUndefined();
+  });
+});
