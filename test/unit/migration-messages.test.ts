@@ -3,13 +3,16 @@
 // because an operator acts on these words (mutation testing found most of them unread).
 import { describe, expect, it } from 'vitest';
 import {
+  applyFlags,
   decide,
+  evolve,
   eventsUpTo,
   fold,
   formatDuration,
   historyView,
   initialState,
   statusView,
+  withDualReaders,
   type Evidence,
   type MigrationCommand,
   type MigrationEvent,
@@ -494,5 +497,44 @@ describe('the status view, field by field', () => {
     const end = statusView(aborted, at(71));
     expect(end).toMatchObject({ status: 'aborted', since: at(70), next: { action: 'none' } });
     expect(end?.blockedBy).toBeUndefined();
+  });
+});
+
+describe('rollback flags and evolve edges', () => {
+  it('lands each stage on the flags of its kept steps, widening readers only where the rollback reaches or they were dual', () => {
+    const plan = fastPlan();
+    const twoDone = apply(
+      ['beta-dual-read', 'preprod-dual-read'].flatMap((id, i): MigrationCommand[] => [
+        { type: 'startStep', stepId: id, ...base(i * 3 + 1) },
+        { type: 'attachEvidence', evidence: evidence(plan, id), ...base(i * 3 + 2) },
+        { type: 'completeStep', ...base(i * 3 + 3) },
+      ]),
+      planned(plan),
+    ).state;
+    const d = decide({ type: 'rollback', toStep: 'beta-dual-read', reason: 'preprod alarm', ...base(10) }, twoDone);
+    if (!d.ok) throw new Error(d.rejection.message);
+    const betaFlags = applyFlags(plan.initialFlags, [plan.steps[0]?.flags ?? {}]);
+    expect(d.events).toEqual([
+      {
+        type: 'RolledBack',
+        actor: 'alice',
+        at: at(10),
+        reason: 'preprod alarm',
+        toStep: 'beta-dual-read',
+        undoneSteps: ['preprod-dual-read'],
+        liveFlags: { beta: withDualReaders(betaFlags), preprod: withDualReaders(plan.initialFlags), prod: plan.initialFlags },
+      },
+    ]);
+    expect(withDualReaders(plan.initialFlags)).not.toEqual(plan.initialFlags);
+    const after = fold(d.events, twoDone);
+    expect(after.steps['beta-dual-read']?.status).toBe('completed');
+    expect(after.steps['preprod-dual-read']).toEqual({ status: 'pending', evidence: [], runs: 1 });
+    expect(after.liveFlags.prod).toEqual(plan.initialFlags);
+  });
+
+  it('ignores a deployment completion for a step with no deployment, but counts the version', () => {
+    const live = betaLive();
+    const next = evolve(live, { type: 'DeploymentCompleted', actor: 'x', at: at(3), stepId: 'beta-dual-read', deployment });
+    expect(next).toEqual({ ...live, version: live.version + 1 });
   });
 });
