@@ -538,3 +538,17 @@ describe('rollback flags and evolve edges', () => {
     expect(next).toEqual({ ...live, version: live.version + 1 });
   });
 });
+
+describe('the complete command', () => {
+  it('completes a migration whose steps have all completed, with no reason key when none was given', () => {
+    const plan = fastPlan();
+    const commands: MigrationCommand[] = [{ type: 'plan', plan, ...base(0) }];
+    plan.steps.forEach((s, i) => commands.push({ type: 'advance', ...base(i * 3 + 1) }, { type: 'attachEvidence', evidence: evidence(plan, s.id), ...base(i * 3 + 2) }, { type: 'advance', ...base(i * 3 + 3) }));
+    const all = apply(commands).state;
+    const d = decide({ type: 'complete', ...base(40) }, all);
+    expect(d).toStrictEqual({ ok: true, events: [{ type: 'MigrationCompleted', actor: 'alice', at: at(40) }] });
+    const paused = apply([{ type: 'pause', ...base(41) }], all).state;
+    expect('pausedReason' in paused).toBe(false);
+    expect('pausedReason' in (statusView(paused, at(42)) ?? {})).toBe(false);
+  });
+});
