@@ -552,3 +552,26 @@ describe('the complete command', () => {
     expect('pausedReason' in (statusView(paused, at(42)) ?? {})).toBe(false);
   });
 });
+
+describe('lists in refusals, and unknown steps in withdrawals and rollbacks', () => {
+  it('separates open stages with commas and failures with semicolons', () => {
+    expect(refusal({ type: 'startStep', stepId: 'prod-dual-read', ...base(1) }, planned()).message).toBe(
+      'stages go in order: phase 1 may not start in prod before it has completed in beta, preprod (still open: beta-dual-read, preprod-dual-read)',
+    );
+    const plan = fastPlan();
+    const twoFailures: Evidence = {
+      ...evidence(plan, 'beta-dual-read'),
+      verdict: { passed: false, failures: [{ threshold: 'maxChangedRate', measured: 0.2, limit: 0.01 }, { threshold: 'maxErrorRate', measured: 0.5, limit: 0.1 }] },
+    };
+    const failing = apply([{ type: 'attachEvidence', evidence: twoFailures, ...base(2) }], betaLive(plan)).state;
+    expect(refusal({ type: 'completeStep', ...base(3) }, failing).message).toBe(
+      'a step may not complete without a passing gate attached: the latest evidence for beta-dual-read failed (maxChangedRate: measured 0.2, limit 0.01; maxErrorRate: measured 0.5, limit 0.1)',
+    );
+  });
+
+  it('names an unknown step given to a withdrawal or as a rollback target', () => {
+    const message = `"gamma" is not a step of fast-test (steps: ${ALL_STEPS})`;
+    expect(refusal({ type: 'withdrawStep', stepId: 'gamma', reason: 'r', ...base(2) }, betaLive())).toEqual({ invariant: 'known-step', message });
+    expect(refusal({ type: 'rollback', toStep: 'gamma', reason: 'r', ...base(2) }, betaLive())).toEqual({ invariant: 'known-step', message });
+  });
+});
