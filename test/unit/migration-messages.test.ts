@@ -445,6 +445,8 @@ describe('the status view, field by field', () => {
 
   it('is undefined before a plan, and shows a fresh plan with nothing live and the first step next', () => {
     expect(statusView(initialState, at(0))).toBeUndefined();
+    // No live step: no `live` key at all (a JSON reader tests for the key).
+    expect('live' in (statusView(planned(plan), at(0.5)) ?? { live: 1 })).toBe(false);
     expect(statusView(planned(plan), at(0.5))).toEqual({
       id: 'view',
       title: plan.title,
