@@ -31,5 +31,5 @@ export default {
   incrementalFile: `reports/mutation/${part}.incremental.json`,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
-  ignorePatterns: ['.prio', 'reports', 'out', 'scripts/kafka/lib', 'scripts/kafka/target'],
+  ignorePatterns: ['.prio', '.cache', 'reports', 'out', 'scripts/kafka/lib', 'scripts/kafka/target'],
 };

@@ -4,6 +4,10 @@ import { loadDomain } from '../../src/config/index.js';
 import { lintRuleSet, lintRuleSetReport, parseRuleSet, SERVICE_TIER_MODES, type RuleSetModel } from '../../src/rules/index.js';
 import { referenceLint } from './rules-lint-model.js';
 
+// Under mutation testing (PRIO_MUTATION) every mutant re-runs these: an eighth of the cases
+// keeps each run within the test timeout on a shared machine (fewer random cases per mutant).
+const runs = (n: number) => (process.env.PRIO_MUTATION ? Math.ceil(n / 8) : n);
+
 const domain = loadDomain();
 const { catalog, scale } = domain;
 
@@ -65,7 +69,7 @@ describe('indexed lint', () => {
         const expected = referenceLint(model, domain, mode ?? model.declaredMode, maxGaps);
         expect(lintRuleSet(doc, 'random.json', domain, { ...(mode === undefined ? {} : { mode }), maxGaps })).toEqual(expected);
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
   });
 
@@ -76,7 +80,7 @@ describe('indexed lint', () => {
         // Shadowing looks at earlier rules, ambiguity at later ones: n(n-1)/2 pairs each at most.
         expect(stats.pairComparisons).toBeLessThanOrEqual(stats.rules * (stats.rules - 1));
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 });

@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { loadDomain, loadRuleSet } from '../../src/config/index.js';
 import { catalogCells, compileRuleSet, diffRuleSets, FailClosedError, interpret, lintRuleSet, SERVICE_TIER_MODES, type CompiledRuleSet, type RequestAttributes } from '../../src/rules/index.js';
 
+// Under mutation testing (PRIO_MUTATION) every mutant re-runs these: an eighth of the cases
+// keeps each run within the test timeout on a shared machine (fewer random cases per mutant).
+const runs = (n: number) => (process.env.PRIO_MUTATION ? Math.ceil(n / 8) : n);
+
 const domain = loadDomain();
 const { catalog, scale } = domain;
 
@@ -94,7 +98,7 @@ describe('rules engine properties', () => {
         }
         expect(rs.failClosedCount).toBe(failures);
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
   });
 
@@ -112,7 +116,7 @@ describe('rules engine properties', () => {
         }
         expect(rs.failClosedCount).toBe(0);
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
@@ -133,7 +137,7 @@ describe('rules engine properties', () => {
           expect(outcomeOf(() => rs.evaluate(gap.example as RequestAttributes))).toEqual({ code: 'NO_MATCHING_RULE', attribute: undefined });
         }
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
@@ -143,7 +147,7 @@ describe('rules engine properties', () => {
       fc.property(fc.option(fc.string()), fc.option(fc.string()), fc.option(fc.string()), (modelId, region, accountId) => {
         for (const rs of sets) for (const cell of catalogCells(catalog)) rs.evaluate({ ...cell, modelId, region, accountId });
       }),
-      { numRuns: 50 },
+      { numRuns: runs(50) },
     );
   });
 
@@ -156,7 +160,7 @@ describe('rules engine properties', () => {
         expect(diff.rows).toEqual([]);
         expect(diff.same).toBe(diff.inputs);
       }),
-      { numRuns: 25 },
+      { numRuns: runs(25) },
     );
   });
 });
