@@ -15,27 +15,16 @@ import {
   withDualReaders,
   type Evidence,
   type MigrationCommand,
-  type MigrationEvent,
   type MigrationState,
   type Plan,
 } from '../../src/migration/index.js';
-import { evidenceFor, fastPlan } from '../support/migration/fixtures.js';
+import { applyCommands, evidenceFor, fastPlan } from '../support/migration/fixtures.js';
 
 const T0 = Date.parse('2026-01-05T09:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 const ALL_STEPS = 'beta-dual-read, preprod-dual-read, prod-dual-read, beta-new-writers, preprod-new-writers, prod-new-writers';
 
-function apply(commands: MigrationCommand[], from: MigrationState = initialState): { state: MigrationState; events: MigrationEvent[] } {
-  let state = from;
-  const events: MigrationEvent[] = [];
-  for (const c of commands) {
-    const d = decide(c, state);
-    if (!d.ok) throw new Error(`${c.type} rejected: ${d.rejection.message}`);
-    events.push(...d.events);
-    state = fold(d.events, state);
-  }
-  return { state, events };
-}
+const apply = applyCommands;
 
 function refusal(c: MigrationCommand, state: MigrationState) {
   const d = decide(c, state);
