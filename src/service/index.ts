@@ -21,7 +21,7 @@ export {
   type SessionCodecs,
   type SessionTokenRejection,
 } from './decide.js';
-export { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+export { createServiceMetrics, type ServiceMetrics, type ServiceMetricsOptions } from './metrics.js';
 export { fileRequestLog, kafkaRequestLog, noRequestLog, type FileLogOptions, type KafkaLogOptions, type RequestLog, type RequestLogEvents } from './request-log.js';
 export { forward, forwardedHeaders, type ForwardRequest, type Forwarding } from './forward.js';
 export { DEFAULT_VARIANT, startService, type DrainReport, type Service, type ServiceOptions } from './server.js';

@@ -1,7 +1,7 @@
 /**
  * `/metrics` for `prio serve` in Prometheus text (prom-client), on a registry of its own so two
  * services in one process (tests, benchmarks) never share counters. Every name starts with
- * `prio_`. The per-request counts (scheduler transitions, queue depth, responses) are kept in
+ * `prio_`. The per-request counts (scheduler transitions, responses) are kept in
  * plain typed arrays and handed to prom-client when /metrics is scraped (its `collect` hook):
  * a prom-client `inc` hashes the label set on every call, even on a child resolved once, and
  * six of them per request cost more than the rest of the bookkeeping (docs/service.md, "Figures").
@@ -17,7 +17,6 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   /** One scheduler transition of a request in tier `tier` (index into `tierNames`). */
   schedulerEvent(kind: SchedulerEventKind, tier: number, waitSeconds: number): void;
-  queueDepth(tier: number, delta: number): void;
   failClosed(attribute: string, value: string): void;
   tokenRejected(reason: string): void;
   response(status: number): void;
@@ -27,13 +26,18 @@ export interface ServiceMetrics {
   draining(on: boolean): void;
 }
 
-export function createServiceMetrics(tierNames: readonly string[], options: { readonly processMetrics?: boolean } = {}): ServiceMetrics {
+export interface ServiceMetricsOptions {
+  /** Whether to include process metrics (CPU, memory, event loop lag). Default true. */
+  readonly processMetrics?: boolean;
+  /** Requests waiting in tier `tier` (index into `tierNames`) right now; read when /metrics is scraped. */
+  readonly queueDepth?: (tier: number) => number;
+}
+
+export function createServiceMetrics(tierNames: readonly string[], options: ServiceMetricsOptions = {}): ServiceMetrics {
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'prio_' });
   const kinds: readonly SchedulerEventKind[] = ['queued', 'dispatched', 'completed', 'shed', 'throttled', 'expired', 'preempted', 'cancelled'];
   const tierCount = tierNames.length;
-  /** Queue depth per tier, as the scheduler events move it; published by the gauge's collect. */
-  const depthNow = new Float64Array(tierCount);
   /** Scheduler transitions per kind × tier, and how many of them prom-client has been handed. */
   const eventCounts = new Float64Array(kinds.length * tierCount);
   const eventPublished = new Float64Array(kinds.length * tierCount);
@@ -48,7 +52,8 @@ export function createServiceMetrics(tierNames: readonly string[], options: { re
     labelNames: ['tier'],
     registers: [registry],
     collect() {
-      for (let t = 0; t < tierCount; t++) depthChildren[t]?.set(depthNow[t] as number);
+      const queueDepth = options.queueDepth;
+      if (queueDepth !== undefined) for (let t = 0; t < tierCount; t++) depthChildren[t]?.set(queueDepth(t));
     },
   });
   const wait = new Histogram({
@@ -115,9 +120,6 @@ export function createServiceMetrics(tierNames: readonly string[], options: { re
       const i = k * tierCount + tier;
       eventCounts[i] = (eventCounts[i] as number) + 1;
       if (kind === 'dispatched') waitChildren[tier]?.observe(waitSeconds);
-    },
-    queueDepth(tier, delta) {
-      if (tier >= 0 && tier < tierCount) depthNow[tier] = (depthNow[tier] as number) + delta;
     },
     failClosed(attribute, value) {
       if (!failValues.has(value) && failValues.size >= MAX_FAIL_CLOSED_VALUES) value = 'other';

@@ -19,11 +19,11 @@ import { Client, Pool } from 'undici';
 import type { ConfigProvider, ConfigSnapshot } from '../appconfig/index.js';
 import type { Domain } from '../catalog/index.js';
 import type { RequestAttributes } from '../rules/index.js';
-import { schedulerConfigFor, SchedulerRuntime, SchedulingRejected, type Capacity, type Ticket } from '../scheduler/index.js';
+import { schedulerConfigFor, SchedulerRuntime, SchedulingRejected, type Admission, type Capacity, type Ticket } from '../scheduler/index.js';
 import type { RequestRecord } from '../shadow/index.js';
 import type { Keyring } from '../tokens/index.js';
 import { codecCache, rank, type Ranked, type ServiceRequest } from './decide.js';
-import { forward, forwardedHeaders, type Forwarding } from './forward.js';
+import { forward, forwardedHeaders, type ForwardRequest, type Forwarding } from './forward.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { noRequestLog, type RequestLog } from './request-log.js';
 import { fromDecisionBody, fromHeaders, isWireProblem, modelOfBody, RESPONSE_HEADER, usableSessionId } from './wire.js';
@@ -105,6 +105,68 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * One gateway request in the dispatch loop (the runtime's {@link Admission}): forwarded to the
+ * upstream when dispatched, its slot released once the response has reached the client, its
+ * upstream request aborted when it is preempted or cancelled. `done` settles with the upstream's
+ * status, or rejects with why the request did not complete. An object per request instead of a
+ * task closure, a promise chain and an abort signal (see SchedulerRuntime.admit).
+ */
+class Exchange implements Admission<number> {
+  readonly done: Promise<number>;
+  /** Set once admitted; the client's hang-up cancels it, queued or running. */
+  ticket: Ticket<number> | undefined;
+  /** The client closed the connection before its response was complete. */
+  clientGone = false;
+  private forwarding: Forwarding | undefined;
+  private resolve!: (status: number) => void;
+  private reject!: (err: unknown) => void;
+
+  constructor(
+    private readonly runtime: SchedulerRuntime<number>,
+    private readonly upstream: Pool,
+    private readonly request: ForwardRequest,
+    private readonly res: ServerResponse,
+    private readonly rankingHeaders: readonly string[],
+    private readonly onStatus: (status: number) => void,
+  ) {
+    this.done = new Promise<number>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  onStart(ticket: Ticket<number>): void {
+    let forwarding: Forwarding;
+    try {
+      forwarding = forward(this.upstream, this.request, this.res, this.rankingHeaders, this.onStatus);
+    } catch (err) {
+      if (this.runtime.release(ticket)) this.reject(err);
+      return;
+    }
+    this.forwarding = forwarding;
+    forwarding.done.then(
+      (status) => {
+        if (this.runtime.release(ticket)) this.resolve(status);
+      },
+      (err: unknown) => {
+        if (this.runtime.release(ticket)) this.reject(err);
+      },
+    );
+  }
+
+  onReject(rejected: SchedulingRejected): void {
+    this.forwarding?.abort(rejected);
+    this.reject(rejected);
+  }
+
+  readonly onClientClose = (): void => {
+    if (this.res.writableFinished) return;
+    this.clientGone = true;
+    if (this.ticket !== undefined) this.runtime.cancel(this.ticket);
+  };
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
@@ -168,7 +230,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const tiers = domain.scale.tiers;
   const metrics = createServiceMetrics(
     tiers.map((t) => t.name),
-    { processMetrics: options.processMetrics ?? true },
+    // Read from the dispatch core when /metrics is scraped, not counted per request.
+    { processMetrics: options.processMetrics ?? true, queueDepth: (tier) => queuedInTier(tier) },
   );
   const codecs = codecCache(keyring);
 
@@ -181,34 +244,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const variantIndex = new Map(schedulerConfig.variants.map((v, i) => [v.id, i]));
   const defaultVariant = variantIndex.get(DEFAULT_VARIANT);
 
-  const queued = new Set<Ticket<number>>();
-  /**
-   * Tickets of requests queued or running, by scheduler id, so a client that hangs up is
-   * withdrawn with `runtime.cancel` — cheaper than an AbortSignal per request (an
-   * AbortController and its listener cost about 12 µs of CPU each time, measured).
-   */
-  const unfinished = new Map<number, Ticket<number>>();
-  /**
-   * Requests being forwarded, by scheduler id: a preempted or cancelled one has its upstream
-   * request aborted from here (the scheduler's event), so no AbortSignal is handed to undici.
-   */
-  const running = new Map<number, Forwarding>();
   const countResponse = (status: number): void => metrics.response(status);
   let nextId = 0;
   const runtime = new SchedulerRuntime<number>(schedulerConfig, {
-    onEvent: (kind, ticket, now) => {
-      if (kind === 'queued') {
-        queued.add(ticket);
-        unfinished.set(ticket.id, ticket);
-        metrics.queueDepth(ticket.tier, 1);
-      } else {
-        if (queued.delete(ticket)) metrics.queueDepth(ticket.tier, -1);
-        if (kind !== 'dispatched') unfinished.delete(ticket.id);
-        if (kind === 'preempted' || kind === 'cancelled') running.get(ticket.id)?.abort(new SchedulingRejected(kind, 0));
-      }
-      metrics.schedulerEvent(kind, ticket.tier, kind === 'dispatched' ? (now - ticket.arrivedAt) / 1000 : 0);
-    },
+    onEvent: (kind, ticket, now) => metrics.schedulerEvent(kind, ticket.tier, kind === 'dispatched' ? (now - ticket.arrivedAt) / 1000 : 0),
   });
+  const queuedInTier = (tier: number): number => {
+    let n = 0;
+    for (let v = 0; v < runtime.core.variantCount; v++) n += runtime.core.queued(v, tier);
+    return n;
+  };
 
   const pool = options.upstream === undefined ? undefined : new Pool(new URL(options.upstream).origin, { connections: options.upstreamConnections ?? 256, keepAliveTimeout: 30_000 });
   const upstreamPath = options.upstream === undefined ? '' : new URL(options.upstream).pathname.replace(/\/$/, '');
@@ -304,24 +349,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return;
     }
     const headers = rankingHeaders(r, snapshot, requestId);
-    const schedulerId = ++nextId;
-    let clientGone = false;
-    const onClose = () => {
-      if (res.writableFinished) return;
-      clientGone = true;
-      const ticket = unfinished.get(schedulerId);
-      if (ticket !== undefined) runtime.cancel(ticket);
-    };
-    res.on('close', onClose);
+    const exchange = new Exchange(runtime, upstream, { path: upstreamPath + (req.url ?? '/'), method: req.method ?? 'GET', headers: forwardedHeaders(req), body: body.length > 0 ? body : null }, res, headers, countResponse);
+    res.on('close', exchange.onClientClose);
     let outcome = 'completed';
     let status: number;
     try {
       if (res.destroyed) throw new ClientGone();
-      status = await runtime.run({ id: schedulerId, variant, tier: r.tier.rank, account: wire.request.accountId, preemptable: r.preemptable, deadline: performance.now() + queueTimeoutMs }, () => {
-        const forwarding = forward(upstream, { path: upstreamPath + (req.url ?? '/'), method: req.method ?? 'GET', headers: forwardedHeaders(req), body: body.length > 0 ? body : null }, res, headers, countResponse);
-        running.set(schedulerId, forwarding);
-        return forwarding.done;
-      });
+      exchange.ticket = runtime.admit({ id: ++nextId, variant, tier: r.tier.rank, account: wire.request.accountId, preemptable: r.preemptable, deadline: performance.now() + queueTimeoutMs }, exchange);
+      status = await exchange.done;
     } catch (err) {
       if (err instanceof SchedulingRejected) {
         outcome = err.state;
@@ -338,7 +373,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         } else {
           status = 499; // the client went away: nobody to answer
         }
-      } else if (clientGone || err instanceof ClientGone) {
+      } else if (exchange.clientGone || err instanceof ClientGone) {
         outcome = 'cancelled';
         status = 499;
       } else {
@@ -349,8 +384,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         logger.warn({ requestId, err: err instanceof Error ? err.message : String(err) }, 'upstream request failed');
       }
     } finally {
-      res.off('close', onClose);
-      running.delete(schedulerId);
+      res.off('close', exchange.onClientClose);
     }
     if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, r, outcome, status));
   }

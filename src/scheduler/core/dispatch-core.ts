@@ -58,6 +58,8 @@ class TicketImpl<Id> implements Ticket<Id> {
   /** Links in the tier's FIFO (or its account's flow) while queued, in the variant's running list while running. */
   prev: TicketImpl<Id> | null = null;
   next: TicketImpl<Id> | null = null;
+  /** What the adapter driving the core keeps for this request ({@link DispatchCore.attach}); never read by the core. */
+  attachment: unknown = null;
 
   constructor(
     readonly id: Id,
@@ -395,6 +397,20 @@ export class DispatchCore<Id = string> {
     if (t.state !== 'running') return false;
     this.stopRunning(t, 'completed', COMPLETED, now);
     return true;
+  }
+
+  /**
+   * Keeps `value` on the ticket for whoever drives the core (the runtime keeps its per-request
+   * state there, so it needs no map from ticket to state). The core never reads it. Set it back
+   * to null when the request ends: the deadline index may hold an ended ticket a while longer.
+   */
+  attach(ticket: Ticket<Id>, value: unknown): void {
+    (ticket as TicketImpl<Id>).attachment = value;
+  }
+
+  /** What {@link attach} put on the ticket; null if nothing. */
+  attachment(ticket: Ticket<Id>): unknown {
+    return (ticket as TicketImpl<Id>).attachment;
   }
 
   /** Cancels a queued or running request. False if it had already reached a terminal state. */
