@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { SchedulerRuntime, SchedulingRejected, TaskSignal, type SchedulerConfig } from '../../src/scheduler/index.js';
+import { SchedulerRuntime, SchedulingRejected, TaskSignal, type Admission, type SchedulerConfig, type Ticket } from '../../src/scheduler/index.js';
 
 const config = (over: Partial<SchedulerConfig['variants'][number]> = {}): SchedulerConfig => ({
   tierWeights: [4, 1],
@@ -310,6 +310,106 @@ describe('SchedulerRuntime', () => {
     for (const ticket of runtime.unfinished) expect(runtime.cancel(ticket)).toBe(true);
     await expect(withDeadline).rejects.toMatchObject({ state: 'cancelled' });
     await expect(other).rejects.toMatchObject({ state: 'cancelled' });
+  });
+});
+
+/** An admission that records what the runtime told it, in order. */
+function recording(name: string, log: string[]): Admission<string> & { started: Ticket<string> | undefined } {
+  return {
+    started: undefined,
+    onStart(ticket) {
+      this.started = ticket;
+      log.push(`${name} started`);
+    },
+    onReject(rejected) {
+      log.push(`${name} ${rejected.state}`);
+    },
+  };
+}
+
+describe('SchedulerRuntime.admit', () => {
+  it('starts admitted requests by weight after the tick, and a release hands the slot on', async () => {
+    const runtime = new SchedulerRuntime<string>(config());
+    const log: string[] = [];
+    const low = recording('low', log);
+    const high = recording('high', log);
+    const lowTicket = runtime.admit({ id: 'low', variant: 0, tier: 1, account: 'a' }, low);
+    const highTicket = runtime.admit({ id: 'high', variant: 0, tier: 0, account: 'a' }, high);
+    expect(log).toEqual([]);
+    expect(runtime.unfinished.map((t) => t.id)).toEqual(['low', 'high']);
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['high started']);
+    expect(high.started).toBe(highTicket);
+    expect(runtime.release(highTicket)).toBe(true);
+    expect(runtime.release(highTicket)).toBe(false); // once only
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['high started', 'low started']);
+    expect(runtime.release(lowTicket)).toBe(true);
+    expect(runtime.unfinished).toEqual([]);
+    expect(runtime.core.counters).toMatchObject({ dispatched: 2, completed: 2 });
+    runtime.close();
+  });
+
+  it('tells a request turned away on arrival at once, and keeps nothing of it', () => {
+    const runtime = new SchedulerRuntime<string>({ ...config(), accountRates: { slow: { rate: 1, burst: 1 } } });
+    const log: string[] = [];
+    runtime.admit({ id: '1', variant: 0, tier: 0, account: 'slow' }, recording('first', log));
+    const second = runtime.admit({ id: '2', variant: 0, tier: 0, account: 'slow' }, recording('second', log));
+    expect(log).toEqual(['second throttled']);
+    expect(second.state).toBe('throttled');
+    expect(runtime.unfinished.map((t) => t.id)).toEqual(['1']);
+    expect(runtime.release(second)).toBe(false);
+    runtime.close();
+  });
+
+  it('a request cancelled while running is rejected once, and its late release changes nothing', async () => {
+    const runtime = new SchedulerRuntime<string>(config());
+    const log: string[] = [];
+    const ticket = runtime.admit({ id: 'r', variant: 0, tier: 0, account: 'a' }, recording('r', log));
+    const waiting = runtime.admit({ id: 'w', variant: 0, tier: 0, account: 'a' }, recording('w', log));
+    await new Promise((r) => setImmediate(r));
+    expect(runtime.cancel(ticket)).toBe(true);
+    expect(log).toEqual(['r started', 'r cancelled']);
+    expect(runtime.release(ticket)).toBe(false);
+    expect(runtime.core.counters).toMatchObject({ completed: 0, cancelled: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['r started', 'r cancelled', 'w started']);
+    expect(runtime.release(waiting)).toBe(true);
+    runtime.close();
+  });
+
+  it('lets go of an ended request: its ticket no longer holds the runtime state that reaches the admission', async () => {
+    const runtime = new SchedulerRuntime<string>(config());
+    const ticket = runtime.admit({ id: 'x', variant: 0, tier: 0, account: 'a', deadline: 1e12 }, recording('x', []));
+    expect(runtime.core.attachment(ticket)).not.toBeNull();
+    await new Promise((r) => setImmediate(r));
+    runtime.release(ticket);
+    // The deadline index may still hold the ended ticket; it must not keep the request's objects alive.
+    expect(runtime.core.deadlineEntries(0)).toBe(1);
+    expect(runtime.core.attachment(ticket)).toBeNull();
+    runtime.close();
+  });
+
+  it('a start that throws frees its slot and still starts the requests dispatched with it', async () => {
+    const runtime = new SchedulerRuntime<string>(config({ concurrency: 2 }));
+    const log: string[] = [];
+    const thrown: unknown[] = [];
+    const onUncaught = (err: unknown) => thrown.push(err);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      runtime.admit({ id: 'bad', variant: 0, tier: 0, account: 'a' }, { onStart: () => { throw new Error('broken admission'); }, onReject: () => log.push('bad rejected') });
+      const good = runtime.admit({ id: 'good', variant: 0, tier: 0, account: 'a' }, recording('good', log));
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      expect(log).toEqual(['good started']);
+      expect(runtime.unfinished.map((t) => t.id)).toEqual(['good']);
+      expect(runtime.core.counters.completed).toBe(1);
+      expect(thrown).toMatchObject([{ message: 'broken admission' }]);
+      runtime.release(good);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      runtime.close();
+    }
   });
 });
 
