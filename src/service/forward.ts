@@ -39,10 +39,29 @@ export interface ForwardRequest {
 }
 
 export interface Forwarding {
-  /** Resolves with the upstream's status once the client has the whole response; rejects when either side fails or the request is aborted. */
+  /**
+   * Resolves with the upstream's status once the client has the whole response; rejects when
+   * either side fails or the request is aborted. Made on first use: a caller that passes
+   * `onEnd` instead pays for no promise.
+   */
   readonly done: Promise<number>;
   /** Ends the upstream request (and the client's response, if it has begun). Idempotent. */
   abort(reason: Error): void;
+}
+
+export interface ForwardOptions {
+  /** Added to the upstream's response headers (flat `[name, value, …]`). */
+  readonly extraHeaders?: readonly string[];
+  /** Called with the upstream's status as the response begins. */
+  readonly onStatus?: (status: number) => void;
+  /** Called once when the forwarding ends: with the status once the client has the whole response, or with the error. */
+  readonly onEnd?: (status: number, err: Error | undefined) => void;
+  /**
+   * Whether to abort the upstream request when the client hangs up before the response ends.
+   * Default true; a caller that already withdraws the request on the client's `close` (the
+   * gateway, through the scheduler) turns it off and saves a listener per request.
+   */
+  readonly watchClient?: boolean;
 }
 
 /**
@@ -50,26 +69,38 @@ export interface Forwarding {
  * calls: onConnect, onHeaders, onData, onComplete, onError).
  */
 class ForwardHandler implements Forwarding {
-  readonly done: Promise<number>;
-  private resolve!: (status: number) => void;
-  private reject!: (err: Error) => void;
   private upstreamAbort: ((reason: Error) => void) | undefined;
   private reason: Error | undefined;
   private resume: (() => void) | undefined;
   private status = 0;
   private settled = false;
+  /** How it ended, for a `done` asked for after the end. */
+  private error: Error | undefined;
+  private promise: Promise<number> | undefined;
+  private resolvePromise: ((status: number) => void) | undefined;
+  private rejectPromise: ((err: Error) => void) | undefined;
+  private readonly extraHeaders: readonly string[];
+  private readonly watchClient: boolean;
 
   constructor(
     private readonly res: ServerResponse,
-    /** Added to the upstream's response headers (flat `[name, value, …]`). */
-    private readonly extraHeaders: readonly string[],
-    private readonly onStatus: ((status: number) => void) | undefined,
+    private readonly options: ForwardOptions,
   ) {
-    this.done = new Promise<number>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-    res.on('close', this.onClientClose);
+    this.extraHeaders = options.extraHeaders ?? [];
+    this.watchClient = options.watchClient ?? true;
+    if (this.watchClient) res.on('close', this.onClientClose);
+  }
+
+  get done(): Promise<number> {
+    this.promise ??= this.settled
+      ? this.error === undefined
+        ? Promise.resolve(this.status)
+        : Promise.reject(this.error)
+      : new Promise<number>((resolve, reject) => {
+          this.resolvePromise = resolve;
+          this.rejectPromise = reject;
+        });
+    return this.promise;
   }
 
   abort(reason: Error): void {
@@ -101,7 +132,7 @@ class ForwardHandler implements Forwarding {
     this.status = statusCode;
     this.resume = resume;
     this.res.writeHead(statusCode, headers);
-    this.onStatus?.(statusCode);
+    this.options.onStatus?.(statusCode);
     return true;
   }
 
@@ -125,19 +156,18 @@ class ForwardHandler implements Forwarding {
   private settle(err: Error | undefined): void {
     if (this.settled) return;
     this.settled = true;
-    this.res.off('close', this.onClientClose);
-    this.res.off('drain', this.onDrain);
-    if (err === undefined) this.resolve(this.status);
-    else this.reject(err);
+    this.error = err;
+    if (this.watchClient) this.res.off('close', this.onClientClose);
+    if (this.resume !== undefined) this.res.off('drain', this.onDrain);
+    this.options.onEnd?.(this.status, err);
+    if (err === undefined) this.resolvePromise?.(this.status);
+    else this.rejectPromise?.(err);
   }
 }
 
-/**
- * Sends `request` to `upstream` and streams the response to `res`, adding `extraHeaders`.
- * `onStatus` is called with the upstream's status as the response begins.
- */
-export function forward(upstream: Dispatcher, request: ForwardRequest, res: ServerResponse, extraHeaders: readonly string[] = [], onStatus?: (status: number) => void): Forwarding {
-  const handler = new ForwardHandler(res, extraHeaders, onStatus);
+/** Sends `request` to `upstream` and streams the response to `res`. */
+export function forward(upstream: Dispatcher, request: ForwardRequest, res: ServerResponse, options: ForwardOptions = {}): Forwarding {
+  const handler = new ForwardHandler(res, options);
   upstream.dispatch({ path: request.path, method: request.method as Dispatcher.HttpMethod, headers: request.headers as string[], body: request.body }, handler);
   return handler;
 }

@@ -137,23 +137,20 @@ class Exchange implements Admission<number> {
   }
 
   onStart(ticket: Ticket<number>): void {
-    let forwarding: Forwarding;
     try {
-      forwarding = forward(this.upstream, this.request, this.res, this.rankingHeaders, this.onStatus);
+      // The client's hang-up is watched by onClientClose (it cancels the ticket, which aborts this).
+      this.forwarding = forward(this.upstream, this.request, this.res, { extraHeaders: this.rankingHeaders, onStatus: this.onStatus, onEnd: this.onForwarded, watchClient: false });
     } catch (err) {
       if (this.runtime.release(ticket)) this.reject(err);
-      return;
     }
-    this.forwarding = forwarding;
-    forwarding.done.then(
-      (status) => {
-        if (this.runtime.release(ticket)) this.resolve(status);
-      },
-      (err: unknown) => {
-        if (this.runtime.release(ticket)) this.reject(err);
-      },
-    );
   }
+
+  /** The forwarding ended: the slot goes back, unless the request was preempted or cancelled meanwhile (already rejected). */
+  private readonly onForwarded = (status: number, err: Error | undefined): void => {
+    if (!this.runtime.release(this.ticket as Ticket<number>)) return;
+    if (err === undefined) this.resolve(status);
+    else this.reject(err);
+  };
 
   onReject(rejected: SchedulingRejected): void {
     this.forwarding?.abort(rejected);
