@@ -62,8 +62,17 @@ function isGlob(value: string): boolean {
   return picomatch.scan(value).isGlob;
 }
 
+/**
+ * picomatch reads the shell's negated class `[!a]` as a class of `!` and `a` (`[!a]bc` matches
+ * `abc`, not `xbc`); rule authors write it as a shell reads it, so it becomes `[^a]` first. An
+ * escaped bracket (`\\[!`) is left alone.
+ */
+function shellGlob(pattern: string): string {
+  return pattern.replace(/(?<!\\)\[!/g, '[^');
+}
+
 function compileGlob(pattern: string): Glob {
-  const matcher = picomatch(pattern, GLOB_OPTIONS);
+  const matcher = picomatch(shellGlob(pattern), GLOB_OPTIONS);
   return Object.freeze({ pattern, test: (value: string) => matcher(value) });
 }
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
 import { loadDomain } from '../../src/config/index.js';
-import { globWitness, lintRuleSet } from '../../src/rules/index.js';
+import { compileRuleSet, globWitness, lintRuleSet } from '../../src/rules/index.js';
 
 // The rule engine's matcher options (src/rules/parse.ts), so the oracle matches what rules match.
 const matches = (pattern: string, value: string) => picomatch(pattern, { dot: true, bash: true })(value);
@@ -86,5 +86,38 @@ describe('lint with model globs', () => {
 
   it('still assumes an overlap where the glob syntax is beyond what it decides', () => {
     expect(lintRuleSet(ruleSet('atlas-{pro,lite}', 'nova-*'), 'f.json', domain).filter((f) => f.kind === 'ambiguous')).toHaveLength(1);
+  });
+});
+
+describe('model globs in a compiled rule set', () => {
+  const domain = loadDomain();
+  const tierFor = (glob: string, modelId: string) =>
+    compileRuleSet(
+      {
+        name: 'classes',
+        scheme: 'tier',
+        mode: 'service-tier',
+        rules: [
+          { id: 'globbed', precedence: 10, when: { modelId: glob }, then: { tier: 'P75', preemptable: false } },
+          { id: 'rest', precedence: 0, when: {}, then: { tier: 'P50', preemptable: false } },
+        ],
+      },
+      'f.json',
+      domain,
+    ).evaluate({ accountId: 'acct-1', classification: 'ON_DEMAND', modelId, region: 'us-east-1', serviceTier: 'DEFAULT', requestType: null }).ruleId;
+
+  it('reads [!…] as a shell does, a class of anything but the listed characters, like [^…]', () => {
+    for (const glob of ['[!a]tlas-*', '[^a]tlas-*']) {
+      expect(tierFor(glob, 'xtlas-v1'), glob).toBe('globbed');
+      expect(tierFor(glob, 'atlas-v1'), glob).toBe('rest');
+      expect(tierFor(glob, '!tlas-v1'), glob).toBe('globbed');
+    }
+    expect(tierFor('m-[!0-9]', 'm-x')).toBe('globbed');
+    expect(tierFor('m-[!0-9]', 'm-7')).toBe('rest');
+  });
+
+  it('leaves an escaped bracket literal', () => {
+    expect(tierFor('\\[!a]-*', '[!a]-v1')).toBe('globbed');
+    expect(tierFor('\\[!a]-*', 'x-v1')).toBe('rest');
   });
 });
