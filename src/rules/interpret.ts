@@ -19,7 +19,7 @@ export interface CheckedRequest {
 /** The fail-closed error for a value outside the catalog (or of the wrong type). */
 export function unknownValue(attribute: string, value: unknown, known?: readonly string[]): FailClosedError {
   const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
-  const detail = known === undefined ? 'must be a string or null' : `is not in the catalog (${known.join(', ')})`;
+  const detail = attribute === 'request' ? 'must be an object' : known === undefined ? 'must be a string or null' : `is not in the catalog (${known.join(', ')})`;
   return new FailClosedError('UNKNOWN_VALUE', `unknown ${attribute} ${shown}: ${detail}; rejected (fail-closed)`, attribute, value);
 }
 

@@ -35,7 +35,7 @@ describe('compiled evaluator: fail-closed request checks', () => {
     const before = rs.failClosedCount;
     const err = failure(rs, 5);
     expect(err).toMatchObject({ code: 'UNKNOWN_VALUE', attribute: 'request', value: 5 });
-    expect(err.message).toBe('unknown request 5: must be a string or null; rejected (fail-closed)');
+    expect(err.message).toBe('unknown request 5: must be an object; rejected (fail-closed)');
     expect(failure(rs, 'PTV1')).toMatchObject({ code: 'UNKNOWN_VALUE', attribute: 'request', value: 'PTV1' });
     expect(failure(rs, null)).toMatchObject({ code: 'UNKNOWN_VALUE', attribute: 'request', value: null });
     expect(rs.failClosedCount).toBe(before + 3);
