@@ -38,11 +38,14 @@ export function acceptsUnlisted(c: Condition | undefined): boolean {
   return acceptsAnyValue(c);
 }
 
+/** Characters tried for a negated class (`[!…]`, `[^…]`): the first one the class does not list. */
+const OUTSIDE_CLASS = ['0', 'X', '_', 'x'];
+
 /** A concrete string the glob matches, when a simple substitution finds one. */
 export function sampleOfGlob(pattern: string, test: (v: string) => boolean): string | null {
   const candidate = pattern
     .replace(/\{([^,}]*)[^}]*\}/g, '$1')
-    .replace(/\[!?([^\]])[^\]]*\]/g, '$1')
+    .replace(/\[([!^]?)([^\]][^\]]*)\]/g, (_class: string, negated: string, listed: string) => (negated === '' ? listed.charAt(0) : (OUTSIDE_CLASS.find((c) => !listed.includes(c)) ?? '')))
     .replace(/\*+/g, 'x')
     .replace(/\?/g, 'x');
   return test(candidate) ? candidate : null;

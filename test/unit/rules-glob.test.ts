@@ -84,6 +84,15 @@ describe('lint with model globs', () => {
     expect(matches('atlas-*', modelId as string) && matches('*-v1', modelId as string)).toBe(true);
   });
 
+  it('shows a model a negated class accepts in the example of an overlap', () => {
+    for (const glob of ['atlas-[!b]', 'atlas-[^0-9]']) {
+      const [finding] = lintRuleSet(ruleSet(glob, '*'), 'f.json', domain).filter((f) => f.kind === 'ambiguous');
+      const modelId = finding?.example?.modelId;
+      expect(typeof modelId, glob).toBe('string');
+      expect(compileRuleSet(ruleSet(glob, '*'), 'f.json', domain).evaluate({ accountId: 'a', classification: 'ON_DEMAND', modelId: modelId as string, region: null, serviceTier: 'DEFAULT', requestType: null }).ruleId, `${glob} → ${String(modelId)}`).toBe('first');
+    }
+  });
+
   it('still assumes an overlap where the glob syntax is beyond what it decides', () => {
     expect(lintRuleSet(ruleSet('atlas-{pro,lite}', 'nova-*'), 'f.json', domain).filter((f) => f.kind === 'ambiguous')).toHaveLength(1);
   });
