@@ -30,6 +30,28 @@ export function forwardedHeaders(req: IncomingMessage): string[] {
   return out;
 }
 
+/**
+ * One pass over a request's raw headers (`req.rawHeaders`) for a gateway: the headers it reads (`wanted`, lower-case
+ * names; a repeated one joined with `, ` as Node's `req.headers` does for such headers), and the
+ * list to send upstream, as {@link forwardedHeaders} gives it. Reading `req.headers` instead
+ * would make Node build an object of every header for a handful of values.
+ */
+export function splitRequestHeaders(raw: readonly string[], wanted: ReadonlySet<string>): { readonly read: Record<string, string>; readonly forward: string[] } {
+  const read: Record<string, string> = {};
+  const forward: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (wanted.has(lower)) {
+      const earlier = read[lower];
+      read[lower] = earlier === undefined ? value : `${earlier}, ${value}`;
+    }
+    if (!HOP_BY_HOP.has(lower)) forward.push(name, value);
+  }
+  return { read, forward };
+}
+
 export interface ForwardRequest {
   readonly path: string;
   readonly method: string;

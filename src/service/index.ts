@@ -23,7 +23,7 @@ export {
 } from './decide.js';
 export { createServiceMetrics, type ServiceMetrics, type ServiceMetricsOptions } from './metrics.js';
 export { fileRequestLog, kafkaRequestLog, noRequestLog, type FileLogOptions, type KafkaLogOptions, type RequestLog, type RequestLogEvents } from './request-log.js';
-export { forward, forwardedHeaders, type ForwardOptions, type ForwardRequest, type Forwarding } from './forward.js';
+export { forward, forwardedHeaders, splitRequestHeaders, type ForwardOptions, type ForwardRequest, type Forwarding } from './forward.js';
 export { DEFAULT_VARIANT, startService, type DrainReport, type Service, type ServiceOptions } from './server.js';
 export { SERVICE_TIME_DISTRIBUTIONS, serviceTimeSampler, startSimUpstream, type ServiceTimeDistribution, type SimUpstream, type SimUpstreamOptions } from './sim.js';
 export { fromDecisionBody, fromHeaders, HEADER, modelOfBody, RESPONSE_HEADER, type WireProblem, type WireRequest } from './wire.js';

@@ -23,11 +23,14 @@ import { schedulerConfigFor, SchedulerRuntime, SchedulingRejected, type Admissio
 import type { RequestRecord } from '../shadow/index.js';
 import type { Keyring } from '../tokens/index.js';
 import { codecCache, rank, type Ranked, type ServiceRequest } from './decide.js';
-import { forward, forwardedHeaders, type ForwardRequest, type Forwarding } from './forward.js';
+import { forward, splitRequestHeaders, type ForwardRequest, type Forwarding } from './forward.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { noRequestLog, type RequestLog } from './request-log.js';
-import { fromDecisionBody, fromHeaders, isWireProblem, modelOfBody, RESPONSE_HEADER, usableSessionId } from './wire.js';
+import { fromDecisionBody, fromHeaders, HEADER, isWireProblem, modelOfBody, RESPONSE_HEADER, usableSessionId } from './wire.js';
 import { performance } from 'node:perf_hooks';
+
+/** The request headers the gateway reads (the rest it only forwards). */
+const GATEWAY_READS: ReadonlySet<string> = new Set([...Object.values(HEADER), 'content-type']);
 
 /** The variant name requests for a model without limits of its own share (the capacity file's `defaultVariant`). */
 export const DEFAULT_VARIANT = '*';
@@ -331,7 +334,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const snapshot = provider.current();
     if (snapshot === undefined) return respond(res, 503, { error: 'no configuration loaded' });
     const body = await readBody(req, maxBody);
-    const wire = fromHeaders(req.headers, modelOfBody(body, req.headers['content-type']), region);
+    const split = splitRequestHeaders(req.rawHeaders, GATEWAY_READS);
+    const wire = fromHeaders(split.read, modelOfBody(body, split.read['content-type']), region);
     if (isWireProblem(wire)) return respond(res, 400, { error: 'bad-request', message: wire.message });
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
@@ -346,7 +350,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return;
     }
     const headers = rankingHeaders(r, snapshot, requestId);
-    const exchange = new Exchange(runtime, upstream, { path: upstreamPath + (req.url ?? '/'), method: req.method ?? 'GET', headers: forwardedHeaders(req), body: body.length > 0 ? body : null }, res, headers, countResponse);
+    const exchange = new Exchange(runtime, upstream, { path: upstreamPath + (req.url ?? '/'), method: req.method ?? 'GET', headers: split.forward, body: body.length > 0 ? body : null }, res, headers, countResponse);
     res.on('close', exchange.onClientClose);
     let outcome = 'completed';
     let status: number;

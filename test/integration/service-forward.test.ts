@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forward, forwardedHeaders, type Forwarding, type ForwardOptions } from '../../src/service/index.js';
+import { forward, forwardedHeaders, splitRequestHeaders, type Forwarding, type ForwardOptions } from '../../src/service/index.js';
 
 let upstream: Server;
 let pool: Pool;
@@ -93,5 +93,16 @@ describe('forward', () => {
     }
     // One listener of its own on the client's response when it watches, none otherwise.
     expect((closeListeners.true as number) - (closeListeners.false as number)).toBe(1);
+  });
+});
+
+describe('splitRequestHeaders', () => {
+  it('reads the wanted headers by lower-case name, joins repeats as Node does, and forwards all but hop-by-hop ones', () => {
+    const raw = ['Host', 'gw:1', 'X-Prio-Account', 'a1', 'Content-Type', 'application/json', 'x-prio-account', 'a2', 'Connection', 'keep-alive', 'X-Other', 'o', 'Content-Length', '2'];
+    const { read, forward: sent } = splitRequestHeaders(raw, new Set(['x-prio-account', 'content-type', 'x-prio-model']));
+    expect(read).toEqual({ 'x-prio-account': 'a1, a2', 'content-type': 'application/json' });
+    expect(sent).toEqual(['X-Prio-Account', 'a1', 'Content-Type', 'application/json', 'x-prio-account', 'a2', 'X-Other', 'o']);
+    // The same list as forwardedHeaders gives from a request.
+    expect(sent).toEqual(forwardedHeaders({ rawHeaders: raw } as IncomingMessage));
   });
 });
