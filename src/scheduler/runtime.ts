@@ -109,22 +109,22 @@ class TaskRun<Id, T> implements Admission<Id> {
     promise.then(
       (value) => {
         // False when it was preempted or cancelled meanwhile: its promise was already rejected.
-        if (this.runtime.release(ticket)) this.settle(() => this.resolve(value));
+        if (!this.runtime.release(ticket)) return;
+        this.unlisten();
+        this.resolve(value);
       },
       (err: unknown) => {
-        if (this.runtime.release(ticket)) this.settle(() => this.reject(err));
+        if (!this.runtime.release(ticket)) return;
+        this.unlisten();
+        this.reject(err);
       },
     );
   }
 
   onReject(rejected: SchedulingRejected): void {
     this.signal.abort(rejected);
-    this.settle(() => this.reject(rejected));
-  }
-
-  private settle(how: () => void): void {
     this.unlisten();
-    how();
+    this.reject(rejected);
   }
 }
 

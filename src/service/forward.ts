@@ -19,25 +19,14 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 /** The same for the response, except that a response keeps its content-length (the body is relayed whole). */
 const RESPONSE_HOP_BY_HOP = new Set([...HOP_BY_HOP].filter((h) => h !== 'content-length'));
 
-/** The client's request headers to send upstream, as undici's flat `[name, value, …]` list. */
-export function forwardedHeaders(req: IncomingMessage): string[] {
-  const raw = req.rawHeaders;
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1] as string);
-  }
-  return out;
-}
+/** No headers wanted: {@link forwardedHeaders} only forwards. */
+const NONE: ReadonlySet<string> = new Set();
 
 /**
- * One pass over a request's raw headers (`req.rawHeaders`) for a gateway: the headers it reads (`wanted`, lower-case
- * names; a repeated one joined with `, ` as Node's `req.headers` does for such headers), and the
- * list to send upstream, as {@link forwardedHeaders} gives it. Reading `req.headers` instead
- * would make Node build an object of every header for a handful of values.
+ * The one pass over raw headers both exports make: returns the list to send upstream, and puts
+ * the `wanted` ones into `read` (a repeated one joined with `, `, as Node's `req.headers` does).
  */
-export function splitRequestHeaders(raw: readonly string[], wanted: ReadonlySet<string>): { readonly read: Record<string, string>; readonly forward: string[] } {
-  const read: Record<string, string> = {};
+function endToEnd(raw: readonly string[], wanted: ReadonlySet<string>, read: Record<string, string>): string[] {
   const forward: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -49,7 +38,23 @@ export function splitRequestHeaders(raw: readonly string[], wanted: ReadonlySet<
     }
     if (!HOP_BY_HOP.has(lower)) forward.push(name, value);
   }
-  return { read, forward };
+  return forward;
+}
+
+/** The client's request headers to send upstream, as undici's flat `[name, value, …]` list. */
+export function forwardedHeaders(req: IncomingMessage): string[] {
+  return endToEnd(req.rawHeaders, NONE, {});
+}
+
+/**
+ * One pass over a request's raw headers (`req.rawHeaders`) for a gateway: the headers it reads
+ * (`wanted`, lower-case names) and the list to send upstream, as {@link forwardedHeaders} gives
+ * it. Reading `req.headers` instead would make Node build an object of every header for a
+ * handful of values.
+ */
+export function splitRequestHeaders(raw: readonly string[], wanted: ReadonlySet<string>): { readonly read: Record<string, string>; readonly forward: string[] } {
+  const read: Record<string, string> = {};
+  return { read, forward: endToEnd(raw, wanted, read) };
 }
 
 export interface ForwardRequest {

@@ -21,10 +21,8 @@ import {
   type MigrationState,
   type Plan,
 } from '../../src/migration/index.js';
-import { applyCommands, evidenceFor, fastPlan } from '../support/migration/fixtures.js';
+import { applyCommands, at, evidenceFor, fastPlan, T0 } from '../support/migration/fixtures.js';
 
-const T0 = Date.parse('2026-01-05T09:00:00Z');
-const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 const by = { actor: 'alice' };
 
 const plan = fastPlan('rules-test');

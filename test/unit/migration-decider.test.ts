@@ -10,10 +10,8 @@ import {
   type MigrationState,
   type Plan,
 } from '../../src/migration/index.js';
-import { applyCommands, evidenceFor, fastPlan, shippedPlan } from '../support/migration/fixtures.js';
+import { applyCommands, at, evidenceFor, fastPlan, shippedPlan } from '../support/migration/fixtures.js';
 
-const T0 = Date.parse('2026-01-05T09:00:00Z');
-const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 const run = applyCommands;
 

@@ -18,10 +18,8 @@ import {
   type MigrationState,
   type Plan,
 } from '../../src/migration/index.js';
-import { applyCommands, evidenceFor, fastPlan } from '../support/migration/fixtures.js';
+import { applyCommands, at, evidenceFor, fastPlan } from '../support/migration/fixtures.js';
 
-const T0 = Date.parse('2026-01-05T09:00:00Z');
-const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 const ALL_STEPS = 'beta-dual-read, preprod-dual-read, prod-dual-read, beta-new-writers, preprod-new-writers, prod-new-writers';
 
 const apply = applyCommands;

@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT, readJsonFile } from '../../../src/config/index.js';
 import { decide, fold, initialState, parseMigrationDefinition, type Evidence, type MigrationCommand, type MigrationEvent, type MigrationState, type Plan, type Step } from '../../../src/migration/index.js';
 
+/** The clock the migration tests run on: T0, and `at(m)` the ISO time m minutes after it. */
+export const T0 = Date.parse('2026-01-05T09:00:00Z');
+export const at = (minutes: number): string => new Date(T0 + minutes * 60_000).toISOString();
+
 export const DEFINITION_FILE = join(PACKAGE_ROOT, 'migrations', '001-legacy-4-to-7-tier.json');
 
 export function shippedPlan(): Plan {
