@@ -18,19 +18,14 @@ import { pino, type Logger } from 'pino';
 import { Client, Pool } from 'undici';
 import type { ConfigProvider, ConfigSnapshot } from '../appconfig/index.js';
 import type { Domain } from '../catalog/index.js';
-import type { RequestAttributes } from '../rules/index.js';
-import { schedulerConfigFor, SchedulerRuntime, SchedulingRejected, type Admission, type Capacity, type Ticket } from '../scheduler/index.js';
-import type { RequestRecord } from '../shadow/index.js';
+import { schedulerConfigFor, SchedulerRuntime, type Capacity } from '../scheduler/index.js';
 import type { Keyring } from '../tokens/index.js';
-import { codecCache, rank, type Ranked, type ServiceRequest } from './decide.js';
-import { forward, splitRequestHeaders, type ForwardRequest, type Forwarding } from './forward.js';
+import { codecCache, rank, type Ranked } from './decide.js';
+import { GatewayExchange, type GatewayContext } from './gateway.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { noRequestLog, type RequestLog } from './request-log.js';
-import { fromDecisionBody, fromHeaders, HEADER, isWireProblem, modelOfBody, RESPONSE_HEADER, usableSessionId } from './wire.js';
-import { performance } from 'node:perf_hooks';
-
-/** The request headers the gateway reads (the rest it only forwards). */
-const GATEWAY_READS: ReadonlySet<string> = new Set([...Object.values(HEADER), 'content-type']);
+import { requestRecord, sendJson } from './respond.js';
+import { fromDecisionBody, isWireProblem, usableSessionId, type WireRequest } from './wire.js';
 
 /** The variant name requests for a model without limits of its own share (the capacity file's `defaultVariant`). */
 export const DEFAULT_VARIANT = '*';
@@ -85,10 +80,7 @@ export interface Service {
   close(graceMs?: number): Promise<DrainReport>;
 }
 
-
 class BodyTooLarge extends Error {}
-/** The client hung up before its request could be queued. */
-class ClientGone extends Error {}
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -106,116 +98,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     req.on('error', reject);
   });
-}
-
-/**
- * One gateway request in the dispatch loop (the runtime's {@link Admission}): forwarded to the
- * upstream when dispatched, its slot released once the response has reached the client, its
- * upstream request aborted when it is preempted or cancelled. `done` settles with the upstream's
- * status, or rejects with why the request did not complete. An object per request instead of a
- * task closure, a promise chain and an abort signal (see SchedulerRuntime.admit).
- */
-class Exchange implements Admission<number> {
-  readonly done: Promise<number>;
-  /** Set once admitted; the client's hang-up cancels it, queued or running. */
-  ticket: Ticket<number> | undefined;
-  /** The client closed the connection before its response was complete. */
-  clientGone = false;
-  private forwarding: Forwarding | undefined;
-  private resolve!: (status: number) => void;
-  private reject!: (err: unknown) => void;
-
-  constructor(
-    private readonly runtime: SchedulerRuntime<number>,
-    private readonly upstream: Pool,
-    private readonly request: ForwardRequest,
-    private readonly res: ServerResponse,
-    private readonly rankingHeaders: readonly string[],
-    private readonly onStatus: (status: number) => void,
-  ) {
-    this.done = new Promise<number>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  onStart(ticket: Ticket<number>): void {
-    try {
-      // The client's hang-up is watched by onClientClose (it cancels the ticket, which aborts this).
-      this.forwarding = forward(this.upstream, this.request, this.res, { extraHeaders: this.rankingHeaders, onStatus: this.onStatus, onEnd: this.onForwarded, watchClient: false });
-    } catch (err) {
-      if (this.runtime.release(ticket)) this.reject(err);
-    }
-  }
-
-  /** The forwarding ended: the slot goes back, unless the request was preempted or cancelled meanwhile (already rejected). */
-  private readonly onForwarded = (status: number, err: Error | undefined): void => {
-    if (!this.runtime.release(this.ticket as Ticket<number>)) return;
-    if (err === undefined) this.resolve(status);
-    else this.reject(err);
-  };
-
-  onReject(rejected: SchedulingRejected): void {
-    this.forwarding?.abort(rejected);
-    this.reject(rejected);
-  }
-
-  readonly onClientClose = (): void => {
-    if (this.res.writableFinished) return;
-    this.clientGone = true;
-    if (this.ticket !== undefined) this.runtime.cancel(this.ticket);
-  };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-/** How the request was ranked, as response headers (flat `[name, value, …]`, as `writeHead` and the forwarder take them). */
-function rankingHeaders(r: Ranked, snapshot: ConfigSnapshot, requestId: string): string[] {
-  const h = [
-    RESPONSE_HEADER.tier,
-    r.tier.name,
-    RESPONSE_HEADER.qos,
-    String(r.qos),
-    RESPONSE_HEADER.legacyLevel,
-    String(r.legacyLevel),
-    RESPONSE_HEADER.source,
-    r.source,
-    RESPONSE_HEADER.configVersion,
-    snapshot.version,
-    RESPONSE_HEADER.requestId,
-    requestId,
-  ];
-  if (r.sessionToken !== undefined) h.push(RESPONSE_HEADER.sessionToken, r.sessionToken);
-  return h;
-}
-
-/** `rankingHeaders` as an object, with `extra` added (for answers the service writes itself). */
-function headerObject(flat: readonly string[], extra: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
-  return Object.assign(out, extra);
-}
-
-function record(requestId: string, arrivalMs: number, request: RequestAttributes & ServiceRequest, r: Ranked | undefined, outcome: string, status: number): RequestRecord & { outcome: string; status: number } {
-  return {
-    requestId,
-    timestamp: new Date(arrivalMs).toISOString(),
-    accountId: request.accountId,
-    modelId: request.modelId,
-    region: request.region,
-    classification: request.classification,
-    ...(request.serviceTier != null ? { serviceTier: request.serviceTier } : {}),
-    ...(request.requestType != null ? { requestType: request.requestType } : {}),
-    ...(r?.sessionToken !== undefined ? { sessionToken: r.sessionToken } : {}),
-    ...(r !== undefined ? { observed: { priority: r.loggedPriority, qos: r.qos } } : {}),
-    outcome,
-    status,
-  };
 }
 
 export async function startService(options: ServiceOptions): Promise<Service> {
@@ -280,7 +162,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
 
   /** Ranks a parsed request; answers 400 itself when the rules fail closed. */
-  function rankOrRefuse(snapshot: ConfigSnapshot, wire: { request: ServiceRequest; sessionToken: string | undefined; sessionId: string | undefined }, nowMs: number, res: ServerResponse): Ranked | undefined {
+  function rankOrRefuse(snapshot: ConfigSnapshot, wire: WireRequest, nowMs: number, res: ServerResponse): Ranked | undefined {
     const ranking = rank(
       snapshot,
       codecs(snapshot),
@@ -307,7 +189,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
     if (r === undefined) {
-      if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
+      if (logging) requestLog.write(requestRecord(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
       return;
     }
     respond(res, 200, {
@@ -326,71 +208,47 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       tokenRejected: r.tokenRejected ?? null,
       observed: r.observed === undefined ? null : r.observed.ok ? { mapping: r.observed.mapping, tier: r.observed.tier.name, qos: r.observed.qos } : { mapping: r.observed.mapping, error: r.observed.code },
     });
-    if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, r, 'decided', 200));
+    if (logging) requestLog.write(requestRecord(requestId, arrivalMs, wire.request, r, 'decided', 200));
   }
 
-  async function gatewayRequest(req: IncomingMessage, res: ServerResponse, upstream: Pool): Promise<void> {
-    const arrivalMs = Date.now();
-    const snapshot = provider.current();
-    if (snapshot === undefined) return respond(res, 503, { error: 'no configuration loaded' });
-    const body = await readBody(req, maxBody);
-    const split = splitRequestHeaders(req.rawHeaders, GATEWAY_READS);
-    const wire = fromHeaders(split.read, modelOfBody(body, split.read['content-type']), region);
-    if (isWireProblem(wire)) return respond(res, 400, { error: 'bad-request', message: wire.message });
-    const requestId = wire.requestId ?? randomUUID();
-    const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
-    if (r === undefined) {
-      if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, undefined, 'fail-closed', 400));
-      return;
-    }
-    const variant = variantIndex.get(wire.request.modelId) ?? defaultVariant;
-    if (variant === undefined) {
-      respond(res, 400, { error: 'unknown-model', message: `no capacity for model ${JSON.stringify(wire.request.modelId)} and no defaultVariant in the capacity file` });
-      if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, r, 'unknown-model', 400));
-      return;
-    }
-    const headers = rankingHeaders(r, snapshot, requestId);
-    const exchange = new Exchange(runtime, upstream, { path: upstreamPath + (req.url ?? '/'), method: req.method ?? 'GET', headers: split.forward, body: body.length > 0 ? body : null }, res, headers, countResponse);
-    res.on('close', exchange.onClientClose);
-    let outcome = 'completed';
-    let status: number;
-    try {
-      if (res.destroyed) throw new ClientGone();
-      exchange.ticket = runtime.admit({ id: ++nextId, variant, tier: r.tier.rank, account: wire.request.accountId, preemptable: r.preemptable, deadline: performance.now() + queueTimeoutMs }, exchange);
-      status = await exchange.done;
-    } catch (err) {
-      if (err instanceof SchedulingRejected) {
-        outcome = err.state;
-        if (err.state === 'shed' || err.state === 'throttled') {
-          status = 429;
-          respond(res, 429, { error: err.state, message: err.message, tier: r.tier.name }, headerObject(headers, { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) }));
-        } else if (err.state === 'expired') {
-          status = 503;
-          respond(res, 503, { error: 'expired', message: `waited ${queueTimeoutMs} ms in the queue without a slot`, tier: r.tier.name }, headerObject(headers, {}));
-        } else if (err.state === 'preempted' || (err.state === 'cancelled' && drainDeadlinePassed)) {
-          status = 503;
-          if (res.headersSent) res.destroy();
-          else respond(res, 503, { error: err.state === 'preempted' ? 'preempted' : 'draining', message: err.message }, headerObject(headers, { connection: 'close' }));
-        } else {
-          status = 499; // the client went away: nobody to answer
-        }
-      } else if (exchange.clientGone || err instanceof ClientGone) {
-        outcome = 'cancelled';
-        status = 499;
-      } else {
-        outcome = 'upstream-error';
-        status = 502;
-        if (res.headersSent) res.destroy();
-        else respond(res, 502, { error: 'upstream-error', message: err instanceof Error ? err.message : String(err) }, headerObject(headers, {}));
-        logger.warn({ requestId, err: err instanceof Error ? err.message : String(err) }, 'upstream request failed');
-      }
-    } finally {
-      res.off('close', exchange.onClientClose);
-    }
-    if (logging) requestLog.write(record(requestId, arrivalMs, wire.request, r, outcome, status));
+  /** A request under /v1/ has ended, however it ended. */
+  function requestEnded(): void {
+    inFlight--;
+    if (inFlight === 0) onIdle?.();
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** A fault of the service's own (a bug), outside a request's own handling: logged, answered 500 if still possible. */
+  function internalError(res: ServerResponse, err: unknown): void {
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
+    if (!res.headersSent) respond(res, 500, { error: 'internal', message: 'internal error' });
+    else res.destroy();
+  }
+
+  const gateway: GatewayContext | undefined =
+    pool === undefined
+      ? undefined
+      : {
+          runtime,
+          upstream: pool,
+          upstreamPath,
+          maxBodyBytes: maxBody,
+          queueTimeoutMs,
+          region,
+          logger,
+          get drainDeadlinePassed() {
+            return drainDeadlinePassed;
+          },
+          rank: rankOrRefuse,
+          variantOf: (modelId) => variantIndex.get(modelId) ?? defaultVariant,
+          respond,
+          countResponse,
+          log: logging ? (r) => requestLog.write(r) : undefined,
+          nextTicketId: () => ++nextId,
+          ended: requestEnded,
+        };
+
+  /** Synchronous up to the request's own handling: the gateway path costs no promise of its own. */
+  function route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
     if (req.method === 'GET' && path === '/healthz') return respond(res, 200, { status: 'ok' });
@@ -401,38 +259,42 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return respond(res, 200, { ready: true, version: snapshot.version, source: snapshot.source });
     }
     if (req.method === 'GET' && path === '/metrics') {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(text);
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => internalError(res, err),
+      );
       return;
     }
     if (!path.startsWith('/v1/')) return respond(res, 404, { error: 'not-found', message: `no route ${path}` });
     if (draining) return respond(res, 503, { error: 'draining', message: 'the service is stopping' }, { connection: 'close' });
-    inFlight++;
-    try {
-      if (path === '/v1/decide') {
-        if (req.method !== 'POST') return respond(res, 405, { error: 'method-not-allowed', message: 'POST /v1/decide' }, { allow: 'POST' });
-        await decideRequest(req, res);
-      } else if (pool !== undefined) {
-        await gatewayRequest(req, res, pool);
-      } else {
-        respond(res, 404, { error: 'not-found', message: 'decision mode only: no upstream configured (POST /v1/decide)' });
-      }
-    } catch (err) {
-      if (err instanceof BodyTooLarge) respond(res, 413, { error: 'too-large', message: `body over ${maxBody} bytes` }, { connection: 'close' });
-      else throw err;
-    } finally {
-      inFlight--;
-      if (inFlight === 0) onIdle?.();
+    if (path === '/v1/decide') {
+      if (req.method !== 'POST') return respond(res, 405, { error: 'method-not-allowed', message: 'POST /v1/decide' }, { allow: 'POST' });
+      inFlight++;
+      decideRequest(req, res)
+        .catch((err: unknown) => {
+          if (err instanceof BodyTooLarge) respond(res, 413, { error: 'too-large', message: `body over ${maxBody} bytes` }, { connection: 'close' });
+          else internalError(res, err);
+        })
+        .finally(requestEnded);
+      return;
     }
+    if (gateway === undefined) return respond(res, 404, { error: 'not-found', message: 'decision mode only: no upstream configured (POST /v1/decide)' });
+    // The snapshot in force at arrival ranks the request and stays with it to the end.
+    const snapshot = provider.current();
+    if (snapshot === undefined) return respond(res, 503, { error: 'no configuration loaded' });
+    inFlight++;
+    new GatewayExchange(gateway, req, res, snapshot, Date.now()).begin();
   }
 
   const server: Server = createServer((req, res) => {
-    route(req, res).catch((err: unknown) => {
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
-      if (!res.headersSent) respond(res, 500, { error: 'internal', message: 'internal error' });
-      else res.destroy();
-    });
+    try {
+      route(req, res);
+    } catch (err) {
+      internalError(res, err);
+    }
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@
  * a client sees it, a client that hangs up, a streamed answer, health and metrics.
  */
 import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimUpstream, type Service, type SimUpstream } from '../../src/service/index.js';
 import { LEGACY_FLAGS, PHASE2_FLAGS, TestProvider, post, snapshot, startTestService } from '../support/serve.js';
@@ -114,6 +114,44 @@ describe('prio serve gateway', () => {
     await until(() => service.inFlight === 0, 'both handlers to finish');
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toContain('prio_scheduler_requests_total{tier="P10",event="cancelled"} 2');
+  });
+
+  it('refuses a body over the limit with 413 and closes the connection, in gateway and decision modes, and forwards nothing', async () => {
+    const upstream = await sim(1);
+    const service = await serve({ upstream: upstream.url, maxBodyBytes: 1024 });
+    const big = JSON.stringify({ model: 'm', prompt: 'x'.repeat(4096) });
+    for (const path of ['/v1/chat/completions', '/v1/decide']) {
+      const res = await fetch(`${service.url}${path}`, { method: 'POST', body: big, headers: { ...batch, 'content-type': 'application/json' } });
+      expect(res.status).toBe(413);
+      expect(res.headers.get('connection')).toBe('close');
+      expect(await res.json()).toMatchObject({ error: 'too-large', message: 'body over 1024 bytes' });
+    }
+    await until(() => service.inFlight === 0, 'both handlers to finish');
+    expect(upstream.served).toBe(0);
+    // A body within the limit still goes through.
+    expect((await post(`${service.url}/v1/chat/completions`, { model: 'm' }, batch)).status).toBe(200);
+  });
+
+  it('a client that breaks off in the middle of its body leaves nothing in flight, and the next request is served', async () => {
+    const upstream = await sim(1);
+    const service = await serve({ upstream: upstream.url });
+    const { port } = new URL(service.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const head = [
+      'POST /v1/chat/completions HTTP/1.1',
+      'host: 127.0.0.1',
+      'content-type: application/json',
+      'content-length: 1000',
+      ...Object.entries(batch).map(([k, v]) => `${k}: ${v}`),
+    ];
+    socket.write(`${head.join('\r\n')}\r\n\r\n{"model":"m",`);
+    await until(() => service.inFlight === 1, 'the request to be read');
+    socket.destroy();
+    await until(() => service.inFlight === 0, 'the half-read request to end');
+    expect(upstream.served).toBe(0);
+    expect(service.runtime.core.inflight(0) + service.runtime.core.queued(0, 0)).toBe(0);
+    expect((await post(`${service.url}/v1/chat/completions`, { model: 'm' }, batch)).status).toBe(200);
   });
 
   it('passes a streamed (server-sent events) answer through intact', async () => {

@@ -61,6 +61,7 @@ export interface TestServiceOptions {
   upstream?: string;
   queueTimeoutMs?: number;
   requestLog?: RequestLog;
+  maxBodyBytes?: number;
 }
 
 export async function startTestService(o: TestServiceOptions = {}): Promise<{ service: Service; provider: TestProvider }> {
@@ -75,6 +76,7 @@ export async function startTestService(o: TestServiceOptions = {}): Promise<{ se
     ...(o.upstream === undefined ? {} : { upstream: o.upstream }),
     ...(o.queueTimeoutMs === undefined ? {} : { queueTimeoutMs: o.queueTimeoutMs }),
     ...(o.requestLog === undefined ? {} : { requestLog: o.requestLog }),
+    ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
   });
   return { service, provider };
 }
