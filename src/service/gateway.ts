@@ -117,7 +117,7 @@ export class GatewayExchange implements Admission<number> {
 
   /** The client's request broke off (it went away mid-body): nothing was ranked, nobody to answer. */
   private readonly onRequestError = (): void => {
-    if (this.phase === 'reading') this.finish();
+    if (this.phase === 'reading') this.finish('cancelled', 499);
   };
 
   private rankAndAdmit(body: Buffer): void {
@@ -212,18 +212,21 @@ export class GatewayExchange implements Admission<number> {
   private readonly onClientClose = (): void => {
     if (this.res.writableFinished) return;
     this.clientGone = true;
-    if (this.phase === 'reading') return this.finish();
+    if (this.phase === 'reading') return this.finish('cancelled', 499);
     if (this.ticket !== undefined) this.gw.runtime.cancel(this.ticket);
   };
 
   /**
    * The one way out: records the request (when it was parsed and `outcome` is given) and tells
-   * the service it has ended. Later calls do nothing.
+   * the service it has ended. Later calls do nothing. A request whose client went away (499,
+   * nginx's "client closed request"; nothing is sent) is counted with the responses, so that
+   * one abandoned before its body had arrived, never ranked, is still counted somewhere.
    */
   private finish(outcome?: string, status?: number): void {
     if (this.phase === 'over') return;
     this.phase = 'over';
     this.res.off('close', this.onClientClose);
+    if (status === 499) this.gw.countResponse(499);
     const { log } = this.gw;
     if (log !== undefined && outcome !== undefined && this.wire !== undefined) {
       log(requestRecord(this.requestId, this.arrivalMs, this.wire.request, this.ranked, outcome, status as number));

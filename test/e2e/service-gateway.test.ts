@@ -114,6 +114,7 @@ describe('prio serve gateway', () => {
     await until(() => service.inFlight === 0, 'both handlers to finish');
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toContain('prio_scheduler_requests_total{tier="P10",event="cancelled"} 2');
+    expect(metrics).toContain('prio_http_responses_total{status="499"} 2');
   });
 
   it('refuses a body over the limit with 413 and closes the connection, in gateway and decision modes, and forwards nothing', async () => {
@@ -151,6 +152,8 @@ describe('prio serve gateway', () => {
     await until(() => service.inFlight === 0, 'the half-read request to end');
     expect(upstream.served).toBe(0);
     expect(service.runtime.core.inflight(0) + service.runtime.core.queued(0, 0)).toBe(0);
+    // Never ranked, so in no scheduler counter: counted as a response the client walked away from.
+    expect(await (await fetch(`${service.url}/metrics`)).text()).toContain('prio_http_responses_total{status="499"} 1');
     expect((await post(`${service.url}/v1/chat/completions`, { model: 'm' }, batch)).status).toBe(200);
   });
 
