@@ -54,8 +54,8 @@ export interface GatewayContext {
   ended(): void;
 }
 
-/** Where an exchange is: reading the body, refused it for its size, ranked (queued, running or streaming), or over. */
-type Phase = 'reading' | 'too-large' | 'admitted' | 'over';
+/** Where an exchange is: reading the body, ranked and admitted (queued, running or streaming), or over. */
+type Phase = 'reading' | 'admitted' | 'over';
 
 export class GatewayExchange implements Admission<number> {
   /** Set once admitted; the client's hang-up cancels it, queued or running. */
@@ -97,7 +97,6 @@ export class GatewayExchange implements Admission<number> {
       this.chunks.push(chunk);
       return;
     }
-    this.phase = 'too-large';
     this.chunks = [];
     this.gw.respond(this.res, 413, { error: 'too-large', message: `body over ${this.gw.maxBodyBytes} bytes` }, { connection: 'close' });
     this.req.resume();
