@@ -18,6 +18,7 @@ import type { Dispatcher } from 'undici';
 import type { ConfigSnapshot } from '../appconfig/index.js';
 import type { SchedulingRejected} from '../scheduler/index.js';
 import { type Admission, type SchedulerRuntime, type Ticket } from '../scheduler/index.js';
+import { readBody, type BodySink } from './body.js';
 import type { Ranked } from './decide.js';
 import { forward, splitRequestHeaders, type ForwardRequest, type Forwarding } from './forward.js';
 import { headerObject, rankingHeaders, requestRecord, type ServiceRecord } from './respond.js';
@@ -45,6 +46,10 @@ export interface GatewayContext {
   variantOf(modelId: string): number | undefined;
   /** Writes a JSON answer and counts its status. */
   respond(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void;
+  /** Answers 413 for a body over `maxBodyBytes`. */
+  refuseTooLarge(res: ServerResponse): void;
+  /** A fault of the service's own (a bug): logged, answered 500 if still possible. */
+  internalError(res: ServerResponse, err: unknown): void;
   /** Counts the upstream's status as its response begins. */
   readonly countResponse: (status: number) => void;
   /** Hands a finished request's record to the request log; undefined when there is none (a record costs a Date, a string and an object). */
@@ -57,12 +62,10 @@ export interface GatewayContext {
 /** Where an exchange is: reading the body, ranked and admitted (queued, running or streaming), or over. */
 type Phase = 'reading' | 'admitted' | 'over';
 
-export class GatewayExchange implements Admission<number> {
+export class GatewayExchange implements Admission<number>, BodySink {
   /** Set once admitted; the client's hang-up cancels it, queued or running. */
   private ticket: Ticket<number> | undefined;
   private phase: Phase = 'reading';
-  private chunks: Buffer[] = [];
-  private size = 0;
   private forwarding: Forwarding | undefined;
   private requestId = '';
   private wire: WireRequest | undefined;
@@ -84,40 +87,29 @@ export class GatewayExchange implements Admission<number> {
   /** Starts reading the request; from here on it ends through {@link finish}. */
   begin(): void {
     this.res.on('close', this.onClientClose);
-    this.req.on('data', this.onBodyChunk);
-    this.req.on('end', this.onBodyEnd);
-    // Kept for the request's life: an IncomingMessage's error without a listener would crash the process.
-    this.req.on('error', this.onRequestError);
+    readBody(this.req, this.gw.maxBodyBytes, this);
   }
 
-  private readonly onBodyChunk = (chunk: Buffer): void => {
+  onBody(body: Buffer): void {
     if (this.phase !== 'reading') return;
-    this.size += chunk.length;
-    if (this.size <= this.gw.maxBodyBytes) {
-      this.chunks.push(chunk);
-      return;
-    }
-    this.chunks = [];
-    this.gw.respond(this.res, 413, { error: 'too-large', message: `body over ${this.gw.maxBodyBytes} bytes` }, { connection: 'close' });
-    this.req.resume();
-    this.finish();
-  };
-
-  private readonly onBodyEnd = (): void => {
-    if (this.phase !== 'reading') return;
-    const { chunks } = this;
-    this.chunks = [];
     try {
-      this.rankAndAdmit(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      this.rankAndAdmit(body);
     } catch (err) {
-      this.internalError(err);
+      this.gw.internalError(this.res, err);
+      this.finish();
     }
-  };
+  }
+
+  onTooLarge(): void {
+    if (this.phase !== 'reading') return;
+    this.gw.refuseTooLarge(this.res);
+    this.finish();
+  }
 
   /** The client's request broke off (it went away mid-body): nothing was ranked, nobody to answer. */
-  private readonly onRequestError = (): void => {
+  onBroken(): void {
     if (this.phase === 'reading') this.finish('cancelled', 499);
-  };
+  }
 
   private rankAndAdmit(body: Buffer): void {
     const { gw, res, req, snapshot, arrivalMs } = this;
@@ -197,14 +189,6 @@ export class GatewayExchange implements Admission<number> {
     else this.gw.respond(this.res, 502, { error: 'upstream-error', message }, headerObject(this.headers, {}));
     this.gw.logger.warn({ requestId: this.requestId, err: message }, 'upstream request failed');
     this.finish('upstream-error', 502);
-  }
-
-  /** A fault of the service's own (a bug): logged, answered 500 if still possible. */
-  private internalError(err: unknown): void {
-    this.gw.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
-    if (!this.res.headersSent) this.gw.respond(this.res, 500, { error: 'internal', message: 'internal error' });
-    else this.res.destroy();
-    this.finish();
   }
 
   /** The client hung up before its response was complete: withdraw the request, queued or running. */

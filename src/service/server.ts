@@ -20,6 +20,7 @@ import type { ConfigProvider, ConfigSnapshot } from '../appconfig/index.js';
 import type { Domain } from '../catalog/index.js';
 import { schedulerConfigFor, SchedulerRuntime, type Capacity } from '../scheduler/index.js';
 import type { Keyring } from '../tokens/index.js';
+import { readBody } from './body.js';
 import { codecCache, rank, type Ranked } from './decide.js';
 import { GatewayExchange, type GatewayContext } from './gateway.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
@@ -82,22 +83,9 @@ export interface Service {
 
 class BodyTooLarge extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** {@link readBody} as a promise, for the decision path. */
+function bodyOf(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => readBody(req, limit, { onBody: resolve, onTooLarge: () => reject(new BodyTooLarge()), onBroken: reject }));
 }
 
 export async function startService(options: ServiceOptions): Promise<Service> {
@@ -184,7 +172,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const arrivalMs = Date.now();
     const snapshot = provider.current();
     if (snapshot === undefined) return respond(res, 503, { error: 'no configuration loaded' });
-    const wire = fromDecisionBody(await readBody(req, maxBody), region);
+    const wire = fromDecisionBody(await bodyOf(req, maxBody), region);
     if (isWireProblem(wire)) return respond(res, 400, { error: 'bad-request', message: wire.message });
     const requestId = wire.requestId ?? randomUUID();
     const r = rankOrRefuse(snapshot, wire, arrivalMs, res);
@@ -217,11 +205,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (inFlight === 0) onIdle?.();
   }
 
-  /** A fault of the service's own (a bug), outside a request's own handling: logged, answered 500 if still possible. */
+  /** A fault of the service's own (a bug): logged, answered 500 if still possible. */
   function internalError(res: ServerResponse, err: unknown): void {
     logger.error({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
     if (!res.headersSent) respond(res, 500, { error: 'internal', message: 'internal error' });
     else res.destroy();
+  }
+
+  function refuseTooLarge(res: ServerResponse): void {
+    respond(res, 413, { error: 'too-large', message: `body over ${maxBody} bytes` }, { connection: 'close' });
   }
 
   const gateway: GatewayContext | undefined =
@@ -241,6 +233,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           rank: rankOrRefuse,
           variantOf: (modelId) => variantIndex.get(modelId) ?? defaultVariant,
           respond,
+          refuseTooLarge,
+          internalError,
           countResponse,
           log: logging ? (r) => requestLog.write(r) : undefined,
           nextTicketId: () => ++nextId,
@@ -275,7 +269,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       inFlight++;
       decideRequest(req, res)
         .catch((err: unknown) => {
-          if (err instanceof BodyTooLarge) respond(res, 413, { error: 'too-large', message: `body over ${maxBody} bytes` }, { connection: 'close' });
+          if (err instanceof BodyTooLarge) refuseTooLarge(res);
           else internalError(res, err);
         })
         .finally(requestEnded);
