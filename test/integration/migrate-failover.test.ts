@@ -8,6 +8,7 @@ import { PACKAGE_ROOT } from '../../src/config/index.js';
 import { DynamoDbEventStore, FileEventStore, createEventTable, type EventStore } from '../../src/eventstore/index.js';
 import { handleCommand, loadMigration, type Plan } from '../../src/migration/index.js';
 import { evidenceFor, fastPlan } from '../support/migration/fixtures.js';
+import { eachLine } from '../support/json-lines-child.js';
 
 const endpoint = process.env.DYNAMODB_ENDPOINT ?? '';
 const table = `failover-${randomUUID().slice(0, 8)}`;
@@ -41,23 +42,16 @@ function launch(args: string[]) {
   children.push(child);
   const reports: Report[] = [];
   const waiters: { test: (r: Report) => boolean; resolve: (r: Report) => void }[] = [];
-  let buffer = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) !== -1) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (!line.startsWith('{')) continue;
-      const r = JSON.parse(line) as Report;
-      reports.push(r);
-      for (const w of [...waiters]) {
-        if (w.test(r)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(r);
-        }
+  eachLine(child.stdout, (line) => {
+    if (!line.startsWith('{')) return;
+    const r = JSON.parse(line) as Report;
+    reports.push(r);
+    for (const w of [...waiters]) {
+      if (w.test(r)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(r);
       }
     }
   });

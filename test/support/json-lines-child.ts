@@ -4,6 +4,13 @@
  * first line that matches, whether already seen or still to come.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+
+/** Calls `onLine` with each line of `stream` (a child's stdout), without its newline, as it arrives. */
+export function eachLine(stream: Readable, onLine: (text: string) => void): void {
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+}
 
 export interface FollowedChild<L> {
   readonly child: ChildProcess;
@@ -25,14 +32,9 @@ export function spawnJsonLines<L extends { message?: string }>(
   children.push(child);
   const lines: L[] = [];
   let stderr = '';
-  let buffer = '';
   const waiters: { test: (l: L) => boolean; resolve: (l: L) => void }[] = [];
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
+  if (child.stdout !== null) {
+    eachLine(child.stdout, (text) => {
       let line = { message: text } as L;
       try {
         line = JSON.parse(text) as L;
@@ -41,8 +43,8 @@ export function spawnJsonLines<L extends { message?: string }>(
       }
       lines.push(line);
       for (const w of [...waiters]) if (w.test(line)) w.resolve(line);
-    }
-  });
+    });
+  }
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exit = new Promise<number>((done) => child.once('exit', (code, signal) => done(code ?? (signal === 'SIGKILL' ? 137 : 1))));
   return {

@@ -5,6 +5,7 @@
  * laptop lid). Whatever the outcome, the child is resumed and killed when the scenario ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { eachLine } from '../../support/json-lines-child.js';
 import type { ScenarioContext } from '../scenario.js';
 
 /** One line of the child's stdout: parsed when it is JSON, else kept as `text`. */
@@ -40,14 +41,9 @@ export function startProcess(ctx: ScenarioContext, label: string, args: readonly
   const lines: ChildLine[] = [];
   const waiters = new Set<{ test: (l: ChildLine) => boolean; resolve: (l: ChildLine | undefined) => void }>();
   let stderr = '';
-  let buffer = '';
   let paused = false;
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
+  if (child.stdout !== null) {
+    eachLine(child.stdout, (text) => {
       let json: Record<string, unknown> | undefined;
       try {
         const parsed: unknown = JSON.parse(text);
@@ -58,8 +54,8 @@ export function startProcess(ctx: ScenarioContext, label: string, args: readonly
       const line: ChildLine = { at: Date.now(), text, ...(json === undefined ? {} : { json }) };
       lines.push(line);
       for (const w of [...waiters]) if (w.test(line)) w.resolve(line);
-    }
-  });
+    });
+  }
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-8_000);
   });
